@@ -1,0 +1,89 @@
+// The keys of ingot.yaml. Each description is also the reference text in docs/config.md.
+import {
+  type Check, type KeySpec, isDuration, isEnvMap, isName, isPlainObject, isPort, isPositiveInteger,
+  isSize, isString, isStringList, mapping, namedMap,
+} from "./schema.ts";
+
+const isRuntime: Check = (value, path, problems) => {
+  if (typeof value !== "string" || !/^(elf|node(@\d+(\.\d+){0,2})?)$/.test(value)) {
+    problems.push({
+      path,
+      message: `must be node, node@MAJOR, node@MAJOR.MINOR.PATCH or elf, got ${JSON.stringify(value)}`,
+      hint: "For example runtime: node@22 or runtime: elf",
+    });
+  }
+};
+
+const isPortRef: Check = (value, path, problems) => {
+  if (typeof value === "string") isName(value, path, problems);
+  else isPort(value, path, problems);
+};
+
+const healthTiming: Record<string, KeySpec> = {
+  port: { description: "Port name (from ports) or number to check; the first port by default", check: isPortRef },
+  interval: { description: "Time between checks, e.g. 1s", check: isDuration },
+  timeout: { description: "Time one check may take, e.g. 2s", check: isDuration },
+  healthy: { description: "Consecutive passing checks before the instance counts as healthy", check: isPositiveInteger },
+};
+
+const httpHealth = mapping({ path: { description: "HTTP path that answers 2xx when healthy", check: isHealthPath }, ...healthTiming }, ["path"]);
+const tcpHealth = mapping({ tcp: { description: "Port name or number that accepts a TCP connection when healthy", check: isPortRef }, ...omit(healthTiming, "port") }, ["tcp"]);
+
+function isHealthPath(value: unknown, path: string, problems: Parameters<Check>[2]): void {
+  if (typeof value !== "string" || !value.startsWith("/")) problems.push({ path, message: `must be an HTTP path starting with /, got ${JSON.stringify(value)}` });
+}
+
+const isHealthcheck: Check = (value, path, problems) => {
+  if (value === false) return;
+  if (isPlainObject(value) && "tcp" in value) tcpHealth(value, path, problems);
+  else if (isPlainObject(value)) httpHealth(value, path, problems);
+  else problems.push({ path, message: `must be an HTTP check {path: /health}, a TCP check {tcp: http} or false, got ${JSON.stringify(value)}` });
+};
+
+const fileEntry = mapping({
+  from: { description: "Host path, relative to the app folder", check: isString },
+  to: { description: "Absolute path inside the image", check: isAbsolute },
+}, ["from", "to"]);
+
+function isAbsolute(value: unknown, path: string, problems: Parameters<Check>[2]): void {
+  if (typeof value !== "string" || !value.startsWith("/")) problems.push({ path, message: `must be an absolute path inside the image, got ${JSON.stringify(value)}` });
+}
+
+const isFiles: Check = (value, path, problems) => {
+  if (!Array.isArray(value)) {
+    problems.push({ path, message: `must be a list of paths or {from, to} entries, got ${JSON.stringify(value)}` });
+    return;
+  }
+  value.forEach((item, index) => (typeof item === "string" ? isString : fileEntry)(item, `${path}[${index}]`, problems));
+};
+
+const environment = mapping({ env: { description: "Variables baked for this environment only", check: isEnvMap } });
+
+/** Every key ingot.yaml accepts. */
+export const appKeys: Record<string, KeySpec> = {
+  name: { description: "Image name; defaults to package.json name", check: isName },
+  version: { description: "Image version (the tag); defaults to package.json version", check: isString },
+  runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node", check: isRuntime },
+  command: { description: "The app's argv; defaults to the start script or main of package.json", check: isStringList },
+  ports: { description: "Named ports the app listens on, e.g. http: 8080", check: namedMap(isPort) },
+  healthcheck: { description: "{path, interval, timeout, healthy}, {tcp: PORT, …} or false", check: isHealthcheck },
+  resources: {
+    description: "cpus and memory of each instance",
+    check: mapping({
+      cpus: { description: "Virtual CPUs", check: isPositiveInteger },
+      memory: { description: "Memory, e.g. 256M or 1G", check: isSize },
+    }),
+  },
+  stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s", check: isDuration },
+  files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
+  env: { description: "Environment variables baked for all environments", check: isEnvMap },
+  environments: { description: "Per environment settings: environments.<name>.env", check: namedMap(environment) },
+};
+
+export const validateAppConfig: Check = mapping(appKeys);
+
+function omit<T extends Record<string, unknown>>(record: T, key: string): T {
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
