@@ -11,7 +11,7 @@ export type Entry =
   | { type: "device"; path: string; mode: number; kind: "char" | "block"; major: number; minor: number };
 
 /** Where a file's bytes come from: a host file (streamed) or bytes in memory. */
-export type FileSource = { kind: "host"; path: string; size: number } | { kind: "bytes"; data: Uint8Array };
+export type FileSource = { kind: "host"; path: string; size: number; contentId?: string | undefined } | { kind: "bytes"; data: Uint8Array };
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;

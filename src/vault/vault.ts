@@ -1,6 +1,8 @@
 // The local vault: content-addressed blobs, image manifests and name:version tags under $INGOT_HOME.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +66,28 @@ export class Vault {
       await this.adoptBlob(temp, digest);
     }
     return { digest, size: data.length };
+  }
+
+  /** Copies a host file (the kernel) into the vault, streaming it through sha256. */
+  async putFile(path: string): Promise<{ digest: string; size: number }> {
+    const temp = this.tempPath("file");
+    const hash = createHash("sha256");
+    let size = 0;
+    try {
+      await pipeline(createReadStream(path), new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      }), createWriteStream(temp));
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw diskError(error, temp);
+    }
+    const digest = `sha256:${hash.digest("hex")}`;
+    await this.adoptBlob(temp, digest);
+    return { digest, size };
   }
 
   async putJson(value: unknown): Promise<string> {

@@ -1,0 +1,40 @@
+// A small argv parser: positionals, --flag, --key value, --key=value, -k value, repeated keys.
+import { IngotError } from "../errors.ts";
+
+export interface Parsed {
+  positionals: string[];
+  flags: Map<string, string[]>;
+}
+
+/** Options that take no value. */
+const BOOLEAN = new Set(["json", "verbose", "help", "force"]);
+
+export function parseArgs(argv: string[]): Parsed {
+  const parsed: Parsed = { positionals: [], flags: new Map() };
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (!arg.startsWith("-") || arg === "-") {
+      parsed.positionals.push(arg);
+      continue;
+    }
+    const [rawKey, inline] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = BOOLEAN.has(rawKey) ? "true" : inline ?? argv[++index];
+    if (value === undefined) throw new IngotError(`Cannot read option ${arg} as it needs a value`, { code: "cli-missing-value", hint: `Write ${arg} VALUE` });
+    parsed.flags.set(rawKey, [...(parsed.flags.get(rawKey) ?? []), value]);
+  }
+  return parsed;
+}
+
+export function flag(parsed: Parsed, name: string): string | undefined {
+  return parsed.flags.get(name)?.at(-1);
+}
+
+/** Rejects options the verb does not know, naming them, before any work starts. */
+export function allowOnly(parsed: Parsed, verb: string, known: string[]): void {
+  const unknown = [...parsed.flags.keys()].filter((key) => !known.includes(key) && key !== "verbose");
+  if (unknown.length > 0) {
+    throw new IngotError(`Cannot run ingot ${verb} as it has no option ${unknown.map((key) => `--${key}`).join(", ")}`, {
+      code: "cli-unknown-option", hint: `Options of ingot ${verb}: ${known.map((key) => `--${key}`).join(", ")}`,
+    });
+  }
+}

@@ -1,0 +1,53 @@
+// The CLI's entry: dispatches a verb to its file in src/cli/ and reports errors once, here.
+import { IngotError } from "../errors.ts";
+import { parseArgs, type Parsed } from "./args.ts";
+
+interface Verb {
+  summary: string;
+  run: (args: Parsed) => Promise<number>;
+}
+
+const verbs: Record<string, () => Promise<Verb>> = {
+  build: async () => (await import("./build.ts")).buildVerb,
+  images: async () => (await import("./images.ts")).imagesVerb,
+  inspect: async () => (await import("./inspect.ts")).inspectVerb,
+  rm: async () => (await import("./rm.ts")).rmVerb,
+};
+
+const usage = `Usage: ingot <command> [options]
+
+Commands:
+  build [DIR] [--tag NAME:VERSION] [--kernel PATH|VERSION] [--json]   build an image of the app in DIR
+  images [--json]                                                     list the images in the vault
+  inspect IMAGE [--json]                                              layers, largest files, SBOM and audit
+  rm IMAGE                                                            remove an image's tag
+
+Options: --verbose (stack traces), --help`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage);
+    return name ? 0 : 2;
+  }
+  const load = verbs[name];
+  if (!load) throw new IngotError(`Cannot run ingot ${name} as it is not a command`, { code: "cli-unknown-command", hint: `Commands: ${Object.keys(verbs).join(", ")}` });
+  const verb = await load();
+  return verb.run(parseArgs(rest));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const verbose = process.argv.includes("--verbose");
+    if (error instanceof IngotError) {
+      console.error(`error: ${error.message}`);
+      if (error.hint) console.error(`hint: ${error.hint}`);
+      if (verbose) console.error(error.stack);
+    } else {
+      console.error(`error: ${(error as Error).message ?? String(error)}`);
+      console.error(verbose ? (error as Error).stack : "hint: this is a bug in ingot; run again with --verbose and report the stack trace");
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,197 @@
+// `ingot build`: app folder → layers (cached by input digest) → manifest → tag, in the vault.
+import { rm, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type AppConfig, loadAppConfig } from "../config/app-config.ts";
+import { IngotError } from "../errors.ts";
+import { Vault } from "../vault/vault.ts";
+import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
+import type { Entry } from "./cpio.ts";
+import { readElf } from "./elf.ts";
+import { findKernel, moduleLoadOrder } from "./kernel.ts";
+import { layerKey } from "./layer-key.ts";
+import { APP_USER, type HostFile, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
+import { writeLayer } from "./layer-writer.ts";
+import { libraryClosure } from "./library-closure.ts";
+import { defaultCmdline, type ImageManifest, type LayerDescriptor, MANIFEST_MEDIA_TYPE } from "./manifest.ts";
+import { fetchNodeRuntime, type NodeRuntime, resolveNodeVersion } from "./node-runtime.ts";
+import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
+import { sourceProvenance } from "./provenance.ts";
+import { imageSbom } from "./sbom.ts";
+import { BUILDER_NAME, BUILDER_VERSION } from "./builder.ts";
+
+export const BUILDER = `${BUILDER_NAME} ${BUILDER_VERSION}`;
+export const DEFAULT_INIT = fileURLToPath(new URL("../../init/build/init", import.meta.url));
+
+export interface BuildOptions {
+  tag?: string;
+  kernel?: string;
+  vault?: Vault;
+  init?: string;
+  /** Progress lines for the user ("runtime: node 22.23.3 (from ingot.yaml runtime)"). */
+  log?: (line: string) => void;
+}
+
+export interface BuildResult {
+  image: string;
+  digest: string;
+  manifest: ImageManifest;
+  layers: (LayerDescriptor & { cached: boolean })[];
+  runtime: string;
+  durationMs: number;
+}
+
+/**
+ * Builds the app in `dir` into an image in the vault and tags it name:version.
+ *
+ * @example
+ * const { image, digest } = await buildImage("examples/hello");
+ */
+export async function buildImage(dir: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const config = await loadAppConfig(dir);
+  const [name, version] = parseTag(options.tag, config);
+  const vault = options.vault ?? (await Vault.open());
+  const kernel = await findKernel(options.kernel);
+  const init = await hostFile(options.init ?? DEFAULT_INIT, "/init", "Build it with make -C init (scripts/setup.sh does it)");
+  const modules = await Promise.all(
+    (await moduleLoadOrder(kernel.modulesDir)).map((relative) => hostFile(join(kernel.modulesDir, relative), `/lib/modules/${kernel.version}/${relative}`)),
+  );
+
+  let runtime: NodeRuntime | undefined;
+  let runtimeDescription = "elf (no language runtime)";
+  const inputs: ImageInputs = {
+    config, init, kernelVersion: kernel.version, modules,
+    runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries: [],
+  };
+  let builtDir: string | undefined;
+  try {
+    if (config.runtime.kind === "node") {
+      const resolved = await resolveNodeVersion(vault, config.runtime.version);
+      runtimeDescription = `node ${resolved.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
+      log(`runtime: ${runtimeDescription}`);
+      runtime = await fetchNodeRuntime(vault, resolved);
+      const nodeBinary = join(runtime.dir, "bin", "node");
+      inputs.runtimeFiles = [
+        { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${resolved.integrity}:bin/node` },
+        { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${resolved.integrity}:LICENSE` },
+      ];
+      inputs.runtimeLibraries = await libraries([nodeBinary]);
+      builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
+      inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
+      const deps = await installProductionDependencies(vault, config.dir, runtime);
+      if (deps.dir) {
+        inputs.dependencyEntries = await appFileEntries(join(deps.dir, "node_modules"), "/app/node_modules", new Set([".bin", ".package-lock.json"]));
+        const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
+        inputs.dependencyLibraries = (await libraries(await findNativeAddons(join(deps.dir, "node_modules")))).filter((library) => !runtimePaths.has(library.path));
+      }
+    } else {
+      inputs.appEntries = await appFileEntries(config.dir, "/app");
+      const program = await elfProgram(config);
+      if (program.extra) inputs.appEntries.push(program.extra);
+      inputs.runtimeLibraries = await libraries(await elfFilesOf(inputs.appEntries));
+      config.command = [program.guestPath, ...config.command.slice(1)];
+    }
+  } finally {
+    if (builtDir) await rm(builtDir, { recursive: true, force: true });
+  }
+
+  const plans = imageLayers(inputs);
+  const layers = [];
+  for (const plan of plans) layers.push(await layerOf(vault, plan, log));
+
+  const kernelBlob = await vault.putFile(kernel.path);
+  const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs, vault }));
+  const manifest: ImageManifest = {
+    mediaType: MANIFEST_MEDIA_TYPE,
+    name, version,
+    kernel: { ...kernelBlob, version: kernel.version, cmdline: defaultCmdline(config) },
+    layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
+    runtime: runtime ? { kind: "node", version: runtime.version, integrity: runtime.integrity } : { kind: "elf" },
+    command: config.command,
+    user: APP_USER,
+    workdir: "/app",
+    ports: config.ports,
+    healthcheck: config.healthcheck,
+    resources: config.resources,
+    stopTimeoutMs: config.stopTimeoutMs,
+    env: config.env,
+    environments: config.environments,
+    sbom,
+    provenance: { ...(await sourceProvenance(config.dir)), builder: BUILDER },
+  };
+  const digest = await vault.putJson(manifest);
+  await vault.setTag(name, version, digest);
+  return { image: `${name}:${version}`, digest, manifest, layers, runtime: runtimeDescription, durationMs: performance.now() - started };
+}
+
+async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {
+  const key = await layerKey(plan);
+  const cached = await vault.cacheGet<LayerDescriptor>("layers", key);
+  if (cached && (await vault.hasBlob(cached.digest)) && (await vault.hasBlob(cached.files))) return { ...cached, cached: true };
+  log(`layer ${plan.name}: compressing ${plan.entries.length} entries with ${plan.compression}`);
+  const written = await writeLayer(vault, plan.entries, plan.compression);
+  const files = await vault.putJson(plan.entries.map(fileIndexEntry));
+  const descriptor: LayerDescriptor = { name: plan.name, ...written, compression: plan.compression, files };
+  await vault.cacheSet("layers", key, descriptor);
+  return { ...descriptor, cached: false };
+}
+
+/** What inspect and the audit need to know of a file, without unpacking the layer. */
+export interface FileIndexEntry { path: string; type: Entry["type"]; mode: number; size: number; target?: string }
+
+function fileIndexEntry(entry: Entry): FileIndexEntry {
+  switch (entry.type) {
+    case "file":
+      return { path: entry.path, type: "file", mode: entry.mode, size: entry.source.kind === "host" ? entry.source.size : entry.source.data.length };
+    case "symlink":
+      return { path: entry.path, type: "symlink", mode: 0o777, size: 0, target: entry.target };
+    default:
+      return { path: entry.path, type: entry.type, mode: entry.mode, size: 0 };
+  }
+}
+
+async function libraries(roots: string[]): Promise<HostFile[]> {
+  const { files } = await libraryClosure(roots);
+  return Promise.all(files.map((file) => hostFile(file.realPath, file.path)));
+}
+
+async function hostFile(realPath: string, path: string, hint?: string): Promise<HostFile> {
+  const info = await stat(realPath).catch((error: unknown) => {
+    throw new IngotError(`Cannot put ${path} into the image as ${realPath} does not exist`, { code: "input-missing", hint: hint ?? "Reinstall the package that provides it", cause: error });
+  });
+  return { path, realPath, size: info.size };
+}
+
+/** The ELF program to run: a file of the app folder (./server) or a host program given by absolute path. */
+async function elfProgram(config: AppConfig): Promise<{ guestPath: string; extra?: Entry }> {
+  const program = config.command[0]!;
+  const hostPath = isAbsolute(program) ? program : resolve(config.dir, program);
+  const elf = await readElf(hostPath).catch(() => undefined);
+  if (!elf) {
+    throw new IngotError(`Cannot run ${program} as ${hostPath} is not a Linux ELF program`, {
+      code: "elf-program-missing", hint: "Set command: [./my-program, …] in ingot.yaml to a compiled x86-64 Linux program in the app folder",
+    });
+  }
+  if (isAbsolute(program)) {
+    const info = await stat(hostPath);
+    return { guestPath: program, extra: { type: "file", path: program, mode: 0o755, source: { kind: "host", path: hostPath, size: info.size } } };
+  }
+  return { guestPath: `/app/${program.replace(/^\.\//, "")}` };
+}
+
+async function elfFilesOf(entries: Entry[]): Promise<string[]> {
+  const found = [];
+  for (const entry of entries) {
+    if (entry.type === "file" && entry.source.kind === "host" && (await readElf(entry.source.path).catch(() => undefined))) found.push(entry.source.path);
+  }
+  return found;
+}
+
+function parseTag(tag: string | undefined, config: AppConfig): [string, string] {
+  if (!tag) return [config.name, config.version];
+  const match = /^([a-z0-9][a-z0-9._-]*)(?::([A-Za-z0-9][A-Za-z0-9._+-]*))?$/.exec(tag);
+  if (!match) throw new IngotError(`Cannot tag the image as ${tag} as it is not NAME:VERSION`, { code: "tag-invalid", hint: "For example --tag hello:1.0.0" });
+  return [match[1]!, match[2] ?? config.version];
+}

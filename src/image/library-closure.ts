@@ -1,0 +1,278 @@
+// Finds every shared library a program loads, searching the way glibc's ld.so does, so the image can carry them.
+
+import { readFile, readdir, realpath, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { IngotError } from "../errors.ts";
+import { EM_X86_64, readElf, type ElfInfo } from "./elf.ts";
+
+/** A library the loader opens, under the path it opens it by. */
+export interface ClosureFile {
+  /** The path the loader finds it at, e.g. `/lib/x86_64-linux-gnu/libc.so.6`; the image must contain this path. */
+  path: string;
+  /** The same file with symlinks resolved, e.g. `/usr/lib/x86_64-linux-gnu/libc.so.6`. */
+  realPath: string;
+  /** The roots and libraries whose PT_INTERP or DT_NEEDED led to it, sorted. */
+  neededBy: string[];
+}
+
+export interface LibraryClosure {
+  /** Sorted by path; the roots themselves are not listed. */
+  files: ClosureFile[];
+}
+
+export interface LibraryClosureOptions {
+  /** Replaces the system search path, which is otherwise read from /etc/ld.so.conf plus ld.so's built-in folders. */
+  searchPaths?: string[];
+}
+
+// Debian 12's ld.so (glibc 2.36) searches these after its cache, as `ld.so --help` lists them.
+const SYSTEM_DIRECTORIES = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
+// Debian builds glibc with slibdir=/lib/x86_64-linux-gnu, so its ld.so expands $LIB to this (seen with LD_DEBUG=libs).
+const LIB_EXPANSION = "lib/x86_64-linux-gnu";
+// AT_PLATFORM from the kernel; glibc 2.36 says "haswell" on AVX2 machines, but that depends on the guest's CPU.
+const PLATFORM_EXPANSION = "x86_64";
+
+/**
+ * Computes the shared libraries that `roots` (executables or shared objects such as native addons) load,
+ * transitively, with their interpreter. Every library that cannot be found is reported in one error.
+ *
+ * @example
+ * const { files } = await libraryClosure(["/usr/bin/curl"]);
+ * // [{ path: "/lib/x86_64-linux-gnu/libc.so.6", realPath: "/usr/lib/x86_64-linux-gnu/libc.so.6",
+ * //    neededBy: ["/lib/x86_64-linux-gnu/libcurl.so.4", "/usr/bin/curl", ...] }, ...]
+ */
+export async function libraryClosure(roots: string[], options: LibraryClosureOptions = {}): Promise<LibraryClosure> {
+  const candidates = new Map<string, Promise<ElfInfo | undefined>>();
+  const walk: Walk = {
+    systemDirectories: options.searchPaths ?? (await systemSearchPath("/etc/ld.so.conf")),
+    probe: (path) => {
+      let info = candidates.get(path);
+      if (info === undefined) candidates.set(path, (info = probeElf(path)));
+      return info;
+    },
+    files: new Map(),
+    unresolved: new Set(),
+  };
+  // Each root is its own process (or, for an addon, its own dlopen), so each gets a fresh set of loaded objects.
+  for (const root of roots) await walkRoot(resolve(root), walk);
+
+  if (walk.unresolved.size > 0) {
+    const list = [...walk.unresolved].join(", ");
+    const first = list.split(" ")[0] ?? "";
+    throw new IngotError(`Cannot find the shared libraries as no search path holds them: ${list}`, {
+      code: "library-unresolved",
+      hint: `Install the package that provides each (apt-file search ${first}) or add its folder to the program's RUNPATH`,
+    });
+  }
+  const entries = await Promise.all(
+    [...walk.files].map(async ([path, neededBy]) => ({ path, realPath: await realpath(path), neededBy: [...neededBy].sort() })),
+  );
+  return { files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+}
+
+interface Walk {
+  systemDirectories: string[];
+  /** Reads a candidate's headers once, however many objects search for it. */
+  probe: (path: string) => Promise<ElfInfo | undefined>;
+  /** Library path → the objects that need it. */
+  files: Map<string, Set<string>>;
+  /** `name (needed by path)` for every library not found. */
+  unresolved: Set<string>;
+}
+
+async function walkRoot(root: string, walk: Walk): Promise<void> {
+  const { files, unresolved } = walk;
+  const record = (path: string, needer: string): void => {
+    files.set(path, (files.get(path) ?? new Set<string>()).add(needer));
+  };
+  const elf = await readRoot(root);
+  const realRoot = await realpath(root);
+  // The kernel hands ld.so the executable's resolved path, so a root's $ORIGIN is its real folder.
+  const main: LoadedObject = { path: root, realPath: realRoot, elf, origin: dirname(realRoot), names: new Set() };
+  const loaded = [main];
+  const queue = [main];
+  if (elf.interpreter !== undefined) {
+    const interpreter = await walk.probe(elf.interpreter);
+    if (interpreter === undefined || !sameArchitecture(interpreter, elf)) {
+      unresolved.add(`${elf.interpreter} (needed by ${root})`);
+    } else {
+      // ld.so is loaded before anything else, so a later DT_NEEDED of its soname finds it rather than a copy.
+      const realPath = await realpath(elf.interpreter);
+      loaded.push({ path: elf.interpreter, realPath, elf: interpreter, origin: dirname(elf.interpreter), names: new Set() });
+      record(elf.interpreter, root);
+    }
+  }
+  // Breadth-first, like _dl_map_object_deps: the order decides which object "loaded" which, and so whose RPATH applies.
+  for (let object = queue.shift(); object !== undefined; object = queue.shift()) {
+    for (const name of object.elf.needed) {
+      const already = loaded.find((other) => matches(other, name));
+      if (already !== undefined) {
+        if (already !== main) record(already.path, object.path);
+        continue;
+      }
+      const found = await search(name, object, walk);
+      if (found === undefined) {
+        unresolved.add(`${name} (needed by ${object.path})`);
+        continue;
+      }
+      record(found.path, object.path);
+      const realPath = await realpath(found.path);
+      // ld.so notices a file it already mapped under another name (same inode) and reuses it.
+      const same = loaded.find((other) => other.realPath === realPath);
+      if (same !== undefined) {
+        same.names.add(name);
+        continue;
+      }
+      const library: LoadedObject = { ...found, realPath, origin: dirname(found.path), loader: object, names: new Set([name]) };
+      loaded.push(library);
+      queue.push(library);
+    }
+  }
+}
+
+interface LoadedObject {
+  /** The path the object was opened by; `$ORIGIN` of a library is its folder, as glibc keeps it. */
+  path: string;
+  realPath: string;
+  elf: ElfInfo;
+  origin: string;
+  /** The object whose DT_NEEDED first loaded this one (glibc's l_loader). */
+  loader?: LoadedObject;
+  /** The DT_NEEDED names it was loaded under. */
+  names: Set<string>;
+}
+
+// _dl_name_match_p: an already loaded object satisfies a name it was opened by, its path, or its soname.
+function matches(object: LoadedObject, name: string): boolean {
+  return object.names.has(name) || object.path === name || object.elf.soname === name;
+}
+
+function sameArchitecture(candidate: ElfInfo, needer: ElfInfo): boolean {
+  return candidate.class === needer.class && candidate.machine === needer.machine;
+}
+
+async function readRoot(path: string): Promise<ElfInfo> {
+  const elf = await readElf(path);
+  const unsupported = (reason: string, hint: string): IngotError =>
+    new IngotError(`Cannot compute the library closure as ${reason}: ${path}`, { code: "elf-unsupported", hint });
+  if (elf === undefined) {
+    throw unsupported("the file is not an ELF binary", "List only native executables and shared objects as roots");
+  }
+  if (elf.class !== 64 || elf.machine !== EM_X86_64) {
+    throw unsupported(
+      `the binary is ${elf.class}-bit for machine ${elf.machine}, not x86-64`,
+      "Use an x86-64 build of the program; images only run x86-64 code",
+    );
+  }
+  if (elf.type !== "exec" && elf.type !== "dyn") {
+    throw unsupported(`the file is an ELF ${elf.type} object`, "Link it into an executable or shared object first");
+  }
+  return elf;
+}
+
+// What open_verify in glibc accepts: a readable ELF file. Wrong-class candidates are skipped by the caller.
+async function probeElf(path: string): Promise<ElfInfo | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return readElf(path);
+}
+
+/** The search order of glibc's _dl_map_object, minus LD_LIBRARY_PATH and the hwcaps subfolders. */
+async function search(
+  name: string,
+  needer: LoadedObject,
+  walk: Walk,
+): Promise<{ path: string; elf: ElfInfo } | undefined> {
+  const accept = async (path: string): Promise<{ path: string; elf: ElfInfo } | undefined> => {
+    const elf = await walk.probe(path);
+    return elf !== undefined && sameArchitecture(elf, needer.elf) ? { path, elf } : undefined;
+  };
+  // A name with a slash is opened as a path, with no search; ld.so resolves a relative one against the cwd.
+  const expandedName = name.includes("$") ? expandTokens(name, needer.origin) : name;
+  if (expandedName.includes("/")) return accept(resolve(expandedName));
+
+  const directories: string[] = [];
+  // DT_RPATH of the needer, then of whoever loaded it, up to the root; but not at all when the needer has DT_RUNPATH.
+  if (needer.elf.runpath.length === 0) {
+    for (let object: LoadedObject | undefined = needer; object !== undefined; object = object.loader) {
+      if (object.elf.runpath.length > 0) continue;
+      directories.push(...object.elf.rpath.map((entry) => expandTokens(entry, object.origin)));
+    }
+  }
+  directories.push(...needer.elf.runpath.map((entry) => expandTokens(entry, needer.origin)));
+  directories.push(...walk.systemDirectories);
+  for (const directory of directories) {
+    if (!isAbsolute(directory)) continue;
+    const found = await accept(join(directory, expandedName));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+// Dynamic string tokens as _dl_dst_substitute knows them: $NAME or ${NAME}; an unknown one stays literal.
+function expandTokens(entry: string, origin: string): string {
+  const values: Record<string, string> = { ORIGIN: origin, LIB: LIB_EXPANSION, PLATFORM: PLATFORM_EXPANSION };
+  return entry.replace(/\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))/g, (token, braced, bare) => {
+    return values[(braced ?? bare) as string] ?? token;
+  });
+}
+
+/**
+ * The folders ld.so finds libraries in by default: its cache, built by ldconfig from ld.so.conf,
+ * then its compiled-in system folders.
+ */
+async function systemSearchPath(configPath: string): Promise<string[]> {
+  const directories = await readLdSoConf(configPath, new Set());
+  return [...new Set([...directories, ...SYSTEM_DIRECTORIES])];
+}
+
+async function readLdSoConf(configPath: string, seen: Set<string>): Promise<string[]> {
+  if (seen.has(configPath)) return [];
+  seen.add(configPath);
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch {
+    return [];
+  }
+  const directories: string[] = [];
+  for (const rawLine of text.split("\n")) {
+    const line = rawLine.replace(/#.*/, "").trim();
+    if (line === "" || /^hwcap\s/i.test(line)) continue;
+    const include = /^include\s+(.*)$/.exec(line);
+    if (include === null) {
+      // ldconfig drops trailing slashes; some old configurations also separate folders with spaces, commas or colons.
+      for (const directory of line.split(/[\s,:]+/)) directories.push(directory.replace(/(.)\/+$/, "$1"));
+      continue;
+    }
+    for (const pattern of (include[1] ?? "").split(/\s+/)) {
+      const absolute = isAbsolute(pattern) ? pattern : join(dirname(configPath), pattern);
+      for (const included of await glob(absolute)) directories.push(...(await readLdSoConf(included, seen)));
+    }
+  }
+  return directories;
+}
+
+// Node 20 has no fs.glob; ld.so.conf includes only ever use * and ? (and sometimes [...]) in file names.
+async function glob(pattern: string): Promise<string[]> {
+  let matches = ["/"];
+  for (const component of pattern.split("/").filter((part) => part !== "")) {
+    if (!/[*?[]/.test(component)) {
+      matches = matches.map((base) => join(base, component));
+      continue;
+    }
+    const expression = new RegExp(
+      `^${component.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
+    );
+    const next: string[] = [];
+    for (const base of matches) {
+      const names = await readdir(base).catch(() => [] as string[]);
+      for (const name of names.sort()) if (!name.startsWith(".") && expression.test(name)) next.push(join(base, name));
+    }
+    matches = next;
+  }
+  return matches;
+}

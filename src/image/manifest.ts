@@ -1,0 +1,41 @@
+// The image manifest: one canonical JSON document whose sha256 is the image id.
+import type { AppConfig, Healthcheck, RuntimeSpec } from "../config/app-config.ts";
+import type { Compression } from "./compression.ts";
+import type { LayerName } from "./layer-plan.ts";
+
+export const MANIFEST_MEDIA_TYPE = "application/vnd.ingot.image.v1+json";
+
+export interface LayerDescriptor {
+  name: LayerName;
+  digest: string;
+  size: number;
+  uncompressedSize: number;
+  compression: Compression;
+  /** Digest of the layer's file list ({path, type, mode, size}[]), for inspect and audit without unpacking. */
+  files: string;
+}
+
+export interface ImageManifest {
+  mediaType: typeof MANIFEST_MEDIA_TYPE;
+  name: string;
+  version: string;
+  kernel: { digest: string; size: number; version: string; cmdline: string };
+  layers: LayerDescriptor[];
+  runtime: (RuntimeSpec & { kind: "node"; version: string; integrity: string }) | { kind: "elf" };
+  command: string[];
+  user: { name: string; uid: number; gid: number };
+  workdir: string;
+  ports: Record<string, number>;
+  healthcheck: Healthcheck | false;
+  resources: AppConfig["resources"];
+  stopTimeoutMs: number;
+  env: Record<string, string>;
+  environments: AppConfig["environments"];
+  sbom: string;
+  provenance: { commit: string | null; dirty: boolean; builder: string };
+}
+
+/** Kernel arguments every instance gets; instance-specific ones (network, metadata) are added at boot. */
+export function defaultCmdline(config: AppConfig): string {
+  return ["console=ttyS0", "quiet", "panic=-1", `ingot.stop_timeout=${Math.ceil(config.stopTimeoutMs / 1000)}`].join(" ");
+}

