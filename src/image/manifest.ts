@@ -35,7 +35,11 @@ export interface ImageManifest {
   provenance: { commit: string | null; dirty: boolean; builder: string };
 }
 
-/** Kernel arguments every instance gets; instance-specific ones (network, metadata) are added at boot. */
+/**
+ * Kernel arguments every instance gets; instance-specific ones (network, metadata) are added at boot.
+ * rootfstype=ramfs: the initramfs root is otherwise a tmpfs capped at half the memory, too small
+ * for a ~125 MiB Node runtime in a 256 MiB instance ("Initramfs unpacking failed: write error").
+ */
 export function defaultCmdline(config: AppConfig): string {
-  return ["console=ttyS0", "quiet", "panic=-1", `ingot.stop_timeout=${Math.ceil(config.stopTimeoutMs / 1000)}`].join(" ");
+  return ["console=ttyS0", "quiet", "panic=-1", "rootfstype=ramfs", `ingot.stop_timeout=${Math.ceil(config.stopTimeoutMs / 1000)}`].join(" ");
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything ingot needs on a fresh Debian/Ubuntu machine, idempotently: system packages,
+# npm dependencies, the init binary, and the `ingot` command on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  qemu-system-x86 linux-image-cloud-amd64 musl-tools make gcc libc6-dev cpio kmod
+  zstd xz-utils lz4 gzip git curl ca-certificates
+  debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: ingot needs Node.js 20 or newer (found ${node_major}); install it from your distribution or nodejs.org" >&2
+  exit 1
+fi
+
+[ -d node_modules/tsx ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+make -s -C init
+ln -sf "$PWD/bin/ingot" /usr/local/bin/ingot 2>/dev/null || echo "setup: add $PWD/bin to PATH to use ingot"
+echo "setup: ready ($(ingot --help >/dev/null 2>&1 && echo 'ingot on PATH' || echo "run $PWD/bin/ingot"))"

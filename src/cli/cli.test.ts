@@ -1,0 +1,132 @@
+// End to end through bin/ingot: build a tiny ELF app into a fresh vault, then images, inspect and rm.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+
+const BIN = fileURLToPath(new URL("../../bin/ingot", import.meta.url));
+const run = promisify(execFile);
+
+interface Outcome { code: number; stdout: string; stderr: string }
+
+describe("ingot CLI", () => {
+  let root: string;
+  let home: string;
+  let digest: string;
+
+  async function ingot(...args: string[]): Promise<Outcome> {
+    try {
+      const { stdout, stderr } = await run(BIN, args, { env: { ...process.env, INGOT_HOME: home }, maxBuffer: 16 * 1024 * 1024 });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code?: number; stdout?: string; stderr?: string };
+      if (typeof failed.code !== "number") throw error;
+      return { code: failed.code, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+    }
+  }
+
+  async function succeed(...args: string[]): Promise<string> {
+    const outcome = await ingot(...args);
+    assert.equal(outcome.code, 0, `ingot ${args.join(" ")} failed:\n${outcome.stderr}`);
+    return outcome.stdout;
+  }
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "ingot-cli-"));
+    home = join(root, "home");
+    const app = join(root, "tiny");
+    await mkdir(app);
+    // A dynamically linked C program: the image gets glibc and its loader, and nothing else.
+    await writeFile(join(app, "hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
+    await run("gcc", ["-O2", "-o", join(app, "hello"), join(app, "hello.c")]);
+    await writeFile(join(app, "ingot.yaml"), "name: tiny\nversion: 1.2.3\nruntime: elf\ncommand: [./hello]\nports: {}\nhealthcheck: false\n");
+    digest = (JSON.parse(await succeed("build", app, "--json")) as { digest: string }).digest;
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test("images --json lists the built image", async () => {
+    const images = JSON.parse(await succeed("images", "--json")) as { name: string; version: string; digest: string; size: number; runtime: string }[];
+    assert.equal(images.length, 1);
+    assert.deepEqual([images[0]!.name, images[0]!.version, images[0]!.digest, images[0]!.runtime], ["tiny", "1.2.3", digest, "elf"]);
+    assert.ok(images[0]!.size > 1_000_000, "kernel plus layers");
+  });
+
+  test("images prints a table with a relative age", async () => {
+    const [header, row] = (await succeed("images")).trim().split("\n");
+    assert.match(header!, /^NAME\s+VERSION\s+DIGEST\s+SIZE\s+RUNTIME\s+BUILT$/);
+    assert.match(row!, new RegExp(`^tiny\\s+1\\.2\\.3\\s+${digest.slice(0, 19)}\\s+[\\d.]+ MiB\\s+elf\\s+(just now|\\d+ seconds? ago|1 minute ago)$`));
+  });
+
+  test("inspect --json shows a passing audit, no shells and glibc in the SBOM", async () => {
+    const report = JSON.parse(await succeed("inspect", "tiny", "--json")) as {
+      image: string; digest: string; layers: { name: string; fileCount: number }[]; largestFiles: { path: string; size: number }[];
+      sbom: { bomFormat: string; components: { name: string; type: string; version: string }[] };
+      audit: { ok: boolean; shells: string[]; appUser: { runsAsRoot: boolean } };
+    };
+    assert.equal(report.image, "tiny:1.2.3");
+    assert.equal(report.digest, digest);
+    assert.equal(report.audit.ok, true);
+    assert.deepEqual(report.audit.shells, []);
+    assert.equal(report.audit.appUser.runsAsRoot, false);
+    assert.equal(report.sbom.bomFormat, "CycloneDX");
+    assert.ok(report.sbom.components.some((component) => component.type === "library" && component.name === "libc.so.6"), "libc in the SBOM");
+    assert.ok(report.layers.some((layer) => layer.name === "app" && layer.fileCount >= 1));
+    assert.ok(report.largestFiles.length > 0 && report.largestFiles.length <= 10);
+    assert.ok(report.largestFiles.every((file, index, files) => index === 0 || files[index - 1]!.size >= file.size), "largest first");
+  });
+
+  test("inspect prints the audit and the SBOM's libraries for people", async () => {
+    const text = await succeed("inspect", "tiny:1.2.3");
+    assert.match(text, /^audit ✓/m);
+    assert.match(text, /^\s+shells\s+none$/m);
+    assert.match(text, /^\s+libc\.so\.6\s+\S+ \(libc6\)$/m);
+  });
+
+  test("inspect fails naming the blob when a layer blob is damaged", async () => {
+    const report = JSON.parse(await succeed("inspect", digest, "--json")) as { layers: { name: string; digest: string }[] };
+    const layer = report.layers.find((candidate) => candidate.name === "app")!;
+    const blob = join(home, "blobs", "sha256", layer.digest.slice(7));
+    const original = await readFile(blob);
+    const damaged = Buffer.from(original);
+    damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
+    await writeFile(blob, damaged);
+    try {
+      const outcome = await ingot("inspect", "tiny");
+      assert.notEqual(outcome.code, 0);
+      assert.ok(outcome.stderr.includes(layer.digest), outcome.stderr);
+      assert.match(outcome.stderr, /^error: Cannot use blob .* as its content no longer matches its digest/m);
+    } finally {
+      await writeFile(blob, original);
+    }
+  });
+
+  test("inspect of an unknown image fails with an error and a hint", async () => {
+    const outcome = await ingot("inspect", "nope");
+    assert.equal(outcome.code, 1);
+    assert.match(outcome.stderr, /^error: Cannot find the image as .*: nope$/m);
+    assert.match(outcome.stderr, /^hint: /m);
+    const typo = await ingot("inspect", "tiny:1.2.4");
+    assert.match(typo.stderr, /hint: tiny has versions 1\.2\.3/);
+  });
+
+  test("an unknown verb exits non-zero", async () => {
+    const outcome = await ingot("frobnicate");
+    assert.notEqual(outcome.code, 0);
+    assert.match(outcome.stderr, /^error: Cannot run ingot frobnicate as it is not a command$/m);
+  });
+
+  test("rm removes the tag, after which images is empty", async () => {
+    assert.match(await succeed("rm", "tiny:1.2.3"), new RegExp(`^Removed tiny:1\\.2\\.3 \\(${digest.slice(0, 19)}\\)$`, "m"));
+    assert.deepEqual(JSON.parse(await succeed("images", "--json")), []);
+    assert.match(await succeed("images"), /^No images yet: build one with ingot build DIR$/m);
+    const again = await ingot("rm", "tiny:1.2.3");
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: Cannot find the image/m);
+  });
+});

@@ -1,0 +1,146 @@
+// `ingot inspect IMAGE [--json]`: an image's manifest, layers, largest files, SBOM and audit, with
+// every blob it needs verified first, so a damaged vault fails here rather than at boot.
+import { IngotError } from "../errors.ts";
+import { type Audit, auditImage } from "../image/audit.ts";
+import type { FileIndexEntry } from "../image/build.ts";
+import type { ImageManifest } from "../image/manifest.ts";
+import type { Sbom, SbomComponent } from "../image/sbom.ts";
+import { resolveImage } from "../vault/image-ref.ts";
+import { Vault } from "../vault/vault.ts";
+import { allowOnly, flag, type Parsed } from "./args.ts";
+import { formatBytes, table } from "./format.ts";
+
+interface ImageReport {
+  image: string;
+  /** False for an image reached by a digest that no tag points at any more. */
+  tagged: boolean;
+  digest: string;
+  manifest: ImageManifest;
+  layers: { name: string; digest: string; size: number; uncompressedSize: number; compression: string; fileCount: number }[];
+  largestFiles: { path: string; size: number }[];
+  sbom: Sbom;
+  audit: Audit;
+}
+
+const LARGEST_FILES = 10;
+
+/**
+ * @example
+ * // $ ingot inspect hello --json | jq .audit.ok
+ * // true
+ */
+export const inspectVerb = {
+  summary: "layers, largest files, SBOM and audit",
+  async run(args: Parsed): Promise<number> {
+    allowOnly(args, "inspect", ["json"]);
+    const [ref, ...extra] = args.positionals;
+    if (!ref || extra.length > 0) {
+      throw new IngotError(`Cannot run ingot inspect as it takes one image, got ${args.positionals.length}: ${args.positionals.join(" ") || "none"}`, {
+        code: "cli-missing-argument", hint: "Write ingot inspect NAME:VERSION; ingot images lists them",
+      });
+    }
+    const report = await imageReport(await Vault.open(), ref);
+    if (flag(args, "json") === "true") console.log(JSON.stringify(report, null, 2));
+    else console.log(describe(report));
+    return 0;
+  },
+};
+
+async function imageReport(vault: Vault, ref: string): Promise<ImageReport> {
+  const { name, version, digest, manifest } = await resolveImage(vault, ref);
+  // A damaged blob anywhere fails the whole inspection, naming the blob (BlobError).
+  await Promise.all([manifest.kernel.digest, ...manifest.layers.map((layer) => layer.digest)].map((blob) => vault.verifyBlob(blob)));
+  const fileLists = await Promise.all(manifest.layers.map((layer) => vault.readJson<FileIndexEntry[]>(layer.files)));
+  const sbom = await vault.readJson<Sbom>(manifest.sbom);
+  const files = fileLists.flat();
+  // Later layers override earlier ones at the same path, as when the kernel unpacks them in order.
+  const finalFiles = new Map(files.map((file) => [file.path, file]));
+  return {
+    image: name ? `${name}:${version}` : `${manifest.name}:${manifest.version}`,
+    tagged: name !== undefined,
+    digest,
+    manifest,
+    layers: manifest.layers.map((layer, index) => ({
+      name: layer.name, digest: layer.digest, size: layer.size, uncompressedSize: layer.uncompressedSize, compression: layer.compression,
+      fileCount: fileLists[index]!.filter((file) => file.type === "file").length,
+    })),
+    largestFiles: [...finalFiles.values()].filter((file) => file.type === "file")
+      .sort((a, b) => b.size - a.size || a.path.localeCompare(b.path)).slice(0, LARGEST_FILES)
+      .map(({ path, size }) => ({ path, size })),
+    sbom,
+    audit: auditImage(files, manifest),
+  };
+}
+
+function describe(report: ImageReport): string {
+  const { manifest, audit } = report;
+  const { provenance } = manifest;
+  const source = provenance.commit ? ` from commit ${provenance.commit.slice(0, 12)}${provenance.dirty ? " with uncommitted changes" : ""}` : " (no git commit)";
+  const lines = [
+    table([
+      ["image", report.tagged ? report.image : `${report.image} (no tag points at it any more)`],
+      ["digest", report.digest],
+      ["built by", `${provenance.builder}${source}`],
+      ["kernel", `${manifest.kernel.version}  ${formatBytes(manifest.kernel.size)}`],
+      ["runtime", manifest.runtime.kind === "node" ? `node ${manifest.runtime.version}` : "elf (no language runtime)"],
+      ["command", manifest.command.join(" ")],
+      ["user", `${manifest.user.name} (uid ${manifest.user.uid}, gid ${manifest.user.gid})`],
+      ["resources", `${manifest.resources.cpus} CPU${manifest.resources.cpus === 1 ? "" : "s"}, ${manifest.resources.memoryMiB} MiB memory`],
+      ["ports", Object.entries(manifest.ports).map(([port, number]) => `${port} ${number}`).join(", ") || "none"],
+      ["healthcheck", healthcheckOf(manifest)],
+    ]),
+    "",
+    "layers",
+    indent(table([
+      ["NAME", "SIZE", "UNPACKED", "COMPRESSION", "FILES", "DIGEST"],
+      ...report.layers.map((layer) => [layer.name, formatBytes(layer.size), formatBytes(layer.uncompressedSize), layer.compression, String(layer.fileCount), layer.digest.slice(0, 19)]),
+    ])),
+    "",
+    `largest files`,
+    indent(table(report.largestFiles.map((file) => [file.path, formatBytes(file.size)]))),
+    "",
+    `sbom (CycloneDX ${report.sbom.specVersion}): ${countsByType(report.sbom.components)}`,
+    indent(table(report.sbom.components.filter((component) => component.type === "library" || component.type === "framework").map(componentRow))),
+    "",
+    `audit ${audit.ok ? "✓ nothing an intruder could use" : "✗ found what an intruder could use"}`,
+    indent(table([
+      ["shells", listOrNone(audit.shells)],
+      ["package managers", listOrNone(audit.packageManagers)],
+      ["setuid/setgid files", listOrNone(audit.setuidFiles)],
+      ["ssh servers", listOrNone(audit.sshd)],
+      ["runs as root", audit.appUser.runsAsRoot ? `yes (uid ${audit.appUser.uid})` : `no (uid ${audit.appUser.uid}, gid ${audit.appUser.gid})`],
+    ])),
+  ];
+  return lines.join("\n");
+}
+
+function healthcheckOf({ healthcheck }: ImageManifest): string {
+  if (!healthcheck) return "none";
+  const target = healthcheck.type === "http" ? `HTTP GET ${healthcheck.path} on port ${healthcheck.port}` : `TCP connect to port ${healthcheck.port}`;
+  return `${target} every ${seconds(healthcheck.intervalMs)} (timeout ${seconds(healthcheck.timeoutMs)}, healthy after ${healthcheck.healthyThreshold})`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function countsByType(components: SbomComponent[]): string {
+  const counts = new Map<string, number>();
+  for (const component of components) counts.set(component.type, (counts.get(component.type) ?? 0) + 1);
+  return `${components.length} components (${[...counts].map(([type, count]) => `${count} ${type}`).join(", ")})`;
+}
+
+/** @example componentRow(libc) // ["libc.so.6", "2.36-9+deb12u10 (libc6)"] */
+function componentRow(component: SbomComponent): string[] {
+  const debianPackage = component.properties?.find((property) => property.name === "ingot:debian-package")?.value;
+  const origin = debianPackage ?? (component.type === "framework" ? "runtime" : component.purl?.startsWith("pkg:npm/") ? "npm" : component.type);
+  return [component.name, `${component.version} (${origin})`];
+}
+
+function listOrNone(paths: string[]): string {
+  return paths.length === 0 ? "none" : paths.join(", ");
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((line) => (line ? `  ${line}` : line)).join("\n");
+}

@@ -1,0 +1,68 @@
+// QEMU's command line for one instance, computed as data so that it can be tested as data.
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+
+export interface PortForward {
+  hostPort: number;
+  guestPort: number;
+}
+
+export interface VmSpec {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  cpus: number;
+  memoryMiB: number;
+  forwards: PortForward[];
+  accelerator: "kvm" | "tcg";
+  /** A QMP socket for control (graceful stop), when given. */
+  qmpSocket?: string;
+}
+
+/**
+ * @example
+ * qemuArgs({ kernel: "k", initrd: "i", cmdline: "console=ttyS0", cpus: 1, memoryMiB: 256, forwards: [], accelerator: "tcg" });
+ * // ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1", "-m", "256", …]
+ */
+export function qemuArgs(spec: VmSpec): string[] {
+  const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
+  return [
+    "-machine", `q35,accel=${spec.accelerator}`,
+    "-cpu", spec.accelerator === "kvm" ? "host" : "max",
+    "-smp", String(spec.cpus),
+    "-m", String(spec.memoryMiB),
+    "-kernel", spec.kernel,
+    "-initrd", spec.initrd,
+    "-append", spec.cmdline,
+    // No firmware option ROM for the NIC: iPXE is never used and costs boot time.
+    "-netdev", `user,id=net0${hostfwd}`,
+    "-device", "virtio-net-pci,netdev=net0,romfile=",
+    "-nographic", "-no-reboot", "-nodefaults",
+    "-serial", "stdio",
+    ...(spec.qmpSocket ? ["-qmp", `unix:${spec.qmpSocket},server=on,wait=off`] : []),
+  ];
+}
+
+/**
+ * KVM when /dev/kvm can be opened and the CPU has hardware virtualization; software emulation
+ * otherwise. The CPU check matters: some nested sandboxes expose a /dev/kvm (e.g. kvm-pvm) that
+ * cannot run an ordinary guest kernel, which then hangs after the firmware. INGOT_ACCEL overrides.
+ */
+export function detectAccelerator(cpuinfo = readCpuinfo()): "kvm" | "tcg" {
+  const forced = process.env.INGOT_ACCEL;
+  if (forced === "kvm" || forced === "tcg") return forced;
+  if (!existsSync("/dev/kvm") || !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return "tcg";
+  try {
+    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+    return "kvm";
+  } catch {
+    return "tcg";
+  }
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,125 @@
+// A running QEMU instance: its console as lines, the app's exit status, and stop (graceful, then hard).
+import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { createConnection } from "node:net";
+import { createInterface } from "node:readline";
+import { IngotError } from "../errors.ts";
+import { qemuArgs, type VmSpec } from "./qemu-args.ts";
+
+export type VmState = "booting" | "running" | "stopping" | "stopped";
+
+/** The line init prints when the app ends (init/app.c). */
+const EXIT_LINE = /ingot-init: app (?:exited with status (\d+)|killed by signal (\d+))/;
+
+/**
+ * @example
+ * const vm = QemuVm.start(spec);
+ * await vm.waitForLine(/listening/, 60_000);
+ * await vm.stop(10_000);
+ */
+export class QemuVm extends EventEmitter {
+  state: VmState = "booting";
+  readonly console: string[] = [];
+  /** The app's exit status as init reported it; 128 + signal when it was killed. */
+  appStatus: number | undefined;
+  readonly exited: Promise<number | null>;
+  #process: ChildProcess;
+
+  private constructor(readonly spec: VmSpec, binary: string) {
+    super();
+    this.#process = spawn(binary, qemuArgs(spec), { stdio: ["ignore", "pipe", "pipe"] });
+    this.exited = new Promise((resolve, reject) => {
+      this.#process.on("error", (error: NodeJS.ErrnoException) => {
+        this.state = "stopped";
+        reject(error.code === "ENOENT"
+          ? new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86", cause: error })
+          : error);
+      });
+      this.#process.on("exit", (code) => {
+        this.state = "stopped";
+        this.emit("exit", code);
+        resolve(code);
+      });
+    });
+    this.exited.catch(() => {});
+    for (const stream of [this.#process.stdout!, this.#process.stderr!]) {
+      createInterface({ input: stream }).on("line", (raw) => {
+        // SeaBIOS leaves terminal escape sequences on the serial line.
+        // eslint-disable-next-line no-control-regex
+        const line = raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, "");
+        this.console.push(line);
+        const exit = EXIT_LINE.exec(line);
+        if (exit) this.appStatus = exit[1] !== undefined ? Number(exit[1]) : 128 + Number(exit[2]);
+        this.emit("line", line);
+      });
+    }
+  }
+
+  static start(spec: VmSpec, binary = "qemu-system-x86_64"): QemuVm {
+    return new QemuVm(spec, binary);
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /** Resolves with the first console line matching `pattern`; rejects on timeout or when QEMU exits first. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
+    const seen = this.console.find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off("line", onLine);
+        this.off("exit", onExit);
+      };
+      const onLine = (line: string): void => {
+        if (pattern.test(line)) { cleanup(); resolve(line); }
+      };
+      const onExit = (): void => { cleanup(); reject(new Error(`QEMU exited before printing ${pattern}:\n${this.console.slice(-15).join("\n")}`)); };
+      const timer = setTimeout(() => { cleanup(); reject(new Error(`QEMU did not print ${pattern} within ${timeoutMs} ms:\n${this.console.slice(-15).join("\n")}`)); }, timeoutMs);
+      this.on("line", onLine);
+      this.on("exit", onExit);
+    });
+  }
+
+  /**
+   * Graceful stop: ctrl-alt-del through QMP reaches init as SIGINT, init sends SIGTERM to the app and
+   * powers off when it ends. Past `timeoutMs` the QEMU process is killed.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopping";
+    if (this.spec.qmpSocket) await sendCtrlAltDel(this.spec.qmpSocket).catch(() => this.#process.kill("SIGKILL"));
+    else this.#process.kill("SIGKILL");
+    const timer = setTimeout(() => this.#process.kill("SIGKILL"), timeoutMs);
+    await this.exited.catch(() => {});
+    clearTimeout(timer);
+  }
+
+  /** Hard stop; safe to call at any time, also after exit. */
+  kill(): void {
+    if (this.state !== "stopped") this.#process.kill("SIGKILL");
+  }
+}
+
+async function sendCtrlAltDel(socket: string): Promise<void> {
+  const keys = ["ctrl", "alt", "delete"].map((data) => ({ type: "qcode", data }));
+  await new Promise<void>((resolve, reject) => {
+    const connection = createConnection(socket);
+    connection.on("error", reject);
+    connection.on("connect", () => {
+      connection.write(JSON.stringify({ execute: "qmp_capabilities" }) + "\n");
+      connection.write(JSON.stringify({ execute: "send-key", arguments: { keys } }) + "\n");
+    });
+    let buffer = "";
+    connection.on("data", (chunk) => {
+      buffer += chunk.toString();
+      // The greeting, the capabilities reply, then the send-key reply: three JSON lines with "return" twice.
+      if ((buffer.match(/"return"/g) ?? []).length >= 2) {
+        connection.end();
+        resolve();
+      }
+    });
+  });
+}

@@ -1,0 +1,39 @@
+// End to end: images built by ingot boot under real QEMU and answer HTTP through a forwarded port.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildImage, type BuildResult } from "../../src/image/build.ts";
+import type { Vault } from "../../src/vault/vault.ts";
+import { bootImage, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+
+let vault: Vault;
+before(async () => {
+  vault = await sharedTestVault();
+});
+
+test("the example Node app boots and answers HTTP, as the unprivileged app user", async (t) => {
+  const built: BuildResult = await buildImage("examples/hello", { vault });
+  const booted = await bootImage(vault, built.digest);
+  t.after(booted.close);
+  const health = JSON.parse(await waitForHttp(`${booted.url(8080)}/health`, 120_000, booted.vm)) as { status: string };
+  assert.equal(health.status, "ok");
+  assert.equal(await waitForHttp(`${booted.url(8080)}/`, 5_000), "Hello from hello (dev)\n");
+  assert.ok(booted.vm.console.some((line) => /starting app: node server.js as 1000:1000/.test(line)), booted.vm.console.join("\n"));
+});
+
+test("an ELF program with its shared libraries boots and answers HTTP", async (t) => {
+  const app = await tempDir("ingot-elf-");
+  t.after(app.remove);
+  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(app.path, "ingot.yaml"), "name: elf-server\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\n");
+  await copyFile("test/fixtures/http-server.c", join(app.path, "server.c"));
+  const built = await buildImage(app.path, { vault });
+  assert.ok(built.layers.some((layer) => layer.name === "runtime"), "libc and the loader make a runtime layer");
+  const booted = await bootImage(vault, built.digest);
+  t.after(booted.close);
+  assert.equal(await waitForHttp(booted.url(8080), 90_000, booted.vm), "elf ok uid=1000\n");
+});
+
+after(async () => {});

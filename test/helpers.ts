@@ -1,0 +1,71 @@
+// Shared fixtures for tests: a vault for test images, booting an image under real QEMU, HTTP polling.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ImageManifest } from "../src/image/manifest.ts";
+import { Vault } from "../src/vault/vault.ts";
+import { assembleInitrd } from "../src/vm/initrd.ts";
+import { detectAccelerator } from "../src/vm/qemu-args.ts";
+import { QemuVm } from "../src/vm/qemu-vm.ts";
+import { freePort } from "../src/vm/free-port.ts";
+
+/**
+ * The vault test images are built in. It persists between runs (under the system's temp folder) so
+ * that the Node runtime is downloaded and its layer compressed once per machine, not once per test.
+ */
+export async function sharedTestVault(): Promise<Vault> {
+  return Vault.open(process.env.INGOT_TEST_HOME ?? join(tmpdir(), "ingot-test-vault"));
+}
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface BootedImage {
+  vm: QemuVm;
+  /** http://127.0.0.1:PORT for the guest port. */
+  url: (guestPort: number) => string;
+  close: () => Promise<void>;
+}
+
+/** Boots an image from the vault with every declared port forwarded to a free host port. */
+export async function bootImage(vault: Vault, digest: string, options: { cmdline?: string; memoryMiB?: number } = {}): Promise<BootedImage> {
+  const manifest = await vault.readJson<ImageManifest>(digest);
+  const initrd = await assembleInitrd(vault, digest, manifest);
+  const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({ guestPort, hostPort: await freePort() })));
+  const qmpSocket = join(tmpdir(), `ingot-test-${process.pid}-${Date.now()}.qmp`);
+  const vm = QemuVm.start({
+    kernel: vault.blobPath(manifest.kernel.digest), initrd,
+    cmdline: `${manifest.kernel.cmdline} ${options.cmdline ?? ""}`.trim(),
+    cpus: 1, memoryMiB: options.memoryMiB ?? manifest.resources.memoryMiB,
+    forwards, accelerator: detectAccelerator(), qmpSocket,
+  });
+  return {
+    vm,
+    url: (guestPort) => `http://127.0.0.1:${forwards.find((forward) => forward.guestPort === guestPort)!.hostPort}`,
+    close: async () => {
+      vm.kill();
+      await vm.exited.catch(() => {});
+      await rm(qmpSocket, { force: true });
+    },
+  };
+}
+
+/** Polls until the URL answers 200; returns the body. */
+export async function waitForHttp(url: string, timeoutMs: number, vm?: QemuVm): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (vm?.state === "stopped") throw new Error(`The VM stopped before ${url} answered:\n${vm.console.slice(-20).join("\n")}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return await response.text();
+      lastError = new Error(`status ${response.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${(lastError as Error)?.message})${vm ? `:\n${vm.console.slice(-20).join("\n")}` : ""}`);
+}
