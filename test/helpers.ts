@@ -4,10 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../src/image/manifest.ts";
 import { Vault } from "../src/vault/vault.ts";
-import { assembleInitrd } from "../src/vm/initrd.ts";
-import { detectAccelerator } from "../src/vm/qemu-args.ts";
-import { QemuVm } from "../src/vm/qemu-vm.ts";
-import { freePort } from "../src/vm/free-port.ts";
+import { bootImage as bootInstance } from "../src/vm/boot-image.ts";
+import type { QemuVm } from "../src/vm/qemu-vm.ts";
 
 /**
  * The vault test images are built in. It persists between runs (under the system's temp folder) so
@@ -32,22 +30,14 @@ export interface BootedImage {
 /** Boots an image from the vault with every declared port forwarded to a free host port. */
 export async function bootImage(vault: Vault, digest: string, options: { cmdline?: string; memoryMiB?: number } = {}): Promise<BootedImage> {
   const manifest = await vault.readJson<ImageManifest>(digest);
-  const initrd = await assembleInitrd(vault, digest, manifest);
-  const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({ guestPort, hostPort: await freePort() })));
-  const qmpSocket = join(tmpdir(), `ingot-test-${process.pid}-${Date.now()}.qmp`);
-  const vm = QemuVm.start({
-    kernel: vault.blobPath(manifest.kernel.digest), initrd,
-    cmdline: `${manifest.kernel.cmdline} ${options.cmdline ?? ""}`.trim(),
-    cpus: 1, memoryMiB: options.memoryMiB ?? manifest.resources.memoryMiB,
-    forwards, accelerator: detectAccelerator(), qmpSocket,
-  });
+  const { vm, forwards, dispose } = await bootInstance(vault, digest, manifest, { ...options, cpus: 1 });
   return {
     vm,
     url: (guestPort) => `http://127.0.0.1:${forwards.find((forward) => forward.guestPort === guestPort)!.hostPort}`,
     close: async () => {
       vm.kill();
       await vm.exited.catch(() => {});
-      await rm(qmpSocket, { force: true });
+      await dispose();
     },
   };
 }

@@ -12,6 +12,7 @@ const verbs: Record<string, () => Promise<Verb>> = {
   images: async () => (await import("./images.ts")).imagesVerb,
   inspect: async () => (await import("./inspect.ts")).inspectVerb,
   rm: async () => (await import("./rm.ts")).rmVerb,
+  run: async () => (await import("./run.ts")).runVerb,
 };
 
 const usage = `Usage: ingot <command> [options]
@@ -21,6 +22,7 @@ Commands:
   images [--json]                                                     list the images in the vault
   inspect IMAGE [--json]                                              layers, largest files, SBOM and audit
   rm IMAGE                                                            remove an image's tag
+  run IMAGE|DIR [-p HOST:GUEST] [--memory SIZE] [--cpus N]           boot it in the foreground; Ctrl-C stops
 
 Options: --verbose (stack traces), --help`;
 

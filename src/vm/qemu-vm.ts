@@ -27,7 +27,12 @@ export class QemuVm extends EventEmitter {
 
   private constructor(readonly spec: VmSpec, binary: string) {
     super();
-    this.#process = spawn(binary, qemuArgs(spec), { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
+    // instead of killing QEMU outright.
+    this.#process = spawn(binary, qemuArgs(spec), { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const killOnExit = (): void => { this.kill(); };
+    process.once("exit", killOnExit);
+    this.#process.once("exit", () => process.off("exit", killOnExit));
     this.exited = new Promise((resolve, reject) => {
       this.#process.on("error", (error: NodeJS.ErrnoException) => {
         this.state = "stopped";

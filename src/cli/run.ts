@@ -1,0 +1,62 @@
+// `ingot run IMAGE|DIR [-p HOST:GUEST] [--memory SIZE] [--cpus N]`: boots one instance in the
+// foreground, streams its console, waits until healthy and prints the URL; Ctrl-C stops it gracefully.
+import { stat } from "node:fs/promises";
+import { parseSizeMiB } from "../config/schema.ts";
+import { IngotError } from "../errors.ts";
+import { buildImage } from "../image/build.ts";
+import { resolveImage } from "../vault/image-ref.ts";
+import { Vault } from "../vault/vault.ts";
+import { bootImage } from "../vm/boot-image.ts";
+import { waitHealthy } from "../vm/health.ts";
+import { allowOnly, flag, type Parsed } from "./args.ts";
+
+export const runVerb = {
+  summary: "boot an image (or build and boot a folder) in the foreground",
+  async run(args: Parsed): Promise<number> {
+    allowOnly(args, "run", ["p", "publish", "memory", "cpus"]);
+    const ref = args.positionals[0];
+    if (!ref) throw new IngotError("Cannot run as no image was given", { code: "cli-missing-argument", hint: "Write ingot run NAME[:VERSION] or ingot run DIR" });
+    const vault = await Vault.open();
+    const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
+    const ref2 = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
+    const { digest, manifest } = await resolveImage(vault, ref2);
+    const memory = flag(args, "memory");
+    const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
+    if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
+
+    const started = performance.now();
+    const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+    const instance = await bootImage(vault, digest, manifest, {
+      hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
+      memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
+    });
+    const { vm } = instance;
+    vm.on("line", (line: string) => { if (line.trim()) console.log(`${elapsed()} | ${line}`); });
+    const stop = (): void => { console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`); void vm.stop(manifest.stopTimeoutMs + 5000); };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+
+    const healthy = new AbortController();
+    vm.exited.finally(() => healthy.abort(new Error("stopped"))).catch(() => {});
+    const first = instance.forwards[0];
+    if (manifest.healthcheck && first) {
+      const port = instance.forwards.find((forward) => forward.guestPort === manifest.ports[(manifest.healthcheck as { port: string }).port]) ?? first;
+      waitHealthy(manifest.healthcheck, "127.0.0.1", port.hostPort, healthy.signal).then(() => {
+        console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}  (boot to healthy ${elapsed().trim()})`);
+      }, () => {});
+    }
+    await vm.exited;
+    await instance.dispose();
+    return vm.appStatus ?? 1;
+  },
+};
+
+function publishedPorts(values: string[]): Map<number, number> {
+  const ports = new Map<number, number>();
+  for (const value of values) {
+    const match = /^(\d+):(\d+)$/.exec(value);
+    if (!match) throw new IngotError(`Cannot publish ${value} as it is not HOST:GUEST`, { code: "cli-bad-value", hint: "For example -p 8080:8080" });
+    ports.set(Number(match[2]), Number(match[1]));
+  }
+  return ports;
+}

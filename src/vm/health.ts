@@ -1,0 +1,36 @@
+// Health checks from the host: an HTTP path answering 2xx, or a TCP port accepting a connection.
+// A checker only reports ok or not; it does not know what an instance is.
+import { createConnection } from "node:net";
+import type { Healthcheck } from "../config/app-config.ts";
+
+/**
+ * @example
+ * await checkHealth({ type: "http", path: "/health", … }, "127.0.0.1", 41234); // true when 2xx
+ */
+export async function checkHealth(check: Exclude<Healthcheck, false>, host: string, port: number): Promise<boolean> {
+  if (check.type === "http") {
+    try {
+      const response = await fetch(`http://${host}:${port}${check.path}`, { signal: AbortSignal.timeout(check.timeoutMs) });
+      await response.arrayBuffer();
+      return response.status >= 200 && response.status < 300;
+    } catch {
+      return false;
+    }
+  }
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port, timeout: check.timeoutMs });
+    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
+    socket.on("connect", () => done(true)).on("error", () => done(false)).on("timeout", () => done(false));
+  });
+}
+
+/** Resolves once `healthyThreshold` checks in a row pass; rejects when the signal aborts. */
+export async function waitHealthy(check: Exclude<Healthcheck, false>, host: string, port: number, signal: AbortSignal): Promise<void> {
+  let passed = 0;
+  while (!signal.aborted) {
+    passed = (await checkHealth(check, host, port)) ? passed + 1 : 0;
+    if (passed >= check.healthyThreshold) return;
+    await new Promise((resolve) => setTimeout(resolve, passed > 0 ? check.intervalMs : Math.min(check.intervalMs, 250)));
+  }
+  throw signal.reason ?? new Error("aborted");
+}
