@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import semver from "semver";
 import { IngotError } from "../errors.ts";
-import type { Vault } from "../vault/vault.ts";
+import { diskError, type Vault } from "../vault/vault.ts";
 
 /** The LTS line ingot uses when neither ingot.yaml nor engines.node names a version. */
 export const PINNED_NODE_VERSION = "24.21.0";
@@ -73,6 +73,9 @@ export async function fetchNodeRuntime(vault: Vault, resolved: { version: string
       // Another build unpacked the same runtime first; theirs is identical.
       if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
     });
+  } catch (error) {
+    const message = `${(error as Error).message} ${(error as { stderr?: string }).stderr ?? ""}`;
+    throw (error as NodeJS.ErrnoException).code === "ENOSPC" || /No space left/.test(message) ? diskError(Object.assign(error as Error, { code: "ENOSPC" }), dir) : error;
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
