@@ -97,6 +97,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     if (builtDir) await rm(builtDir, { recursive: true, force: true });
   }
 
+  inputs.appEntries.push(...(await extraFiles(config)));
   const plans = imageLayers(inputs);
   const layers = [];
   for (const plan of plans) layers.push(await layerOf(vault, plan, log));
@@ -179,6 +180,20 @@ async function elfProgram(config: AppConfig): Promise<{ guestPath: string; extra
     return { guestPath: program, extra: { type: "file", path: program, mode: 0o755, source: { kind: "host", path: hostPath, size: info.size } } };
   }
   return { guestPath: `/app/${program.replace(/^\.\//, "")}` };
+}
+
+/** The `files` of ingot.yaml: host files or folders copied to the given paths inside the image. */
+async function extraFiles(config: AppConfig): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (const { from, to } of config.files) {
+    const hostPath = resolve(config.dir, from);
+    const info = await stat(hostPath).catch((error: unknown) => {
+      throw new IngotError(`Cannot include ${from} (files in ingot.yaml) as ${hostPath} does not exist`, { code: "input-missing", hint: "Fix the path; it is relative to the app folder", cause: error });
+    });
+    if (info.isDirectory()) entries.push(...(await appFileEntries(hostPath, to, new Set())));
+    else entries.push({ type: "file", path: to, mode: info.mode & 0o111 ? 0o755 : 0o644, source: { kind: "host", path: hostPath, size: info.size } });
+  }
+  return entries;
 }
 
 async function elfFilesOf(entries: Entry[]): Promise<string[]> {
