@@ -59,48 +59,16 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     (await moduleLoadOrder(kernel.modulesDir)).map((relative) => hostFile(join(kernel.modulesDir, relative), `/lib/modules/${kernel.version}/${relative}`)),
   );
 
-  let runtime: NodeRuntime | undefined;
-  let runtimeDescription = "elf (no language runtime)";
-  const inputs: ImageInputs = {
-    config, init, kernelVersion: kernel.version, modules,
-    runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries: [],
-  };
-  let builtDir: string | undefined;
-  try {
-    if (config.runtime.kind === "node") {
-      const resolved = await resolveNodeVersion(vault, config.runtime.version);
-      runtimeDescription = `node ${resolved.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
-      log(`runtime: ${runtimeDescription}`);
-      runtime = await fetchNodeRuntime(vault, resolved);
-      const nodeBinary = join(runtime.dir, "bin", "node");
-      inputs.runtimeFiles = [
-        { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${resolved.integrity}:bin/node` },
-        { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${resolved.integrity}:LICENSE` },
-      ];
-      inputs.runtimeLibraries = await libraries([nodeBinary]);
-      builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
-      inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
-      const deps = await installProductionDependencies(vault, config.dir, runtime);
-      if (deps.dir) {
-        inputs.dependencyEntries = await appFileEntries(join(deps.dir, "node_modules"), "/app/node_modules", new Set([".bin", ".package-lock.json"]));
-        const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
-        inputs.dependencyLibraries = (await libraries(await findNativeAddons(join(deps.dir, "node_modules")))).filter((library) => !runtimePaths.has(library.path));
-      }
-    } else {
-      inputs.appEntries = await appFileEntries(config.dir, "/app");
-      const program = await elfProgram(config);
-      if (program.extra) inputs.appEntries.push(program.extra);
-      inputs.runtimeLibraries = await libraries(await elfFilesOf(inputs.appEntries));
-      config.command = [program.guestPath, ...config.command.slice(1)];
-    }
-  } finally {
-    if (builtDir) await rm(builtDir, { recursive: true, force: true });
-  }
-
-  inputs.appEntries.push(...(await extraFiles(config)));
-  const plans = imageLayers(inputs);
+  const gathered = await gatherInputs(config, vault, { init, kernelVersion: kernel.version, modules }, log);
+  const { inputs, runtime, runtimeDescription, command } = gathered;
   const layers = [];
-  for (const plan of plans) layers.push(await layerOf(vault, plan, log));
+  try {
+    inputs.appEntries.push(...(await extraFiles(config)));
+    for (const plan of imageLayers(inputs)) layers.push(await layerOf(vault, plan, log));
+  } finally {
+    // The build script's staging copy is read while the app layer is written, so it goes only now.
+    await gathered.cleanup();
+  }
 
   const kernelBlob = await vault.putFile(kernel.path);
   const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs, vault }));
@@ -110,7 +78,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     kernel: { ...kernelBlob, version: kernel.version, cmdline: defaultCmdline(config) },
     layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
     runtime: runtime ? { kind: "node", version: runtime.version, integrity: runtime.integrity } : { kind: "elf" },
-    command: config.command,
+    command,
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
@@ -125,6 +93,53 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   const digest = await vault.putJson(manifest);
   await vault.setTag(name, version, digest);
   return { image: `${name}:${version}`, digest, manifest, layers, runtime: runtimeDescription, durationMs: performance.now() - started };
+}
+
+interface Gathered {
+  inputs: ImageInputs;
+  runtime: NodeRuntime | undefined;
+  runtimeDescription: string;
+  /** The argv init runs; an ELF program's path is rewritten to where it lies in the image. */
+  command: string[];
+  cleanup: () => Promise<void>;
+}
+
+/** Everything the layers are made of: runtime, libraries, dependencies and the app's files. */
+async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInputs, "init" | "kernelVersion" | "modules">, log: (line: string) => void): Promise<Gathered> {
+  const inputs: ImageInputs = { config, ...base, runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries: [] };
+  if (config.runtime.kind === "elf") {
+    inputs.appEntries = await appFileEntries(config.dir, "/app");
+    const program = await elfProgram(config);
+    if (program.extra) inputs.appEntries.push(program.extra);
+    inputs.runtimeLibraries = await libraries(await elfFilesOf(inputs.appEntries));
+    return { inputs, runtime: undefined, runtimeDescription: "elf (no language runtime)", command: [program.guestPath, ...config.command.slice(1)], cleanup: async () => {} };
+  }
+
+  const resolved = await resolveNodeVersion(vault, config.runtime.version);
+  const runtimeDescription = `node ${resolved.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
+  log(`runtime: ${runtimeDescription}`);
+  const runtime = await fetchNodeRuntime(vault, resolved);
+  const nodeBinary = join(runtime.dir, "bin", "node");
+  inputs.runtimeFiles = [
+    { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${resolved.integrity}:bin/node` },
+    { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${resolved.integrity}:LICENSE` },
+  ];
+  inputs.runtimeLibraries = await libraries([nodeBinary]);
+  const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
+  const cleanup = async (): Promise<void> => { if (builtDir) await rm(builtDir, { recursive: true, force: true }); };
+  try {
+    inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
+    const deps = await installProductionDependencies(vault, config.dir, runtime);
+    if (deps.dir) {
+      inputs.dependencyEntries = await appFileEntries(join(deps.dir, "node_modules"), "/app/node_modules", new Set([".bin", ".package-lock.json"]));
+      const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
+      inputs.dependencyLibraries = (await libraries(await findNativeAddons(join(deps.dir, "node_modules")))).filter((library) => !runtimePaths.has(library.path));
+    }
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { inputs, runtime, runtimeDescription, command: config.command, cleanup };
 }
 
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {

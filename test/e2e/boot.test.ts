@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile, cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/image/build.ts";
 import type { Vault } from "../../src/vault/vault.ts";
@@ -37,3 +37,20 @@ test("an ELF program with its shared libraries boots and answers HTTP", async (t
 });
 
 after(async () => {});
+
+test("a Node app with a build script and a native addon boots with the addon's shared libraries", async (t) => {
+  const app = await tempDir("ingot-addon-");
+  t.after(app.remove);
+  await cp("test/fixtures/addon-app", app.path, { recursive: true });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", app.path, join(process.cwd(), "test/fixtures/addon")]);
+  execFileSync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "ingot-test-addon@file:ingot-test-addon-1.0.0.tgz"], { cwd: app.path });
+  const built = await buildImage(app.path, { vault });
+  const deps = built.layers.find((layer) => layer.name === "deps");
+  assert.ok(deps, "production dependencies make a deps layer");
+  const files = await vault.readJson<{ path: string }[]>(deps.files);
+  assert.ok(files.some((file) => /\/libz\.so\.1$/.test(file.path)), "libz.so.1 travels with the addon");
+  assert.ok(files.some((file) => file.path.endsWith("/zlib_version.node")));
+  const booted = await bootImage(vault, built.digest);
+  t.after(booted.close);
+  assert.match(await waitForHttp(booted.url(8080), 120_000, booted.vm), /^zlib \d+\.\d+\.\d+; built by npm run build\n$/);
+});
