@@ -16,6 +16,8 @@ export interface VmSpec {
   accelerator: "kvm" | "tcg";
   /** A QMP socket for control (graceful stop), when given. */
   qmpSocket?: string;
+  /** A raw disk attached read-only in effect (-snapshot); ingot images need none, baselines do. */
+  disk?: string;
 }
 
 /**
@@ -39,6 +41,7 @@ export function qemuArgs(spec: VmSpec): string[] {
     "-nographic", "-no-reboot", "-nodefaults",
     "-serial", "stdio",
     ...(spec.qmpSocket ? ["-qmp", `unix:${spec.qmpSocket},server=on,wait=off`] : []),
+    ...(spec.disk ? ["-drive", `file=${spec.disk},if=virtio,format=raw`, "-snapshot"] : []),
   ];
 }
 

@@ -23,6 +23,8 @@ export class QemuVm extends EventEmitter {
   /** The app's exit status as init reported it; 128 + signal when it was killed. */
   appStatus: number | undefined;
   readonly exited: Promise<number | null>;
+  /** performance.now() when QEMU was started: the zero of boot timings. */
+  readonly startedAt = performance.now();
   #process: ChildProcess;
 
   private constructor(readonly spec: VmSpec, binary: string) {

@@ -1,0 +1,48 @@
+// Measuring helpers for the benchmarks: medians, file and ELF counts of a tree, time to first HTTP 200.
+import { lstat, open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { QemuVm } from "../src/vm/qemu-vm.ts";
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Regular files, ELF files among them (by their magic) and their bytes, below `dir`. */
+export async function countTree(dir: string): Promise<{ files: number; elfFiles: number; bytes: number }> {
+  const counts = { files: 0, elfFiles: 0, bytes: 0 };
+  const magic = Buffer.alloc(4);
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) {
+        counts.files++;
+        counts.bytes += (await lstat(path)).size;
+        const handle = await open(path, "r");
+        const { bytesRead } = await handle.read(magic, 0, 4, 0);
+        await handle.close();
+        if (bytesRead === 4 && magic.toString("latin1") === "\x7fELF") counts.elfFiles++;
+      }
+    }
+  };
+  await walk(dir);
+  return counts;
+}
+
+/** Milliseconds from QEMU's start to the first 200 from `url`; polls every 100 ms for up to 5 minutes. */
+export async function timeToHttp200(vm: QemuVm, url: string, timeoutMs = 300_000): Promise<number> {
+  while (performance.now() - vm.startedAt < timeoutMs) {
+    if (vm.state === "stopped") throw new Error(`The VM stopped before ${url} answered:\n${vm.console.slice(-20).join("\n")}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return performance.now() - vm.startedAt;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${vm.console.slice(-20).join("\n")}`);
+}
