@@ -9,6 +9,7 @@ import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
 import type { Entry } from "./cpio.ts";
 import { readElf } from "./elf.ts";
 import { findKernel, moduleLoadOrder } from "./kernel.ts";
+import { kernelBlob } from "./kernel-blob.ts";
 import { layerKey } from "./layer-key.ts";
 import { APP_USER, type HostFile, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
 import { writeLayer } from "./layer-writer.ts";
@@ -70,12 +71,12 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     await gathered.cleanup();
   }
 
-  const kernelBlob = await vault.putFile(kernel.path);
+  const kernelStored = await kernelBlob(vault, kernel.path);
   const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs, vault }));
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,
-    kernel: { ...kernelBlob, version: kernel.version, cmdline: defaultCmdline(config) },
+    kernel: { ...kernelStored, version: kernel.version, cmdline: defaultCmdline(config) },
     layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
     runtime: runtime ? { kind: "node", version: runtime.version, integrity: runtime.integrity } : { kind: "elf" },
     command,

@@ -1,6 +1,7 @@
 // The image manifest: one canonical JSON document whose sha256 is the image id.
 import type { AppConfig, Healthcheck, RuntimeSpec } from "../config/app-config.ts";
 import type { Compression } from "./compression.ts";
+import type { KernelFormat } from "./kernel-blob.ts";
 import type { LayerName } from "./layer-plan.ts";
 
 export const MANIFEST_MEDIA_TYPE = "application/vnd.ingot.image.v1+json";
@@ -19,7 +20,8 @@ export interface ImageManifest {
   mediaType: typeof MANIFEST_MEDIA_TYPE;
   name: string;
   version: string;
-  kernel: { digest: string; size: number; version: string; cmdline: string };
+  /** vmlinux.xz: unpack on the host and boot through PVH; bzImage: boot as is. */
+  kernel: { digest: string; size: number; format: KernelFormat; version: string; cmdline: string };
   layers: LayerDescriptor[];
   runtime: (RuntimeSpec & { kind: "node"; version: string; integrity: string }) | { kind: "elf" };
   command: string[];

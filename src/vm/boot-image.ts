@@ -6,6 +6,7 @@ import type { ImageManifest } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
 import { freePort } from "./free-port.ts";
 import { assembleInitrd } from "./initrd.ts";
+import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
 import { QemuVm } from "./qemu-vm.ts";
 
@@ -36,7 +37,7 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
   })));
   const qmpSocket = join(tmpdir(), `ingot-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.qmp`);
   const vm = QemuVm.start({
-    kernel: vault.blobPath(manifest.kernel.digest), initrd,
+    kernel: await kernelFile(vault, manifest.kernel), initrd,
     cmdline: [manifest.kernel.cmdline, options.cmdline].filter(Boolean).join(" "),
     cpus: options.cpus ?? manifest.resources.cpus,
     memoryMiB: options.memoryMiB ?? manifest.resources.memoryMiB,

@@ -31,6 +31,7 @@ test("an ELF program with its shared libraries boots and answers HTTP", async (t
   await copyFile("test/fixtures/http-server.c", join(app.path, "server.c"));
   const built = await buildImage(app.path, { vault });
   assert.ok(built.layers.some((layer) => layer.name === "runtime"), "libc and the loader make a runtime layer");
+  assert.equal(built.manifest.kernel.format, "vmlinux.xz", "the kernel is stored as vmlinux.xz and boots through PVH");
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
   assert.equal(await waitForHttp(booted.url(8080), 90_000, booted.vm), "elf ok uid=1000\n");
