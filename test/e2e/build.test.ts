@@ -37,7 +37,8 @@ test("changing only app code rebuilds only the app layer", async (t) => {
   const app = await copyOfExample(new Date("2001-01-01T00:00:00Z"));
   t.after(app.remove);
   await buildImage(app.path, { vault });
-  await writeFile(join(app.path, "extra.js"), "export const answer = 42;\n");
+  // Unique content: the shared test vault remembers layers from earlier runs.
+  await writeFile(join(app.path, "extra.js"), `export const builtAt = ${Date.now()};\n`);
   const rebuilt = await buildImage(app.path, { vault });
   assert.deepEqual(rebuilt.layers.map((layer) => [layer.name, layer.cached]), [["base", true], ["runtime", true], ["app", false]]);
 });
