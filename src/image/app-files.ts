@@ -1,6 +1,6 @@
 // Collects the files of an app folder as image entries under /app, refusing anything that would
 // leak the build host into the image: symlinks pointing outside the folder, unreadable files.
-import { access, constants, lstat, readdir, readlink, realpath } from "node:fs/promises";
+import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { IngotError } from "../errors.ts";
 import type { Entry } from "./cpio.ts";
@@ -51,7 +51,8 @@ async function walk(root: string, dir: string, target: string, entries: Entry[],
       entries.push({ type: "dir", path: imagePath, mode: 0o755 });
       await walk(root, hostPath, target, entries, problems, excluded);
     } else if (info.isFile()) {
-      const readable = await access(hostPath, constants.R_OK).then(() => true, () => false);
+      // open(), not access(): access() asks about the real user id, open() about the effective one.
+      const readable = await open(hostPath, "r").then(async (handle) => { await handle.close(); return true; }, () => false);
       if (!readable) problems.push(`${hostPath}: is not readable`);
       else entries.push({ type: "file", path: imagePath, mode: info.mode & 0o111 ? 0o755 : 0o644, source: { kind: "host", path: hostPath, size: info.size } });
     } else {
