@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
 import { freePort } from "./free-port.ts";
-import { assembleInitrd } from "./initrd.ts";
+import { assembleInitrd, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
 import { QemuVm } from "./qemu-vm.ts";
@@ -31,7 +31,8 @@ export interface Instance {
  * instance.forwards; // [{ guestPort: 8080, hostPort: 41234 }]
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
-  const initrd = await assembleInitrd(vault, digest, manifest);
+  const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
+  const initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
   const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({
     guestPort, hostPort: options.hostPorts?.get(guestPort) ?? (await freePort()),
   })));
@@ -40,7 +41,7 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
     kernel: await kernelFile(vault, manifest.kernel), initrd,
     cmdline: [manifest.kernel.cmdline, options.cmdline].filter(Boolean).join(" "),
     cpus: options.cpus ?? manifest.resources.cpus,
-    memoryMiB: options.memoryMiB ?? manifest.resources.memoryMiB,
+    memoryMiB,
     forwards, accelerator: detectAccelerator(), qmpSocket,
   });
   return { vm, forwards, dispose: () => rm(qmpSocket, { force: true }) };

@@ -1,30 +1,61 @@
 // The initrd QEMU boots: the image's layers concatenated in order, which the kernel unpacks one
-// after the other. Assembled once per image and kept in the vault's cache.
-import { createReadStream, createWriteStream } from "node:fs";
+// after the other. It is derived from the image on the host and kept in the vault's cache; the
+// image itself (the layer blobs) never changes.
+import { spawn } from "node:child_process";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { ImageManifest } from "../image/manifest.ts";
+import { compressors, type Compression } from "../image/compression.ts";
+import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
+
+/**
+ * "unpacked": large layers are decompressed on the host, because the guest kernel unpacking a
+ * zstd runtime layer costs ~1.2 s under software emulation (docs/benchmarks.md). It needs memory
+ * for the initrd and its unpacked copy at once, so small instances get the "compressed" form.
+ */
+export type InitrdForm = "compressed" | "unpacked";
+
+const MiB = 1024 * 1024;
+/** Layers smaller than this stay compressed: unpacking them in the guest costs milliseconds. */
+const UNPACK_FROM_BYTES = 4 * MiB;
+/** Room for the kernel, page tables and the app's first allocations, besides the initramfs. */
+const HEADROOM_MIB = 192;
+
+/**
+ * @example
+ * initrdForm(manifest, 512); // "unpacked" for a ~130 MiB Node image, "compressed" at 256
+ */
+export function initrdForm(manifest: ImageManifest, memoryMiB: number): InitrdForm {
+  const unpackedMiB = manifest.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) / MiB;
+  return memoryMiB >= 2 * unpackedMiB + HEADROOM_MIB ? "unpacked" : "compressed";
+}
 
 /**
  * Verifies every layer blob (a corrupted one is an error naming it) and returns the initrd's path.
  *
  * @example
- * const initrd = await assembleInitrd(vault, digest, manifest);
+ * const initrd = await assembleInitrd(vault, digest, manifest, "unpacked");
  */
-export async function assembleInitrd(vault: Vault, digest: string, manifest: ImageManifest): Promise<string> {
+export async function assembleInitrd(vault: Vault, digest: string, manifest: ImageManifest, form: InitrdForm = "compressed"): Promise<string> {
   for (const layer of manifest.layers) await vault.verifyBlob(layer.digest);
   await vault.verifyBlob(manifest.kernel.digest);
   const dir = join(vault.root, "cache", "initrd");
-  const path = join(dir, `${digest.replace("sha256:", "")}.img`);
-  const expected = manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
-  if ((await stat(path).catch(() => undefined))?.size === expected) return path;
+  const path = join(dir, `${digest.replace("sha256:", "")}.${form}.img`);
+  if (await stat(path).then(() => true, () => false)) return path;
   await mkdir(dir, { recursive: true });
   const temp = vault.tempPath("initrd");
   try {
     const out = createWriteStream(temp);
-    for (const layer of manifest.layers) await pipeline(createReadStream(vault.blobPath(layer.digest)), out, { end: false });
+    let written = 0;
+    for (const layer of manifest.layers) {
+      written += await appendLayer(out, vault.blobPath(layer.digest), layer, form === "unpacked" && layer.uncompressedSize >= UNPACK_FROM_BYTES);
+      // The kernel skips NUL bytes between archives; an uncompressed cpio must start 4-byte aligned.
+      const padding = (4 - (written % 4)) % 4;
+      if (padding) out.write(Buffer.alloc(padding));
+      written += padding;
+    }
     out.end();
     await new Promise<void>((resolve, reject) => out.on("close", resolve).on("error", reject));
     await rename(temp, path);
@@ -33,4 +64,23 @@ export async function assembleInitrd(vault: Vault, digest: string, manifest: Ima
     throw error;
   }
   return path;
+}
+
+async function appendLayer(out: WriteStream, blob: string, layer: LayerDescriptor, unpack: boolean): Promise<number> {
+  let bytes = 0;
+  const count = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  };
+  if (!unpack) {
+    await pipeline(createReadStream(blob), count, out, { end: false });
+    return bytes;
+  }
+  const child = spawn(compressors[layer.compression as Compression].command, ["-dc", blob], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
+  await pipeline(child.stdout, count, out, { end: false });
+  if ((await exited) !== 0) throw new Error(`Cannot unpack layer ${layer.name} (${layer.digest}) for the initrd`);
+  return bytes;
 }
