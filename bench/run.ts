@@ -71,7 +71,7 @@ try {
     const build = spawnSync("bash", ["bench/traditional/build.sh", dir], { stdio: ["ignore", "ignore", "inherit"] });
     if (build.status !== 0) throw new Error("bench/traditional/build.sh failed");
     const sizes = JSON.parse(execFileSync("bash", ["bench/traditional/measure.sh", dir], { env: { ...process.env, RUNS: "0" } }).toString()) as Record<string, unknown>;
-    traditional = { ...sizes, counts: await countTree(join(dir, "tree")) };
+    traditional = sizes;
   }
 
   log(`${boots} boots of each, interleaved, to first HTTP 200 on /health`);

@@ -118,7 +118,8 @@ for i in $(seq "$RUNS"); do
   [ "$RUN_MEM_KIB" != null ] && MEMS+=("$RUN_MEM_KIB")
   echo "measure.sh: run $i: HTTP 200 after $RUN_MS ms, guest memory used $RUN_MEM_KIB KiB" >&2
 done
-BOOT_MS=$(printf '%s\n' "${BOOTS[@]}" | median)
+BOOT_MS=null
+[ "${#BOOTS[@]}" -gt 0 ] && BOOT_MS=$(printf '%s\n' "${BOOTS[@]}" | median)
 MEM_MIB=null
 if [ "${#MEMS[@]}" -gt 0 ]; then
   MEM_MIB=$(printf '%s\n' "${MEMS[@]}" | median | awk '{ printf "%.1f", $1 / 1024 }')

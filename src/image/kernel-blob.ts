@@ -7,8 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
-import { diskError, type Vault } from "../vault/vault.ts";
-import { Transform } from "node:stream";
+import type { Vault } from "../vault/vault.ts";
 import { pipeline } from "node:stream/promises";
 
 export type KernelFormat = "vmlinux.xz" | "bzImage";
@@ -75,23 +74,11 @@ async function run(command: string[], input: Buffer, output: string): Promise<vo
 }
 
 async function compressInto(vault: Vault, file: string): Promise<{ digest: string; size: number }> {
-  const temp = vault.tempPath("kernel");
-  const hash = createHash("sha256");
-  let size = 0;
   const child = spawn("xz", ["--check=crc32", "-9", "-T1", "-c", file], { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
-  try {
-    await pipeline(child.stdout, new Transform({
-      transform(chunk: Buffer, _encoding, done) { hash.update(chunk); size += chunk.length; done(null, chunk); },
-    }), createWriteStream(temp)).catch((error: unknown) => { throw diskError(error, temp); });
-    if ((await exited) !== 0) throw new IngotError("Cannot compress the kernel as xz failed", { code: "compressor-failed", hint: "apt-get install xz-utils" });
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const digest = `sha256:${hash.digest("hex")}`;
-  await vault.adoptBlob(temp, digest);
-  return { digest, size };
+  const exited = new Promise<void>((resolve, reject) => child.on("error", reject).on("close", (status) => status === 0
+    ? resolve()
+    : reject(new IngotError("Cannot compress the kernel as xz failed", { code: "compressor-failed", hint: "apt-get install xz-utils" }))));
+  return vault.putStream(child.stdout, exited);
 }
 
 /**

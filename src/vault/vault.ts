@@ -1,7 +1,7 @@
 // The local vault: content-addressed blobs, image manifests and name:version tags under $INGOT_HOME.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { Transform } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -68,22 +68,32 @@ export class Vault {
     return { digest, size: data.length };
   }
 
-  /** Copies a host file (the kernel) into the vault, streaming it through sha256. */
+  /** Copies a host file into the vault, streaming it through sha256. */
   async putFile(path: string): Promise<{ digest: string; size: number }> {
-    const temp = this.tempPath("file");
+    return this.putStream(createReadStream(path));
+  }
+
+  /**
+   * Writes a stream (a compressor's output) into a temporary file while hashing it, then moves it
+   * into place under its digest. On failure the temporary file is removed and a full disk is named.
+   * `producer` (the compressor's exit) must succeed too before the blob is kept.
+   */
+  async putStream(source: Readable, producer: Promise<unknown> = Promise.resolve()): Promise<{ digest: string; size: number }> {
+    const temp = this.tempPath("blob");
     const hash = createHash("sha256");
     let size = 0;
     try {
-      await pipeline(createReadStream(path), new Transform({
+      await pipeline(source, new Transform({
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
           size += chunk.length;
           done(null, chunk);
         },
-      }), createWriteStream(temp));
+      }), createWriteStream(temp)).catch((error: unknown) => { throw diskError(error, temp); });
+      await producer;
     } catch (error) {
       await rm(temp, { force: true });
-      throw diskError(error, temp);
+      throw error;
     }
     const digest = `sha256:${hash.digest("hex")}`;
     await this.adoptBlob(temp, digest);
