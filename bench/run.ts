@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildImage } from "../src/image/build.ts";
+import { compressors } from "../src/image/compression.ts";
 import { fetchNodeRuntime, resolveNodeVersion } from "../src/image/node-runtime.ts";
 import { loadAppConfig } from "../src/config/app-config.ts";
 import { Vault } from "../src/vault/vault.ts";
@@ -57,7 +58,8 @@ try {
   await mkdir(unpacked);
   const initrd = await assembleInitrd(vault, cold.digest, cold.manifest);
   for (const layer of cold.manifest.layers) {
-    execFileSync("sh", ["-c", `zstd -dc '${vault.blobPath(layer.digest)}' | cpio -idm --quiet --no-absolute-filenames`], { cwd: unpacked });
+    const decompress = compressors[layer.compression].command;
+    execFileSync("sh", ["-c", `${decompress} -dc '${vault.blobPath(layer.digest)}' | cpio -idm --quiet --no-absolute-filenames`], { cwd: unpacked });
   }
   const ingotCounts = await countTree(unpacked);
   const kernelBytes = cold.manifest.kernel.size;
