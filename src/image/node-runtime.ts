@@ -30,18 +30,31 @@ interface RegistryVersions {
   versions: Record<string, { dist: { integrity: string; tarball: string } }>;
 }
 
+type ResolvedNode = { version: string; integrity: string; tarball: string };
+
+/** How long a range ("22") stays resolved before the registry is asked again for newer releases. */
+const RANGE_TTL_MS = 60 * 60 * 1000;
+
 /**
  * Picks the newest published version that satisfies the spec ("22", "20.11.1", ">=20 <23").
- * An exact version is remembered in the vault, so rebuilding needs no registry round trip.
+ * An exact version is remembered for good and a range for an hour, so rebuilding needs no registry
+ * round trip; when the registry is unreachable, the last resolution of the range is used.
  *
  * @example
  * await resolveNodeVersion(vault, "22"); // { version: "22.23.3", integrity: "sha512-…", tarball: "…" }
  */
-export async function resolveNodeVersion(vault: Vault, spec: string | undefined): Promise<{ version: string; integrity: string; tarball: string }> {
+export async function resolveNodeVersion(vault: Vault, spec: string | undefined): Promise<ResolvedNode> {
   const wanted = spec ?? PINNED_NODE_VERSION;
-  const cached = semver.valid(wanted) ? await vault.cacheGet<{ version: string; integrity: string; tarball: string }>("node-versions", sha256Hex(wanted)) : undefined;
-  if (cached) return cached;
-  const versions = await fetchVersions();
+  const exact = semver.valid(wanted) !== null;
+  const cached = await vault.cacheGet<ResolvedNode & { resolvedAtMs?: number }>("node-versions", sha256Hex(wanted));
+  if (cached && (exact || Date.now() - (cached.resolvedAtMs ?? 0) < RANGE_TTL_MS)) return strip(cached);
+  let versions: RegistryVersions;
+  try {
+    versions = await fetchVersions();
+  } catch (error) {
+    if (cached) return strip(cached);
+    throw error;
+  }
   const range = semver.validRange(wanted);
   const version = range ? semver.maxSatisfying(Object.keys(versions.versions), range) : null;
   if (!version) {
@@ -53,11 +66,16 @@ export async function resolveNodeVersion(vault: Vault, spec: string | undefined)
   const dist = versions.versions[version]!.dist;
   const resolved = { version, integrity: dist.integrity, tarball: dist.tarball };
   await vault.cacheSet("node-versions", sha256Hex(version), resolved);
+  if (!exact) await vault.cacheSet("node-versions", sha256Hex(wanted), { ...resolved, resolvedAtMs: Date.now() });
   return resolved;
 }
 
+function strip({ version, integrity, tarball }: ResolvedNode): ResolvedNode {
+  return { version, integrity, tarball };
+}
+
 /** Downloads (once) and unpacks the runtime; the cache folder is named after the integrity digest. */
-export async function fetchNodeRuntime(vault: Vault, resolved: { version: string; integrity: string; tarball: string }): Promise<NodeRuntime> {
+export async function fetchNodeRuntime(vault: Vault, resolved: ResolvedNode): Promise<NodeRuntime> {
   const dir = join(vault.root, "cache", "runtimes", `node-${resolved.version}-${sha256Hex(resolved.integrity).slice(0, 16)}`);
   if (await stat(join(dir, "bin", "node")).then(() => true, () => false)) return { version: resolved.version, integrity: resolved.integrity, dir };
 
