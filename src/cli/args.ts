@@ -38,3 +38,14 @@ export function allowOnly(parsed: Parsed, verb: string, known: string[]): void {
     });
   }
 }
+
+/** The one image a verb acts on (inspect, rm, run); none or several is an error with the usage. */
+export function oneImage(parsed: Parsed, verb: string, usage = "NAME:VERSION"): string {
+  const [ref, ...extra] = parsed.positionals;
+  if (!ref || extra.length > 0) {
+    throw new IngotError(`Cannot run ingot ${verb} as it takes one image, got ${parsed.positionals.length}: ${parsed.positionals.join(" ") || "none"}`, {
+      code: "cli-missing-argument", hint: `Write ingot ${verb} ${usage}; ingot images lists them`,
+    });
+  }
+  return ref;
+}

@@ -1,13 +1,12 @@
 // `ingot inspect IMAGE [--json]`: an image's manifest, layers, largest files, SBOM and audit, with
 // every blob it needs verified first, so a damaged vault fails here rather than at boot.
-import { IngotError } from "../errors.ts";
 import { type Audit, auditImage } from "../image/audit.ts";
 import type { FileIndexEntry } from "../image/build.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { Sbom, SbomComponent } from "../image/sbom.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 import { formatBytes, table } from "./format.ts";
 
 interface ImageReport {
@@ -33,12 +32,7 @@ export const inspectVerb = {
   summary: "layers, largest files, SBOM and audit",
   async run(args: Parsed): Promise<number> {
     allowOnly(args, "inspect", ["json"]);
-    const [ref, ...extra] = args.positionals;
-    if (!ref || extra.length > 0) {
-      throw new IngotError(`Cannot run ingot inspect as it takes one image, got ${args.positionals.length}: ${args.positionals.join(" ") || "none"}`, {
-        code: "cli-missing-argument", hint: "Write ingot inspect NAME:VERSION; ingot images lists them",
-      });
-    }
+    const ref = oneImage(args, "inspect");
     const report = await imageReport(await Vault.open(), ref);
     if (flag(args, "json") === "true") console.log(JSON.stringify(report, null, 2));
     else console.log(describe(report));

@@ -3,7 +3,7 @@
 import { IngotError } from "../errors.ts";
 import { resolveImageDigest } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, type Parsed } from "./args.ts";
+import { allowOnly, oneImage, type Parsed } from "./args.ts";
 
 /**
  * `rm hello:1.0.0` removes that tag; `rm hello` the tags of hello pointing at its newest image;
@@ -17,12 +17,7 @@ export const rmVerb = {
   summary: "remove an image's tag",
   async run(args: Parsed): Promise<number> {
     allowOnly(args, "rm", []);
-    const [ref, ...extra] = args.positionals;
-    if (!ref || extra.length > 0) {
-      throw new IngotError(`Cannot run ingot rm as it takes one image, got ${args.positionals.length}: ${args.positionals.join(" ") || "none"}`, {
-        code: "cli-missing-argument", hint: "Write ingot rm NAME:VERSION; ingot images lists them",
-      });
-    }
+    const ref = oneImage(args, "rm");
     const vault = await Vault.open();
     const image = await resolveImageDigest(vault, ref);
     const pointing = (await vault.tags()).filter((tag) => tag.digest === image.digest);

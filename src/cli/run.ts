@@ -8,18 +8,17 @@ import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
 import { waitHealthy } from "../vm/health.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 
 export const runVerb = {
   summary: "boot an image (or build and boot a folder) in the foreground",
   async run(args: Parsed): Promise<number> {
     allowOnly(args, "run", ["p", "publish", "memory", "cpus"]);
-    const ref = args.positionals[0];
-    if (!ref) throw new IngotError("Cannot run as no image was given", { code: "cli-missing-argument", hint: "Write ingot run NAME[:VERSION] or ingot run DIR" });
+    const ref = oneImage(args, "run", "NAME[:VERSION] or ingot run DIR");
     const vault = await Vault.open();
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
-    const ref2 = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
-    const { digest, manifest } = await resolveImage(vault, ref2);
+    const imageRef = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
+    const { digest, manifest } = await resolveImage(vault, imageRef);
     const memory = flag(args, "memory");
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
