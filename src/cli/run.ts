@@ -8,6 +8,7 @@ import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
 import { waitHealthy } from "../vm/health.ts";
+import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 
 export const runVerb = {
@@ -30,7 +31,11 @@ export const runVerb = {
       memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
     });
     const { vm } = instance;
-    vm.on("line", (line: string) => { if (line.trim()) console.log(`${elapsed()} | ${line}`); });
+    const lines: TimedLine[] = [];
+    vm.on("line", (line: string) => {
+      lines.push({ atMs: performance.now() - vm.startedAt, line });
+      if (line.trim()) console.log(`${elapsed()} | ${line}`);
+    });
     const stop = (): void => { console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`); void vm.stop(manifest.stopTimeoutMs + 5000); };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
@@ -41,7 +46,9 @@ export const runVerb = {
     if (manifest.healthcheck && first) {
       const port = instance.forwards.find((forward) => forward.guestPort === manifest.ports[(manifest.healthcheck as { port: string }).port]) ?? first;
       waitHealthy(manifest.healthcheck, "127.0.0.1", port.hostPort, healthy.signal).then(() => {
-        console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}  (boot to healthy ${elapsed().trim()})`);
+        const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
+        console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);
+        if (timeline) console.log(`${elapsed()} boot: ${describeTimeline(timeline)} (${vm.spec.accelerator === "kvm" ? "KVM" : "software emulation"})`);
       }, () => {});
     }
     await vm.exited;

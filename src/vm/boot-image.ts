@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
-import { freePort } from "./free-port.ts";
-import { assembleInitrd, initrdForm } from "./initrd.ts";
+import { assertPortFree, freePort } from "./free-port.ts";
+import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
 import { QemuVm } from "./qemu-vm.ts";
@@ -32,6 +32,8 @@ export interface Instance {
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
+  assertMemoryFits(manifest, memoryMiB);
+  for (const hostPort of options.hostPorts?.values() ?? []) await assertPortFree(hostPort);
   const initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
   const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({
     guestPort, hostPort: options.hostPorts?.get(guestPort) ?? (await freePort()),

@@ -1,5 +1,6 @@
-// A free TCP port on 127.0.0.1, for host-side port forwards.
+// Host ports for port forwards on 127.0.0.1: a free one, or a check that a chosen one is free.
 import { createServer } from "node:net";
+import { IngotError } from "../errors.ts";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -10,4 +11,18 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** Fails, naming the port and a free one, when something on this machine already listens on it. */
+export async function assertPortFree(port: number): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+  if (!free) {
+    throw new IngotError(`Cannot forward host port ${port} as it is already in use on 127.0.0.1`, {
+      code: "port-in-use", hint: `Stop what listens there, or pick another port, e.g. -p ${await freePort()}:GUEST`,
+    });
+  }
 }

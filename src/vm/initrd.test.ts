@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ImageManifest } from "../image/manifest.ts";
-import { initrdForm } from "./initrd.ts";
+import { assertMemoryFits, initrdForm } from "./initrd.ts";
 
 const MiB = 1024 * 1024;
 const manifest = (unpackedMiB: number) => ({ layers: [{ uncompressedSize: unpackedMiB * MiB, size: unpackedMiB * MiB / 4 }] }) as unknown as ImageManifest;
@@ -10,4 +10,14 @@ test("large instances boot an unpacked initrd; small ones the compressed layers"
   assert.equal(initrdForm(manifest(130), 512), "unpacked");
   assert.equal(initrdForm(manifest(130), 256), "compressed");
   assert.equal(initrdForm(manifest(2), 256), "unpacked");
+});
+
+test("a memory size that cannot hold the initramfs is refused before boot, saying how much is needed", () => {
+  const hello = { name: "hello", version: "1.0.0", layers: [
+    { compression: "zstd-19", size: 138_805, uncompressedSize: 579_616 },
+    { compression: "xz", size: 29_491_596, uncompressedSize: 130_373_792 },
+  ] } as unknown as ImageManifest;
+  assert.doesNotThrow(() => assertMemoryFits(hello, 256));
+  assert.throws(() => assertMemoryFits(hello, 240), (error: Error & { hint?: string }) =>
+    /Cannot boot hello:1.0.0 in 240 MiB as its initramfs needs at least 25\d MiB/.test(error.message) && /--memory 256M/.test(error.hint ?? ""));
 });

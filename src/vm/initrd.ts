@@ -9,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { compressors, type Compression } from "../image/compression.ts";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
+import { IngotError } from "../errors.ts";
 
 /**
  * "unpacked": large layers are decompressed on the host, because the guest kernel unpacking a
@@ -27,6 +28,12 @@ const SLOW_IN_GUEST = new Set(["xz"]);
 const UNPACK_FROM_BYTES = 4 * MiB;
 /** Room for the kernel, page tables and the app's first allocations, besides the initramfs. */
 const HEADROOM_MIB = 192;
+/**
+ * The kernel's own share while it unpacks (code, page tables, slab, the unpacker's buffers). Measured
+ * with the cloud kernel and examples/hello (165.7 MiB initramfs + compressed form): 256 MiB boots,
+ * 240 MiB panics "System is deadlocked on memory".
+ */
+const KERNEL_MIB = 84;
 
 /**
  * @example
@@ -35,6 +42,26 @@ const HEADROOM_MIB = 192;
 export function initrdForm(manifest: ImageManifest, memoryMiB: number): InitrdForm {
   const unpackedMiB = manifest.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) / MiB;
   return memoryMiB >= 2 * unpackedMiB + HEADROOM_MIB ? "unpacked" : "compressed";
+}
+
+/**
+ * Refuses, before booting, a memory size that cannot hold the compressed initrd and its unpacked
+ * copy at once (the kernel would stop with "Initramfs unpacking failed" or run out of memory).
+ */
+export function assertMemoryFits(manifest: ImageManifest, memoryMiB: number): void {
+  const neededMiB = minimumMemoryMiB(manifest);
+  if (memoryMiB < neededMiB) {
+    throw new IngotError(`Cannot boot ${manifest.name}:${manifest.version} in ${memoryMiB} MiB as its initramfs needs at least ${neededMiB} MiB`, {
+      code: "memory-too-small", hint: `Give it more memory: --memory ${Math.ceil(neededMiB / 64) * 64}M (or resources.memory in ingot.yaml)`,
+    });
+  }
+}
+
+/** Unpacked layers + their compressed form (zstd -3 for xz layers, ~1/3) + room for the kernel. */
+export function minimumMemoryMiB(manifest: ImageManifest): number {
+  const unpacked = manifest.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0);
+  const compressed = manifest.layers.reduce((sum, layer) => sum + (SLOW_IN_GUEST.has(layer.compression) ? layer.uncompressedSize / 3 : layer.size), 0);
+  return Math.ceil((unpacked + compressed) / MiB) + KERNEL_MIB;
 }
 
 /**

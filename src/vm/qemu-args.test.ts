@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { detectAccelerator, qemuArgs } from "./qemu-args.ts";
+
+test("QEMU's arguments are computed as data: machine, resources, direct boot, forwards, QMP", () => {
+  const args = qemuArgs({
+    kernel: "/k", initrd: "/i", cmdline: "console=ttyS0 quiet", cpus: 2, memoryMiB: 384, accelerator: "tcg",
+    forwards: [{ hostPort: 41000, guestPort: 8080 }, { hostPort: 41001, guestPort: 9090 }], qmpSocket: "/run/x.qmp",
+  });
+  const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+  assert.equal(value("-machine"), "q35,accel=tcg");
+  assert.equal(value("-cpu"), "max");
+  assert.equal(value("-smp"), "2");
+  assert.equal(value("-m"), "384");
+  assert.equal(value("-kernel"), "/k");
+  assert.equal(value("-initrd"), "/i");
+  assert.equal(value("-append"), "console=ttyS0 quiet");
+  assert.equal(value("-netdev"), "user,id=net0,hostfwd=tcp:127.0.0.1:41000-:8080,hostfwd=tcp:127.0.0.1:41001-:9090");
+  assert.equal(value("-qmp"), "unix:/run/x.qmp,server=on,wait=off");
+  assert.ok(args.includes("-no-reboot") && args.includes("-nodefaults"));
+  assert.ok(!args.includes("-drive"), "ingot images need no disk");
+});
+
+test("KVM only with hardware virtualization in the CPU flags; INGOT_ACCEL overrides", () => {
+  const saved = process.env.INGOT_ACCEL;
+  try {
+    delete process.env.INGOT_ACCEL;
+    assert.equal(detectAccelerator("flags\t\t: fpu vme sse2 hypervisor"), "tcg");
+    process.env.INGOT_ACCEL = "tcg";
+    assert.equal(detectAccelerator("flags\t\t: fpu vmx"), "tcg");
+  } finally {
+    if (saved === undefined) delete process.env.INGOT_ACCEL;
+    else process.env.INGOT_ACCEL = saved;
+  }
+});
