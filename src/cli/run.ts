@@ -45,7 +45,11 @@ export const runVerb = {
     const first = instance.forwards[0];
     if (manifest.healthcheck && first) {
       const port = instance.forwards.find((forward) => forward.guestPort === manifest.ports[(manifest.healthcheck as { port: string }).port]) ?? first;
-      waitHealthy(manifest.healthcheck, "127.0.0.1", port.hostPort, healthy.signal).then(() => {
+      // Checks start once init has started the app: before the guest's network is up, QEMU's user
+      // network holds host connections open, which would pass a TCP check.
+      const check = manifest.healthcheck;
+      vm.waitForLine(/ingot-init: \[[\d.]+\] starting app/, 10 * 60_000)
+        .then(() => waitHealthy(check, "127.0.0.1", port.hostPort, healthy.signal)).then(() => {
         const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
         console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);
         if (timeline) console.log(`${elapsed()} boot: ${describeTimeline(timeline)} (${vm.spec.accelerator === "kvm" ? "KVM" : "software emulation"})`);

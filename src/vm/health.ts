@@ -3,6 +3,9 @@
 import { createConnection } from "node:net";
 import type { Healthcheck } from "../config/app-config.ts";
 
+/** How long a TCP connection must stay open to count as accepted by the guest. */
+const TCP_SETTLE_MS = 300;
+
 /**
  * @example
  * await checkHealth({ type: "http", path: "/health", … }, "127.0.0.1", 41234); // true when 2xx
@@ -19,8 +22,13 @@ export async function checkHealth(check: Exclude<Healthcheck, false>, host: stri
   }
   return new Promise((resolve) => {
     const socket = createConnection({ host, port, timeout: check.timeoutMs });
-    const done = (ok: boolean): void => { socket.destroy(); resolve(ok); };
-    socket.on("connect", () => done(true)).on("error", () => done(false)).on("timeout", () => done(false));
+    let timer: NodeJS.Timeout | undefined;
+    const done = (ok: boolean): void => { clearTimeout(timer); socket.destroy(); resolve(ok); };
+    // QEMU's user network accepts on the host side before it knows whether the guest listens, and
+    // closes the connection when the guest refuses: only a connection that stays open (or talks) counts.
+    socket.on("connect", () => { timer = setTimeout(() => done(true), Math.min(TCP_SETTLE_MS, check.timeoutMs)); });
+    socket.on("data", () => done(true)).on("end", () => done(false)).on("close", () => done(false));
+    socket.on("error", () => done(false)).on("timeout", () => done(false));
   });
 }
 

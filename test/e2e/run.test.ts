@@ -1,0 +1,58 @@
+// End to end through the CLI: `ingot run` boots in the foreground, reports healthy with a breakdown,
+// and Ctrl-C stops the guest gracefully, leaving no QEMU behind.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { freePort } from "../../src/vm/free-port.ts";
+import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+
+test("ingot run serves, prints the URL and the boot breakdown, and Ctrl-C stops it gracefully", async (t) => {
+  const app = await tempDir("ingot-run-");
+  t.after(app.remove);
+  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(app.path, "ingot.yaml"), "name: run-test\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
+  const vault = await sharedTestVault();
+  const hostPort = await freePort();
+  const child = spawn("bin/ingot", ["run", app.path, "-p", `${hostPort}:8080`], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+
+  assert.equal(await waitForHttp(`http://127.0.0.1:${hostPort}/`, 120_000), "elf ok uid=1000\n");
+  const deadline = Date.now() + 10_000;
+  while (!/boot: QEMU start [\d.]+ s → kernel [\d.]+ s → init [\d.]+ s → app [\d.]+ s = [\d.]+ s to healthy/.test(output) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.match(output, new RegExp(`healthy: http://127\\.0\\.0\\.1:${hostPort}`));
+  assert.match(output, /boot: QEMU start/);
+  const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
+  assert.ok(qemuPid > 0);
+
+  child.kill("SIGINT");
+  // The test server has no SIGTERM handler, so it dies of the signal and init reports it.
+  assert.equal(await exited, 143, output);
+  assert.match(output, /ingot-init: stopping app \(SIGTERM, timeout 2s\)/);
+  assert.match(output, /ingot-init: app killed by signal 15/);
+  assert.throws(() => process.kill(qemuPid, 0), "QEMU is gone");
+});
+
+test("ingot run refuses a busy host port before booting", async (t) => {
+  const vault = await sharedTestVault();
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const busy = (server.address() as { port: number }).port;
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn("bin/ingot", ["run", "run-test", "-p", `${busy}:8080`], { env: { ...process.env, INGOT_HOME: vault.root } });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("exit", (code) => resolve({ code, stderr }));
+  });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, new RegExp(`error: Cannot forward host port ${busy} as it is already in use`));
+});
