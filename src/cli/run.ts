@@ -24,13 +24,12 @@ export const runVerb = {
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
 
-    const started = performance.now();
-    const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`;
     const instance = await bootImage(vault, digest, manifest, {
       hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
       memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
     });
     const { vm } = instance;
+    const elapsed = (): string => `${((performance.now() - vm.startedAt) / 1000).toFixed(1).padStart(5)}s`;
     const lines: TimedLine[] = [];
     vm.on("line", (line: string) => {
       lines.push({ atMs: performance.now() - vm.startedAt, line });
