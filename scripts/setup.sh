@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   qemu-system-x86 linux-image-cloud-amd64 musl-tools make gcc libc6-dev cpio kmod
-  zstd xz-utils lz4 gzip git curl ca-certificates
+  zstd xz-utils lz4 gzip git curl ca-certificates util-linux procps
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
 )
 missing=()

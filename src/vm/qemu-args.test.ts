@@ -33,3 +33,9 @@ test("KVM only with hardware virtualization in the CPU flags; INGOT_ACCEL overri
     else process.env.INGOT_ACCEL = saved;
   }
 });
+
+test("a missing QEMU is an error that says how to install it", async () => {
+  const { QemuVm } = await import("./qemu-vm.ts");
+  assert.throws(() => QemuVm.start({ kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 64, forwards: [], accelerator: "tcg" }, "qemu-system-nonexistent"),
+    (error: Error & { hint?: string }) => /is not installed/.test(error.message) && /apt-get install qemu-system-x86/.test(error.hint ?? ""));
+});

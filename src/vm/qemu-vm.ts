@@ -1,7 +1,9 @@
 // A running QEMU instance: its console as lines, the app's exit status, and stop (graceful, then hard).
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { createConnection } from "node:net";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { IngotError } from "../errors.ts";
 import { qemuArgs, type VmSpec } from "./qemu-args.ts";
@@ -30,8 +32,9 @@ export class QemuVm extends EventEmitter {
   private constructor(readonly spec: VmSpec, binary: string) {
     super();
     // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
-    // instead of killing QEMU outright.
-    this.#process = spawn(binary, qemuArgs(spec), { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // instead of killing QEMU outright. setpriv's parent-death signal kills QEMU if ingot itself is
+    // killed (SIGKILL runs no exit handler), so no VM outlives the process that started it.
+    this.#process = spawn("setpriv", ["--pdeathsig", "KILL", "--", binary, ...qemuArgs(spec)], { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const killOnExit = (): void => { this.kill(); };
     process.once("exit", killOnExit);
     this.#process.once("exit", () => process.off("exit", killOnExit));
@@ -39,7 +42,7 @@ export class QemuVm extends EventEmitter {
       this.#process.on("error", (error: NodeJS.ErrnoException) => {
         this.state = "stopped";
         reject(error.code === "ENOENT"
-          ? new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86", cause: error })
+          ? new IngotError("Cannot boot as setpriv is not installed", { code: "setpriv-missing", hint: "apt-get install util-linux", cause: error })
           : error);
       });
       this.#process.on("exit", (code) => {
@@ -63,6 +66,9 @@ export class QemuVm extends EventEmitter {
   }
 
   static start(spec: VmSpec, binary = "qemu-system-x86_64"): QemuVm {
+    if (!onPath(binary)) {
+      throw new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86 (scripts/setup.sh installs it)" });
+    }
     return new QemuVm(spec, binary);
   }
 
@@ -129,4 +135,9 @@ async function sendCtrlAltDel(socket: string): Promise<void> {
       }
     });
   });
+}
+
+function onPath(binary: string): boolean {
+  if (binary.includes("/")) return existsSync(binary);
+  return (process.env.PATH ?? "/usr/bin:/bin").split(":").some((dir) => existsSync(join(dir, binary)));
 }

@@ -56,3 +56,19 @@ test("ingot run refuses a busy host port before booting", async (t) => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, new RegExp(`error: Cannot forward host port ${busy} as it is already in use`));
 });
+
+test("a killed ingot run leaves no QEMU behind", async (t) => {
+  const vault = await sharedTestVault();
+  const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
+  child.kill("SIGKILL");
+  const gone = Date.now() + 10_000;
+  const alive = (): boolean => { try { process.kill(qemuPid, 0); return !/zombie|defunct|^Z/.test(execFileSync("ps", ["-o", "stat=", "-p", String(qemuPid)]).toString().trim()); } catch { return false; } };
+  while (alive() && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(alive(), false, `QEMU ${qemuPid} outlived the killed ingot`);
+});
