@@ -72,7 +72,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   }
 
   const kernelStored = await kernelBlob(vault, kernel.path);
-  const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs, vault }));
+  const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs }));
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,

@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { AppConfig } from "../config/app-config.ts";
-import type { Vault } from "../vault/vault.ts";
 import { debianPackages } from "./debian-packages.ts";
 import type { ImageInputs } from "./layer-plan.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
@@ -32,12 +31,11 @@ export interface SbomInputs {
   kernelVersion: string;
   runtime: NodeRuntime | undefined;
   inputs: ImageInputs;
-  vault: Vault;
 }
 
 /**
  * @example
- * const sbom = await imageSbom({ config, kernelVersion, runtime, inputs, vault });
+ * const sbom = await imageSbom({ config, kernelVersion, runtime, inputs });
  * sbom.components.find((c) => c.name === "node")?.version; // "22.23.3"
  */
 export async function imageSbom({ config, kernelVersion, runtime, inputs }: SbomInputs): Promise<Sbom> {
