@@ -12,7 +12,7 @@ import type { NodeRuntime } from "./node-runtime.ts";
 const run = promisify(execFile);
 
 /** Bumped when the way dependencies are installed changes, so old cached installs are not reused. */
-const INSTALL_FORMAT = 1;
+const INSTALL_FORMAT = 3;
 
 export interface InstalledDependencies {
   /** Folder holding node_modules; undefined when the app has no production dependencies. */
@@ -78,6 +78,7 @@ async function npmCiInto(vault: Vault, appDir: string, lockName: string, runtime
     await cp(join(appDir, "package.json"), join(staging, "package.json"));
     await cp(join(appDir, lockName), join(staging, lockName));
     await npm(["ci", ...flags, "--no-audit", "--no-fund", "--loglevel=error"], staging, runtime, "npm ci failed while installing the app's dependencies");
+    await pruneNativeBuildLeftovers(join(staging, "node_modules"));
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, ".."), { recursive: true });
     await rename(staging, dir);
@@ -117,14 +118,40 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/**
+ * node-gyp leaves its Makefiles, object files and dependency lists (full of build-host paths) in
+ * each addon's build/ folder; only the compiled *.node files are needed at run time.
+ */
+async function pruneNativeBuildLeftovers(nodeModules: string): Promise<void> {
+  const prune = async (dir: string): Promise<boolean> => {
+    let keep = false;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      // obj.target holds the linker's intermediate copy of each .node; the final one is beside it.
+      const kept = entry.isDirectory() ? entry.name !== "obj.target" && (await prune(path)) : entry.name.endsWith(".node");
+      if (!kept) await rm(path, { recursive: true, force: true });
+      keep ||= kept;
+    }
+    return keep;
+  };
+  for (const addon of await findFiles(nodeModules, (name) => name === "binding.gyp")) {
+    const build = join(addon, "..", "build");
+    if (await exists(build)) await prune(build);
+  }
+}
+
 /** Native addons (*.node) inside an installed node_modules tree; their libraries go into the image too. */
 export async function findNativeAddons(dir: string): Promise<string[]> {
+  return findFiles(dir, (name) => name.endsWith(".node"));
+}
+
+async function findFiles(dir: string, wanted: (name: string) => boolean): Promise<string[]> {
   const found: string[] = [];
   const walk = async (folder: string): Promise<void> => {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".node")) found.push(path);
+      else if (entry.isFile() && wanted(entry.name)) found.push(path);
     }
   };
   await walk(dir);

@@ -51,6 +51,9 @@ test("a Node app with a build script and a native addon boots with the addon's s
   const files = await vault.readJson<{ path: string }[]>(deps.files);
   assert.ok(files.some((file) => /\/libz\.so\.1$/.test(file.path)), "libz.so.1 travels with the addon");
   assert.ok(files.some((file) => file.path.endsWith("/zlib_version.node")));
+  assert.deepEqual(files.filter((file) => /\/build\/(?!Release$|Release\/zlib_version\.node$)/.test(file.path)).map((file) => file.path), [], "node-gyp leftovers are pruned");
+  const unpacked = execFileSync("zstd", ["-dc", vault.blobPath(deps.digest)], { maxBuffer: 256 * 1024 * 1024 });
+  assert.equal(unpacked.includes(vault.root), false, "no build-host path in the deps layer");
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
   assert.match(await waitForHttp(booted.url(8080), 120_000, booted.vm), /^zlib \d+\.\d+\.\d+; built by npm run build\n$/);
