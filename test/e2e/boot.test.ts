@@ -15,6 +15,10 @@ before(async () => {
 
 test("the example Node app boots and answers HTTP, as the unprivileged app user", async (t) => {
   const built: BuildResult = await buildImage("examples/hello", { vault });
+  for (const layer of built.manifest.layers.filter((layer) => layer.name !== "runtime")) {
+    const unpacked = execFileSync("zstd", ["-dc", vault.blobPath(layer.digest)], { maxBuffer: 64 * 1024 * 1024 });
+    assert.equal(unpacked.includes(process.cwd()) || unpacked.includes(vault.root), false, `no build-host path in layer ${layer.name}`);
+  }
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
   const health = JSON.parse(await waitForHttp(`${booted.url(8080)}/health`, 120_000, booted.vm)) as { status: string };
