@@ -22,7 +22,7 @@ Commands:
   images [--json]                                                     list the images in the vault
   inspect IMAGE [--json]                                              layers, largest files, SBOM and audit
   rm IMAGE                                                            remove an image's tag
-  run IMAGE|DIR [-p HOST:GUEST] [--memory SIZE] [--cpus N]           boot it in the foreground; Ctrl-C stops
+  run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
 
 Options: --verbose (stack traces), --help`;
 

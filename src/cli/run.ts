@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { parseSizeMiB } from "../config/schema.ts";
 import { IngotError } from "../errors.ts";
 import { buildImage } from "../image/build.ts";
+import type { ImageManifest } from "../image/manifest.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
@@ -14,7 +15,7 @@ import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 export const runVerb = {
   summary: "boot an image (or build and boot a folder) in the foreground",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "run", ["p", "publish", "memory", "cpus"]);
+    allowOnly(args, "run", ["p", "publish", "memory", "cpus", "env"]);
     const ref = oneImage(args, "run", "NAME[:VERSION] or ingot run DIR");
     const vault = await Vault.open();
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
@@ -24,7 +25,10 @@ export const runVerb = {
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
 
+    const environment = flag(args, "env") ?? "dev";
+    assertEnvironment(manifest, environment);
     const instance = await bootImage(vault, digest, manifest, {
+      cmdline: `ingot.env=${environment}`,
       hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
       memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
     });
@@ -59,6 +63,16 @@ export const runVerb = {
     return vm.appStatus ?? 1;
   },
 };
+
+/** Any name is an environment; one that ingot.yaml does not mention is most likely a typo. */
+function assertEnvironment(manifest: ImageManifest, environment: string): void {
+  const known = ["dev", ...Object.keys(manifest.environments)];
+  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(environment) || !known.includes(environment)) {
+    throw new IngotError(`Cannot run in environment ${environment} as ${manifest.name}'s ingot.yaml does not define it`, {
+      code: "environment-unknown", hint: `Environments: ${known.join(", ")}`,
+    });
+  }
+}
 
 function publishedPorts(values: string[]): Map<number, number> {
   const ports = new Map<number, number>();

@@ -2,7 +2,7 @@
 // and Ctrl-C stops the guest gracefully, leaving no QEMU behind.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "../../src/vm/free-port.ts";
@@ -71,4 +71,30 @@ test("a killed ingot run leaves no QEMU behind", async (t) => {
   const alive = (): boolean => { try { process.kill(qemuPid, 0); return !/zombie|defunct|^Z/.test(execFileSync("ps", ["-o", "stat=", "-p", String(qemuPid)]).toString().trim()); } catch { return false; } };
   while (alive() && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(alive(), false, `QEMU ${qemuPid} outlived the killed ingot`);
+});
+
+test("--env selects the baked environment: baked for all < baked for this environment", async (t) => {
+  const app = await tempDir("ingot-env-");
+  t.after(app.remove);
+  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(app.path, "ingot.yaml"), [
+    "name: env-test", "version: 1.0.0", "runtime: elf", "command: [./server]", "ports:", "  http: 8080", "resources:", "  memory: 128M",
+    "env:", "  SHARED: all", "  OVERRIDDEN: all", "environments:", "  prod:", "    env:", "      OVERRIDDEN: prod", "",
+  ].join("\n"));
+  const vault = await sharedTestVault();
+  const env = { ...process.env, INGOT_HOME: vault.root };
+
+  const unknown = spawnSync("bin/ingot", ["run", app.path, "--env", "staging"], { env, encoding: "utf8" });
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /error: Cannot run in environment staging as env-test's ingot.yaml does not define it\nhint: Environments: dev, prod/);
+
+  const hostPort = await freePort();
+  const child = spawn("bin/ingot", ["run", "env-test", "--env", "prod", "-p", `${hostPort}:8080`], { env, stdio: "ignore" });
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  const url = `http://127.0.0.1:${hostPort}/env`;
+  assert.equal(await waitForHttp(`${url}/SHARED`, 120_000), "all\n");
+  assert.equal(await waitForHttp(`${url}/OVERRIDDEN`, 5_000), "prod\n");
+  assert.equal(await waitForHttp(`${url}/INGOT_ENV`, 5_000), "prod\n");
+  assert.equal(await waitForHttp(`${url}/INGOT_APP`, 5_000), "env-test\n");
+  assert.equal(await waitForHttp(`${url}/PORT`, 5_000), "8080\n");
 });
