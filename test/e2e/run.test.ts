@@ -98,3 +98,29 @@ test("--env selects the baked environment: baked for all < baked for this enviro
   assert.equal(await waitForHttp(`${url}/INGOT_APP`, 5_000), "env-test\n");
   assert.equal(await waitForHttp(`${url}/PORT`, 5_000), "8080\n");
 });
+
+test("two instances run side by side on different host ports", async (t) => {
+  const vault = await sharedTestVault();
+  const env = { ...process.env, INGOT_HOME: vault.root };
+  const ports = [await freePort(), await freePort()];
+  const children = ports.map((port) => spawn("bin/ingot", ["run", "run-test", "-p", `${port}:8080`], { env, stdio: "ignore" }));
+  t.after(() => { for (const child of children) if (child.exitCode === null) child.kill("SIGKILL"); });
+  const answers = await Promise.all(ports.map((port) => waitForHttp(`http://127.0.0.1:${port}/`, 180_000)));
+  assert.deepEqual(answers, ["elf ok uid=1000\n", "elf ok uid=1000\n"]);
+});
+
+test("Ctrl-C during boot stops the instance and leaves no QEMU behind", async (t) => {
+  const vault = await sharedTestVault();
+  const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
+  child.kill("SIGINT");
+  const code = await exited;
+  assert.notEqual(code, 0, "an instance stopped before its app ran has no success status");
+  assert.throws(() => process.kill(qemuPid, 0), "QEMU is gone");
+});
