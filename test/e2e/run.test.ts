@@ -3,8 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ImageManifest } from "../../src/image/manifest.ts";
+import { Vault } from "../../src/vault/vault.ts";
 import { freePort } from "../../src/vm/free-port.ts";
 import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
@@ -123,4 +125,29 @@ test("Ctrl-C during boot stops the instance and leaves no QEMU behind", async (t
   const code = await exited;
   assert.notEqual(code, 0, "an instance stopped before its app ran has no success status");
   assert.throws(() => process.kill(qemuPid, 0), "QEMU is gone");
+});
+
+test("ingot run refuses a corrupt image blob, naming it, and suggests close tags for an unknown image", async (t) => {
+  const shared = await sharedTestVault();
+  const home = await tempDir("ingot-corrupt-");
+  t.after(home.remove);
+  const vault = await Vault.open(home.path);
+  const digest = (await shared.tags()).find((tag) => tag.name === "run-test")!.digest;
+  const manifest = await shared.readJson<ImageManifest>(digest);
+  for (const blob of [digest, manifest.kernel.digest, manifest.sbom, ...manifest.layers.flatMap((layer) => [layer.digest, layer.files])]) {
+    await copyFile(shared.blobPath(blob), vault.blobPath(blob));
+  }
+  await vault.setTag("run-test", "1.0.0", digest);
+  const damaged = manifest.layers.at(-1)!.digest;
+  const bytes = await readFile(vault.blobPath(damaged));
+  bytes[0] = bytes[0]! ^ 0xff;
+  await writeFile(vault.blobPath(damaged), bytes);
+
+  const env = { ...process.env, INGOT_HOME: home.path };
+  const corrupt = spawnSync("bin/ingot", ["run", "run-test"], { env, encoding: "utf8" });
+  assert.equal(corrupt.status, 1);
+  assert.match(corrupt.stderr, new RegExp(`error: Cannot use blob ${damaged} as its content no longer matches its digest`));
+  const unknown = spawnSync("bin/ingot", ["run", "run-tset"], { env, encoding: "utf8" });
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /hint: Did you mean run-test\?/);
 });
