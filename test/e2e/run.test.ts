@@ -59,20 +59,36 @@ test("ingot run refuses a busy host port before booting", async (t) => {
   assert.match(result.stderr, new RegExp(`error: Cannot forward host port ${busy} as it is already in use`));
 });
 
-test("a killed ingot run leaves no QEMU behind", async (t) => {
+/** Starts `ingot run run-test` and resolves once QEMU is up (its firmware printed), with QEMU's pid. */
+async function runUntilFirmware(t: { after: (fn: () => void) => void }): Promise<{ child: ReturnType<typeof spawn>; qemuPid: number; exited: Promise<number | null> }> {
   const vault = await sharedTestVault();
   const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 60_000;
-  while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
+  return { child, qemuPid, exited };
+}
+
+/** Alive and not a zombie waiting to be reaped. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^Z/.test(execFileSync("ps", ["-o", "stat=", "-p", String(pid)]).toString().trim());
+  } catch {
+    return false;
+  }
+}
+
+test("a killed ingot run leaves no QEMU behind", async (t) => {
+  const { child, qemuPid } = await runUntilFirmware(t);
   child.kill("SIGKILL");
   const gone = Date.now() + 10_000;
-  const alive = (): boolean => { try { process.kill(qemuPid, 0); return !/zombie|defunct|^Z/.test(execFileSync("ps", ["-o", "stat=", "-p", String(qemuPid)]).toString().trim()); } catch { return false; } };
-  while (alive() && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(alive(), false, `QEMU ${qemuPid} outlived the killed ingot`);
+  while (isRunning(qemuPid) && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(isRunning(qemuPid), false, `QEMU ${qemuPid} outlived the killed ingot`);
 });
 
 test("--env selects the baked environment: baked for all < baked for this environment", async (t) => {
@@ -112,19 +128,10 @@ test("two instances run side by side on different host ports", async (t) => {
 });
 
 test("Ctrl-C during boot stops the instance and leaves no QEMU behind", async (t) => {
-  const vault = await sharedTestVault();
-  const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
-  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
+  const { child, qemuPid, exited } = await runUntilFirmware(t);
   child.kill("SIGINT");
-  const code = await exited;
-  assert.notEqual(code, 0, "an instance stopped before its app ran has no success status");
-  assert.throws(() => process.kill(qemuPid, 0), "QEMU is gone");
+  assert.notEqual(await exited, 0, "an instance stopped before its app ran has no success status");
+  assert.equal(isRunning(qemuPid), false, "QEMU is gone");
 });
 
 test("ingot run refuses a corrupt image blob, naming it, and suggests close tags for an unknown image", async (t) => {
