@@ -4,10 +4,10 @@
 // decompression too. The host unpacks the blob once per kernel (src/vm/kernel-cache.ts).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
-import type { Vault } from "../vault/vault.ts";
+import { fileSha256Hex, type Vault } from "../vault/vault.ts";
 import { pipeline } from "node:stream/promises";
 
 export type KernelFormat = "vmlinux.xz" | "bzImage";
@@ -37,7 +37,7 @@ const KERNEL_FORMAT_VERSION = 1;
  * await kernelBlob(vault, "/boot/vmlinuz-6.1.0-56-cloud-amd64"); // { digest, size: 8362644, format: "vmlinux.xz" }
  */
 export async function kernelBlob(vault: Vault, bzImage: string): Promise<KernelBlob> {
-  const key = `sha256:${createHash("sha256").update(`${KERNEL_FORMAT_VERSION}:${await fileDigest(bzImage)}`).digest("hex")}`;
+  const key = `sha256:${createHash("sha256").update(`${KERNEL_FORMAT_VERSION}:${await fileSha256Hex(bzImage)}`).digest("hex")}`;
   const cached = await vault.cacheGet<KernelBlob>("kernels", key);
   if (cached && (await vault.hasBlob(cached.digest))) return cached;
   const blob = (await vmlinuxXz(vault, bzImage)) ?? { ...(await vault.putFile(bzImage)), format: "bzImage" as const };
@@ -102,10 +102,4 @@ async function readWhole(path: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
-}
-
-async function fileDigest(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }

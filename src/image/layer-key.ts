@@ -1,7 +1,7 @@
 // The cache key of a layer: a digest of everything that decides its bytes, so an unchanged layer
 // is found in the vault instead of being archived and compressed again.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { fileSha256Hex } from "../vault/vault.ts";
 import type { LayerPlan } from "./layer-plan.ts";
 
 /** Bumped whenever the archive or layer format changes, so stale cached layers are never reused. */
@@ -18,17 +18,11 @@ export async function layerKey(plan: LayerPlan): Promise<string> {
     if (entry.type === "file") {
       const content = entry.source.kind === "bytes"
         ? createHash("sha256").update(entry.source.data).digest("hex")
-        : entry.source.contentId ?? (await hashFile(entry.source.path));
+        : entry.source.contentId ?? (await fileSha256Hex(entry.source.path));
       hash.update(JSON.stringify([entry.type, entry.path, entry.mode, content]));
     } else {
       hash.update(JSON.stringify(entry));
     }
   }
   return `sha256:${hash.digest("hex")}`;
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }

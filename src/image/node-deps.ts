@@ -2,11 +2,11 @@
 // staging folder (never the user's node_modules), cached by the digest of the lockfile and runtime.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cp, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { cp, mkdir, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { IngotError } from "../errors.ts";
-import type { Vault } from "../vault/vault.ts";
+import { exists, type Vault } from "../vault/vault.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 
 const run = promisify(execFile);
@@ -112,10 +112,6 @@ async function readLockfile(appDir: string): Promise<{ name: string; text: strin
     code: "lockfile-missing",
     hint: "Run npm install in the app folder and commit package-lock.json",
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 /**

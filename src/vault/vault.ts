@@ -185,6 +185,13 @@ export function sha256Digest(data: Uint8Array | string): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
+/** The sha256 of a file's content, streamed (kernels and runtimes are too large to read whole). */
+export async function fileSha256Hex(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
 function hexOf(digest: string): string {
   const hex = digest.startsWith("sha256:") ? digest.slice(7) : digest;
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new IngotError(`Cannot use ${digest} as a digest as it is not sha256:<64 hex digits>`, { code: "digest-invalid" });
@@ -216,7 +223,7 @@ export function diskError(error: unknown, path: string): IngotError {
   return new IngotError(`Cannot write ${path} as ${(error as Error).message}`, { code: "disk-write", hint: "Check the vault folder's permissions (INGOT_HOME)", cause: error });
 }
 
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
