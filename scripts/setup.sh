@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything ingot needs on a fresh Debian/Ubuntu machine, idempotently: system packages,
-# npm dependencies, the init binary, and the `ingot` command on PATH.
+# npm dependencies, the init binary, ingot's guest kernel, and the `ingot` command on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   qemu-system-x86 linux-image-cloud-amd64 musl-tools make gcc libc6-dev cpio kmod
-  zstd xz-utils lz4 gzip git curl ca-certificates util-linux procps
+  zstd xz-utils lz4 gzip git curl ca-certificates util-linux procps socat
+  linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev   # ingot's kernel (kernel/)
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
 )
 missing=()
@@ -28,5 +29,8 @@ fi
 
 [ -d node_modules/tsx ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 make -s -C init
+# ~6.5 min the first time on 2 cores, then a stamp check; the Debian cloud kernel stays the fallback.
+kernel/install.sh >/tmp/ingot-kernel-install.log 2>&1 || { tail -30 /tmp/ingot-kernel-install.log; echo "setup: building ingot's kernel failed (log: /tmp/ingot-kernel-install.log)" >&2; exit 1; }
+tail -1 /tmp/ingot-kernel-install.log
 ln -sf "$PWD/bin/ingot" /usr/local/bin/ingot 2>/dev/null || echo "setup: add $PWD/bin to PATH to use ingot"
 echo "setup: ready ($(ingot --help >/dev/null 2>&1 && echo 'ingot on PATH' || echo "run $PWD/bin/ingot"))"

@@ -56,8 +56,9 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   const vault = options.vault ?? (await Vault.open());
   const kernel = await findKernel(options.kernel);
   const init = await hostFile(options.init ?? DEFAULT_INIT, "/init", "Build it with make -C init (scripts/setup.sh does it)");
-  const modules = await Promise.all(
-    (await moduleLoadOrder(kernel.modulesDir)).map((relative) => hostFile(join(kernel.modulesDir, relative), `/lib/modules/${kernel.version}/${relative}`)),
+  const modulesDir = kernel.modulesDir;
+  const modules = modulesDir === undefined ? [] : await Promise.all(
+    (await moduleLoadOrder(modulesDir)).map((relative) => hostFile(join(modulesDir, relative), `/lib/modules/${kernel.version}/${relative}`)),
   );
 
   const gathered = await gatherInputs(config, vault, { init, kernelVersion: kernel.version, modules }, log);
@@ -72,7 +73,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   }
 
   const kernelStored = await kernelBlob(vault, kernel.path);
-  const sbom = await vault.putJson(await imageSbom({ config, kernelVersion: kernel.version, runtime, inputs }));
+  const sbom = await vault.putJson(await imageSbom({ config, kernel, runtime, inputs }));
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,

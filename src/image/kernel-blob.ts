@@ -30,8 +30,8 @@ const PAYLOADS: { name: string; magic: Buffer; unpack: string[] }[] = [
 const KERNEL_FORMAT_VERSION = 1;
 
 /**
- * Puts the kernel into the vault once per bzImage: as vmlinux.xz when its payload can be unpacked to
- * an ELF with a PVH entry note, otherwise as the bzImage itself.
+ * Puts the kernel into the vault once per file: as vmlinux.xz when it is, or its payload can be
+ * unpacked to, an ELF with a PVH entry note, otherwise as the bzImage itself.
  *
  * @example
  * await kernelBlob(vault, "/boot/vmlinuz-6.1.0-56-cloud-amd64"); // { digest, size: 8362644, format: "vmlinux.xz" }
@@ -46,6 +46,8 @@ export async function kernelBlob(vault: Vault, bzImage: string): Promise<KernelB
 }
 
 async function vmlinuxXz(vault: Vault, bzImage: string): Promise<KernelBlob | undefined> {
+  // ingot's own kernel is installed as the vmlinux itself.
+  if (await isBootableVmlinux(bzImage)) return { ...(await compressInto(vault, bzImage)), format: "vmlinux.xz" };
   const data = await readWhole(bzImage);
   for (const payload of PAYLOADS) {
     for (let at = data.indexOf(payload.magic); at >= 0; at = data.indexOf(payload.magic, at + 1)) {

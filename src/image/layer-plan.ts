@@ -77,7 +77,8 @@ function baseEntries(inputs: ImageInputs): Entry[] {
     text("/etc/passwd", `root:x:0:0:root:/root:/nonexistent\n${name}:x:${uid}:${gid}:${name}:/tmp:/nonexistent\n`),
     text("/etc/group", `root:x:0:\n${name}:x:${gid}:\n`),
     text("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
-    text("/etc/ingot/modules", inputs.modules.map((module) => `${module.path}\n`).join("")),
+    // A kernel without module support gets no list at all, so init says "modules: none".
+    ...(inputs.modules.length > 0 ? [text("/etc/ingot/modules", inputs.modules.map((module) => `${module.path}\n`).join(""))] : []),
     ...inputs.modules.map(hostFile),
   ]);
 }

