@@ -13,10 +13,13 @@ export class IngotError extends Error {
   override name = "IngotError";
   readonly code: string;
   readonly hint: string | undefined;
+  /** The CLI's exit status for this error; 1 unless the error carries a more telling one. */
+  readonly exitCode: number;
 
-  constructor(message: string, options: { code: string; hint?: string; cause?: unknown }) {
+  constructor(message: string, options: { code: string; hint?: string; cause?: unknown; exitCode?: number }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code;
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
 }

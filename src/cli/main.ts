@@ -46,6 +46,7 @@ main(process.argv.slice(2)).then(
       console.error(`error: ${error.message}`);
       if (error.hint) console.error(`hint: ${error.hint}`);
       if (verbose) console.error(error.stack);
+      process.exit(error.exitCode);
     } else {
       console.error(`error: ${(error as Error).message ?? String(error)}`);
       console.error(verbose ? (error as Error).stack : "hint: this is a bug in ingot; run again with --verbose and report the stack trace");

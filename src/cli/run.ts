@@ -1,10 +1,14 @@
-// `ingot run IMAGE|DIR [-p HOST:GUEST] [--memory SIZE] [--cpus N]`: boots one instance in the
-// foreground, streams its console, waits until healthy and prints the URL; Ctrl-C stops it gracefully.
+// `ingot run IMAGE|DIR [-p HOST:GUEST] [-e KEY=VALUE] [--secret NAME] [--secret-file PATH] [--env NAME]
+// [--memory SIZE] [--cpus N]`: boots one instance in the foreground, serves it its configuration,
+// streams its console, waits until healthy and prints the URL; Ctrl-C stops it gracefully.
+import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { parseSizeMiB } from "../config/schema.ts";
 import { IngotError } from "../errors.ts";
 import { buildImage } from "../image/build.ts";
 import type { ImageManifest } from "../image/manifest.ts";
+import { runtimeVariables, secretValues } from "../metadata/config-sources.ts";
+import { describeConfig, instanceConfig } from "../metadata/instance-config.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
@@ -15,8 +19,11 @@ import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 export const runVerb = {
   summary: "boot an image (or build and boot a folder) in the foreground",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "run", ["p", "publish", "memory", "cpus", "env"]);
+    allowOnly(args, "run", ["p", "publish", "e", "secret", "secret-file", "memory", "cpus", "env"]);
     const ref = oneImage(args, "run", "NAME[:VERSION] or ingot run DIR");
+    // Read before any build or boot, so a missing secret costs nothing.
+    const runtimeEnv = runtimeVariables(args.flags.get("e") ?? []);
+    const secrets = await secretValues(args.flags.get("secret") ?? [], args.flags.get("secret-file") ?? []);
     const vault = await Vault.open();
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
     const imageRef = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
@@ -27,8 +34,14 @@ export const runVerb = {
 
     const environment = flag(args, "env") ?? "dev";
     assertEnvironment(manifest, environment);
+    const config = instanceConfig({
+      instanceId: `i-${randomBytes(4).toString("hex")}`, image: { name: manifest.name, version: manifest.version, digest },
+      platform: "qemu", runtimeEnv, secrets,
+    });
+    console.error(`instance ${config.instance} of ${manifest.name}:${manifest.version} (${digest.slice(0, 19)}), env ${environment}`);
+    console.error(`config  ${describeConfig(config)}`);
     const instance = await bootImage(vault, digest, manifest, {
-      cmdline: `ingot.env=${environment}`,
+      cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
       hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
       memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
     });
@@ -60,6 +73,12 @@ export const runVerb = {
     }
     await vm.exited;
     await instance.dispose();
+    if (vm.bootFailure) {
+      throw new IngotError(`Cannot start ${manifest.name} as the instance failed to boot: ${vm.bootFailure.reason}`, {
+        code: "boot-failed", exitCode: vm.bootFailure.status,
+        hint: "The console above shows where it stopped; init fetches its configuration from ingot's metadata endpoint before it starts the app",
+      });
+    }
     return vm.appStatus ?? 1;
   },
 };

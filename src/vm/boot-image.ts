@@ -1,8 +1,10 @@
 // Boots an image from the vault as one local instance: ports forwarded to 127.0.0.1, QMP for stop.
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../image/manifest.ts";
+import { secretRedactor, type InstanceConfig } from "../metadata/instance-config.ts";
+import { METADATA_GUEST_ADDRESS, serveInstanceConfig } from "../metadata/metadata-server.ts";
 import type { Vault } from "../vault/vault.ts";
 import { assertPortFree, freePort } from "./free-port.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
@@ -16,12 +18,16 @@ export interface BootOptions {
   cmdline?: string;
   memoryMiB?: number;
   cpus?: number;
+  /** Served to the instance by its own metadata endpoint; without it init fetches nothing. */
+  config?: InstanceConfig;
+  /** How long init tries to reach the metadata endpoint before it gives up (init's default: 30 s). */
+  metadataTimeoutS?: number;
 }
 
 export interface Instance {
   vm: QemuVm;
   forwards: PortForward[];
-  /** Removes the instance's QMP socket after QEMU has exited. */
+  /** Stops its metadata endpoint and removes its sockets after QEMU has exited. */
   dispose: () => Promise<void>;
 }
 
@@ -38,13 +44,29 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
   const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({
     guestPort, hostPort: options.hostPorts?.get(guestPort) ?? (await freePort()),
   })));
-  const qmpSocket = join(tmpdir(), `ingot-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.qmp`);
-  const vm = QemuVm.start({
-    kernel: await kernelFile(vault, manifest.kernel), initrd,
-    cmdline: [manifest.kernel.cmdline, options.cmdline].filter(Boolean).join(" "),
-    cpus: options.cpus ?? manifest.resources.cpus,
-    memoryMiB,
-    forwards, accelerator: detectAccelerator(), qmpSocket,
-  });
-  return { vm, forwards, dispose: () => rm(qmpSocket, { force: true }) };
+  // mkdtemp makes the folder 0700: only this user reaches the QMP and metadata sockets.
+  const runDir = await mkdtemp(join(tmpdir(), `ingot-${options.config?.instance ?? "vm"}-`));
+  const qmpSocket = join(runDir, "qmp.sock");
+  const endpoint = options.config ? await serveInstanceConfig(join(runDir, "metadata.sock"), options.config) : undefined;
+  const dispose = async (): Promise<void> => {
+    await endpoint?.close();
+    await rm(runDir, { recursive: true, force: true });
+  };
+  const metadataArgs = endpoint
+    ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
+    : [];
+  try {
+    const vm = QemuVm.start({
+      kernel: await kernelFile(vault, manifest.kernel), initrd,
+      cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
+      cpus: options.cpus ?? manifest.resources.cpus,
+      memoryMiB,
+      forwards, accelerator: detectAccelerator(), qmpSocket,
+      ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
+    }, options.config ? { redact: secretRedactor(options.config) } : {});
+    return { vm, forwards, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }

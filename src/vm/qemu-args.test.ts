@@ -21,6 +21,15 @@ test("QEMU's arguments are computed as data: machine, resources, direct boot, fo
   assert.ok(!args.includes("-drive"), "ingot images need no disk");
 });
 
+test("the metadata endpoint is a guestfwd to the instance's own unix socket", () => {
+  const args = qemuArgs({
+    kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 256, accelerator: "tcg",
+    forwards: [{ hostPort: 41000, guestPort: 8080 }], metadata: { guestHost: "10.0.2.100", guestPort: 80, socket: "/tmp/ingot-i-1/metadata.sock" },
+  });
+  assert.equal(args[args.indexOf("-netdev") + 1],
+    "user,id=net0,hostfwd=tcp:127.0.0.1:41000-:8080,guestfwd=tcp:10.0.2.100:80-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/metadata.sock");
+});
+
 test("KVM only with hardware virtualization in the CPU flags; INGOT_ACCEL overrides", () => {
   const saved = process.env.INGOT_ACCEL;
   try {
@@ -36,6 +45,6 @@ test("KVM only with hardware virtualization in the CPU flags; INGOT_ACCEL overri
 
 test("a missing QEMU is an error that says how to install it", async () => {
   const { QemuVm } = await import("./qemu-vm.ts");
-  assert.throws(() => QemuVm.start({ kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 64, forwards: [], accelerator: "tcg" }, "qemu-system-nonexistent"),
+  assert.throws(() => QemuVm.start({ kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 64, forwards: [], accelerator: "tcg" }, { binary: "qemu-system-nonexistent" }),
     (error: Error & { hint?: string }) => /is not installed/.test(error.message) && /apt-get install qemu-system-x86/.test(error.hint ?? ""));
 });

@@ -18,6 +18,11 @@ export interface VmSpec {
   qmpSocket?: string;
   /** A raw disk attached read-only in effect (-snapshot); ingot images need none, baselines do. */
   disk?: string;
+  /**
+   * The instance's metadata endpoint: a guest address whose TCP connections QEMU hands, one
+   * connector process each, to a unix socket on the host.
+   */
+  metadata?: { guestHost: string; guestPort: number; socket: string };
 }
 
 /**
@@ -27,6 +32,10 @@ export interface VmSpec {
  */
 export function qemuArgs(spec: VmSpec): string[] {
   const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
+  // QEMU runs the cmd through /bin/sh for each connection; commas in option values are doubled.
+  const guestfwd = spec.metadata
+    ? `,guestfwd=tcp:${spec.metadata.guestHost}:${spec.metadata.guestPort}-cmd:socat - UNIX-CONNECT:${spec.metadata.socket.replaceAll(",", ",,")}`
+    : "";
   return [
     "-machine", `q35,accel=${spec.accelerator}`,
     "-cpu", spec.accelerator === "kvm" ? "host" : "max",
@@ -36,7 +45,7 @@ export function qemuArgs(spec: VmSpec): string[] {
     "-initrd", spec.initrd,
     "-append", spec.cmdline,
     // No firmware option ROM for the NIC: iPXE is never used and costs boot time.
-    "-netdev", `user,id=net0${hostfwd}`,
+    "-netdev", `user,id=net0${hostfwd}${guestfwd}`,
     "-device", "virtio-net-pci,netdev=net0,romfile=",
     "-nographic", "-no-reboot", "-nodefaults",
     "-serial", "stdio",

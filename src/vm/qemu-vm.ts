@@ -12,6 +12,14 @@ export type VmState = "booting" | "running" | "stopping" | "stopped";
 
 /** The line init prints when the app ends (init/app.c). */
 const EXIT_LINE = /ingot-init: app (?:exited with status (\d+)|killed by signal (\d+))/;
+/** The line init prints when it powers off without starting the app (init/README.md). */
+const BOOT_FAILED_LINE = /ingot-init: \[[\d.]+\] boot failed \(status (\d+)\): (.*)$/;
+
+export interface VmOptions {
+  binary?: string;
+  /** Applied to every console line before it is kept or shown: hides secret values. */
+  redact?: (line: string) => string;
+}
 
 /**
  * @example
@@ -24,12 +32,14 @@ export class QemuVm extends EventEmitter {
   readonly console: string[] = [];
   /** The app's exit status as init reported it; 128 + signal when it was killed. */
   appStatus: number | undefined;
+  /** Why init powered off without starting the app, when it did. */
+  bootFailure: { status: number; reason: string } | undefined;
   readonly exited: Promise<number | null>;
   /** performance.now() when QEMU was started: the zero of boot timings. */
   readonly startedAt = performance.now();
   #process: ChildProcess;
 
-  private constructor(readonly spec: VmSpec, binary: string) {
+  private constructor(readonly spec: VmSpec, binary: string, redact: (line: string) => string) {
     super();
     // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
     // instead of killing QEMU outright. setpriv's parent-death signal kills QEMU if ingot itself is
@@ -56,20 +66,25 @@ export class QemuVm extends EventEmitter {
       createInterface({ input: stream }).on("line", (raw) => {
         // SeaBIOS leaves terminal escape sequences on the serial line.
         // eslint-disable-next-line no-control-regex
-        const line = raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, "");
+        const line = redact(raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, ""));
         this.console.push(line);
         const exit = EXIT_LINE.exec(line);
         if (exit) this.appStatus = exit[1] !== undefined ? Number(exit[1]) : 128 + Number(exit[2]);
+        const failed = BOOT_FAILED_LINE.exec(line);
+        if (failed) this.bootFailure = { status: Number(failed[1]), reason: failed[2]! };
         this.emit("line", line);
       });
     }
   }
 
-  static start(spec: VmSpec, binary = "qemu-system-x86_64"): QemuVm {
+  static start(spec: VmSpec, { binary = "qemu-system-x86_64", redact = (line) => line }: VmOptions = {}): QemuVm {
     if (!onPath(binary)) {
       throw new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86 (scripts/setup.sh installs it)" });
     }
-    return new QemuVm(spec, binary);
+    if (spec.metadata && !onPath("socat")) {
+      throw new IngotError("Cannot serve the instance its configuration as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
+    }
+    return new QemuVm(spec, binary, redact);
   }
 
   get pid(): number | undefined {
