@@ -91,30 +91,20 @@ test("a killed ingot run leaves no QEMU behind", async (t) => {
   assert.equal(isRunning(qemuPid), false, `QEMU ${qemuPid} outlived the killed ingot`);
 });
 
-test("--env selects the baked environment: baked for all < baked for this environment", async (t) => {
-  const app = await tempDir("ingot-env-");
-  t.after(app.remove);
-  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
-  await writeFile(join(app.path, "ingot.yaml"), [
-    "name: env-test", "version: 1.0.0", "runtime: elf", "command: [./server]", "ports:", "  http: 8080", "resources:", "  memory: 128M",
-    "env:", "  SHARED: all", "  OVERRIDDEN: all", "environments:", "  prod:", "    env:", "      OVERRIDDEN: prod", "",
-  ].join("\n"));
+test("the example Node app prints its SIGTERM line before power-off and ingot run exits 0", async (t) => {
   const vault = await sharedTestVault();
-  const env = { ...process.env, INGOT_HOME: vault.root };
-
-  const unknown = spawnSync("bin/ingot", ["run", app.path, "--env", "staging"], { env, encoding: "utf8" });
-  assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /error: Cannot run in environment staging as env-test's ingot.yaml does not define it\nhint: Environments: dev, prod/);
-
   const hostPort = await freePort();
-  const child = spawn("bin/ingot", ["run", "env-test", "--env", "prod", "-p", `${hostPort}:8080`], { env, stdio: "ignore" });
+  const child = spawn("bin/ingot", ["run", "examples/hello", "-p", `${hostPort}:8080`], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
-  const url = `http://127.0.0.1:${hostPort}/env`;
-  assert.equal(await waitForHttp(`${url}/SHARED`, 120_000), "all\n");
-  assert.equal(await waitForHttp(`${url}/OVERRIDDEN`, 5_000), "prod\n");
-  assert.equal(await waitForHttp(`${url}/INGOT_ENV`, 5_000), "prod\n");
-  assert.equal(await waitForHttp(`${url}/INGOT_APP`, 5_000), "env-test\n");
-  assert.equal(await waitForHttp(`${url}/PORT`, 5_000), "8080\n");
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  assert.equal(await waitForHttp(`http://127.0.0.1:${hostPort}/`, 180_000), "Hello from hello (dev)\n");
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0, output);
+  const order = ["stopping app (SIGTERM", "hello: SIGTERM received, closing", "app exited with status 0", "power off"].map((text) => output.indexOf(text));
+  assert.ok(order.every((at, index) => at >= 0 && (index === 0 || at > order[index - 1]!)), `stop sequence out of order:\n${output}`);
 });
 
 test("two instances run side by side on different host ports", async (t) => {
