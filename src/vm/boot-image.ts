@@ -18,6 +18,8 @@ export interface BootOptions {
   cmdline?: string;
   memoryMiB?: number;
   cpus?: number;
+  /** QEMU's machine type (qemu-args.ts); q35 unless given. */
+  machine?: string;
   /** Served to the instance by its own metadata endpoint; without it init fetches nothing. */
   config?: InstanceConfig;
   /** How long init tries to reach the metadata endpoint before it gives up (init's default: 30 s). */
@@ -62,6 +64,7 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
       cpus: options.cpus ?? manifest.resources.cpus,
       memoryMiB,
       forwards, accelerator: detectAccelerator(), qmpSocket,
+      ...(options.machine ? { machine: options.machine } : {}),
       ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
     }, options.config ? { redact: secretRedactor(options.config) } : {});
     return { vm, forwards, dispose };

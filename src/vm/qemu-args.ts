@@ -7,6 +7,8 @@ export interface PortForward {
 }
 
 export interface VmSpec {
+  /** QEMU's machine type with its options, without the accelerator; "q35" unless given. */
+  machine?: string;
   kernel: string;
   initrd: string;
   cmdline: string;
@@ -37,7 +39,7 @@ export function qemuArgs(spec: VmSpec): string[] {
     ? `,guestfwd=tcp:${spec.metadata.guestHost}:${spec.metadata.guestPort}-cmd:socat - UNIX-CONNECT:${spec.metadata.socket.replaceAll(",", ",,")}`
     : "";
   return [
-    "-machine", `q35,accel=${spec.accelerator}`,
+    "-machine", `${spec.machine ?? "q35"},accel=${spec.accelerator}`,
     "-cpu", spec.accelerator === "kvm" ? "host" : "max",
     "-smp", String(spec.cpus),
     "-m", String(spec.memoryMiB),

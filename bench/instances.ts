@@ -1,0 +1,157 @@
+// `npm run bench:instances`: the figures of a running instance. Boot to healthy broken down (the
+// example app and an ELF program), q35 against microvm, the smallest memory the example app serves
+// in, and what runs inside the guest (processes, memory used).
+// Usage: npm run bench:instances -- [--boots N] [--vault DIR]
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildImage, type BuildResult } from "../src/image/build.ts";
+import { Vault } from "../src/vault/vault.ts";
+import { bootImage } from "../src/vm/boot-image.ts";
+import { bootTimeline, type BootTimeline, type TimedLine } from "../src/vm/boot-timeline.ts";
+import { assembleInitrd, minimumMemoryMiB } from "../src/vm/initrd.ts";
+import { kernelFile } from "../src/vm/kernel-file.ts";
+import { freePort } from "../src/vm/free-port.ts";
+import { QemuVm } from "../src/vm/qemu-vm.ts";
+import { median, timeToHttp200 } from "./measure.ts";
+
+const { values } = parseArgs({
+  options: {
+    boots: { type: "string", default: "5" },
+    vault: { type: "string", default: join(tmpdir(), "ingot-bench-vault") },
+  },
+});
+const boots = Number(values.boots);
+const log = (line: string): void => console.error(`bench: ${line}`);
+
+/** Machine types to compare, as data: the -machine value without the accelerator. */
+const MACHINES: Record<string, string> = {
+  "q35": "q35",
+  "q35, no SATA/SMBus": "q35,sata=off,smbus=off",
+  "microvm (PCIe, ACPI)": "microvm,pcie=on,acpi=on,rtc=on",
+};
+
+interface BootRun {
+  healthyMs: number;
+  timeline: BootTimeline | undefined;
+  /** Ctrl-Alt-Del reached the app and QEMU exited within 10 s. */
+  gracefulStop: boolean;
+}
+
+/** Boots, waits for HTTP 200 on /health, then stops it gracefully and notes whether that worked. */
+async function bootOnce(vault: Vault, image: BuildResult, machine?: string): Promise<BootRun> {
+  const instance = await bootImage(vault, image.digest, image.manifest, { memoryMiB: 512, cpus: 1, ...(machine ? { machine } : {}) });
+  const { vm } = instance;
+  const lines: TimedLine[] = [];
+  vm.on("line", (line: string) => lines.push({ atMs: performance.now() - vm.startedAt, line }));
+  try {
+    const healthyMs = await timeToHttp200(vm, `http://127.0.0.1:${instance.forwards[0]!.hostPort}/health`, 180_000);
+    const stopStarted = performance.now();
+    await vm.stop(10_000);
+    const gracefulStop = vm.console.some((line) => line.includes("stopping app")) && performance.now() - stopStarted < 10_000;
+    return { healthyMs, timeline: bootTimeline(lines, healthyMs), gracefulStop };
+  } finally {
+    vm.kill();
+    await vm.exited.catch(() => {});
+    await instance.dispose();
+  }
+}
+
+function summarize(runs: BootRun[]): Record<string, number | boolean> {
+  const pick = (key: keyof BootTimeline): number => Math.round(median(runs.map((run) => run.timeline?.[key] ?? Number.NaN)));
+  return {
+    healthyMs: Math.round(median(runs.map((run) => run.healthyMs))),
+    qemuToKernelMs: pick("qemuToKernelMs"), kernelToInitMs: pick("kernelToInitMs"), initToAppMs: pick("initToAppMs"), appToHealthyMs: pick("appToHealthyMs"),
+    gracefulStop: runs.every((run) => run.gracefulStop),
+  };
+}
+
+/** Boots the compressed initrd at `memoryMiB` without ingot's own check; true when /health answers. */
+async function servesIn(vault: Vault, image: BuildResult, memoryMiB: number): Promise<boolean> {
+  const hostPort = await freePort();
+  const vm = QemuVm.start({
+    kernel: await kernelFile(vault, image.manifest.kernel), initrd: await assembleInitrd(vault, image.digest, image.manifest, "compressed"),
+    cmdline: image.manifest.kernel.cmdline, cpus: 1, memoryMiB, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg",
+  });
+  try {
+    await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, 120_000);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    vm.kill();
+    await vm.exited.catch(() => {});
+  }
+}
+
+const work = await mkdtemp(join(tmpdir(), "ingot-bench-instances-"));
+try {
+  const vault = await Vault.open(values.vault);
+  log("building examples/hello, an ELF program and bench/apps/proc-report");
+  const hello = await buildImage("examples/hello", { vault });
+  execFileSync("gcc", ["-O2", "-o", join(work, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(work, "ingot.yaml"), "name: elf-bench\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nhealthcheck:\n  path: /health\n");
+  const elf = await buildImage(work, { vault });
+  const report = await buildImage("bench/apps/proc-report", { vault });
+
+  log(`${boots} boots per machine type, interleaved (examples/hello, 512 MiB, 1 CPU)`);
+  const byMachine = new Map<string, BootRun[]>(Object.keys(MACHINES).map((name) => [name, []]));
+  const elfRuns: BootRun[] = [];
+  for (let round = 0; round < boots; round++) {
+    for (const [name, machine] of Object.entries(MACHINES)) {
+      const run = await bootOnce(vault, hello, machine).catch((error: Error) => {
+        log(`${name}: ${error.message.split("\n")[0]}`);
+        return undefined;
+      });
+      if (run) byMachine.get(name)!.push(run);
+      log(`round ${round + 1} ${name}: ${run ? `${(run.healthyMs / 1000).toFixed(2)} s, graceful stop ${run.gracefulStop}` : "failed"}`);
+    }
+    elfRuns.push(await bootOnce(vault, elf));
+    log(`round ${round + 1} ELF program: ${(elfRuns.at(-1)!.healthyMs / 1000).toFixed(2)} s`);
+  }
+
+  log("smallest memory examples/hello serves in (compressed initrd, 8 MiB steps)");
+  let low = 64, high = 512;
+  while (high - low > 8) {
+    const middle = Math.round((low + high) / 16) * 8;
+    const serves = await servesIn(vault, hello, middle);
+    log(`${middle} MiB: ${serves ? "serves" : "fails"}`);
+    if (serves) high = middle;
+    else low = middle;
+  }
+
+  log("processes and memory inside the guest (bench/apps/proc-report, 256 MiB)");
+  const instance = await bootImage(vault, report.digest, report.manifest, { memoryMiB: 256, cpus: 1 });
+  let inside: { processes: { pid: number; comm: string; threads: number; kernelThread: boolean }[]; memoryKiB: { total: number; used: number } };
+  try {
+    const url = `http://127.0.0.1:${instance.forwards[0]!.hostPort}`;
+    await timeToHttp200(instance.vm, `${url}/health`, 180_000);
+    inside = await (await fetch(`${url}/`)).json() as typeof inside;
+  } finally {
+    instance.vm.kill();
+    await instance.vm.exited.catch(() => {});
+    await instance.dispose();
+  }
+  const userProcesses = inside.processes.filter((process) => !process.kernelThread);
+
+  const result = {
+    command: `npm run bench:instances -- --boots ${boots}`,
+    machine: `${execFileSync("nproc").toString().trim()} cores, software emulation (TCG)`,
+    kernel: hello.manifest.kernel.version,
+    machineTypes: Object.fromEntries([...byMachine].map(([name, runs]) => [name, runs.length ? { runs: runs.length, ...summarize(runs) } : { runs: 0 }])),
+    elfProgram: summarize(elfRuns),
+    smallestMemoryMiB: { serves: high, fails: low, ingotRefusesBelow: minimumMemoryMiB(hello.manifest) },
+    guest: {
+      userProcesses: userProcesses.map((process) => `${process.pid} ${process.comm} (${process.threads} threads)`),
+      kernelThreads: inside.processes.length - userProcesses.length,
+      memoryUsedMiB: Math.round(inside.memoryKiB.used / 1024),
+      memoryTotalMiB: Math.round(inside.memoryKiB.total / 1024),
+    },
+  };
+  console.log(JSON.stringify(result, null, 2));
+  await writeFile("bench/results/instances.json", JSON.stringify(result, null, 2) + "\n");
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
