@@ -2,6 +2,7 @@
 #include "init.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,41 @@ static void parse_dns_list(char *value, struct net_config *net)
 	}
 }
 
+/* "10.0.2.100:80"; numeric only, as nothing can resolve a name this early. The port defaults to 80. */
+static bool parse_endpoint(const char *text, struct in_addr *address, uint16_t *port)
+{
+	char host[16];
+	const char *colon = strchr(text, ':');
+	size_t host_len = colon ? (size_t)(colon - text) : strlen(text);
+	if (host_len >= sizeof host)
+		return false;
+	memcpy(host, text, host_len);
+	host[host_len] = '\0';
+	long value = 80;
+	if (colon) {
+		char *end;
+		value = strtol(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || value < 1 || value > 65535)
+			return false;
+	}
+	*port = (uint16_t)value;
+	return parse_ipv4(host, address);
+}
+
+/* A malformed endpoint still counts as requested: starting the app without its config is worse. */
+static void apply_metadata(struct boot_config *cfg, const char *value)
+{
+	cfg->metadata_requested = true;
+	if (parse_endpoint(value, &cfg->metadata_address, &cfg->metadata_port)) {
+		char address[16];
+		snprintf(cfg->metadata_endpoint, sizeof cfg->metadata_endpoint, "%s:%u",
+			 format_ipv4(cfg->metadata_address, address), (unsigned)cfg->metadata_port);
+	} else {
+		cfg->metadata_port = 0;
+		snprintf(cfg->metadata_endpoint, sizeof cfg->metadata_endpoint, "%s", value);
+	}
+}
+
 static void apply_option(struct boot_config *cfg, const char *key, char *value)
 {
 	if (strcmp(key, "ingot.ip") == 0) {
@@ -73,6 +109,15 @@ static void apply_option(struct boot_config *cfg, const char *key, char *value)
 			log_warn("ignoring ingot.stop_timeout as it is not a number of seconds: %s", value);
 		else
 			cfg->stop_timeout_s = (unsigned)seconds;
+	} else if (strcmp(key, "ingot.metadata") == 0) {
+		apply_metadata(cfg, value);
+	} else if (strcmp(key, "ingot.metadata_timeout") == 0) {
+		char *end;
+		long seconds = strtol(value, &end, 10);
+		if (*end != '\0' || end == value || seconds < 1 || seconds > 86400)
+			log_warn("ignoring ingot.metadata_timeout as it is not a number of seconds: %s", value);
+		else
+			cfg->metadata_timeout_s = (unsigned)seconds;
 	} else if (strcmp(key, "ingot.debug") == 0) {
 		debug_enabled = strcmp(value, "0") != 0;
 	}
@@ -83,6 +128,7 @@ void parse_cmdline(struct boot_config *cfg)
 	strcpy(cfg->hostname, "ingot");
 	strcpy(cfg->env_name, "dev");
 	cfg->stop_timeout_s = 10;
+	cfg->metadata_timeout_s = 30;
 
 	char *cmdline = read_file("/proc/cmdline", NULL);
 	if (!cmdline) {

@@ -53,8 +53,13 @@ int main(void)
 	load_modules(MODULES_LIST);
 	setup_network(&cfg);
 
+	/* Without its configuration the app would start half-set-up, so a failed fetch powers off. */
+	struct env_list fetched = { 0 };
+	if (cfg.metadata_requested && !fetch_configuration(&cfg, &fetched))
+		power_off(signal_fd);
+
 	struct app_spec app = { 0 };
-	if (load_app_spec(&cfg, &app)) {
+	if (load_app_spec(&cfg, fetched.entries, &app)) {
 		pid_t pid = spawn_app(&app);
 		if (pid > 0)
 			report_exit(supervise_app(pid, signal_fd, cfg.stop_timeout_s));

@@ -24,6 +24,17 @@ struct boot_config {
 	unsigned stop_timeout_s;
 	bool static_net; /* ingot.ip was given; otherwise ask DHCP */
 	struct net_config net;
+	bool metadata_requested; /* ingot.metadata was given, even a malformed one */
+	struct in_addr metadata_address;
+	uint16_t metadata_port; /* 0 when ingot.metadata is malformed, so the boot fails */
+	char metadata_endpoint[32]; /* "10.0.2.100:80", or the malformed text, for messages */
+	unsigned metadata_timeout_s;
+};
+
+/* A growable, NULL-terminated array of "KEY=VALUE" strings. */
+struct env_list {
+	char **entries;
+	size_t count, capacity;
 };
 
 struct app_spec {
@@ -40,6 +51,7 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_boot_failed(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_newline(void);
 long long uptime_ms(void);
 char *read_file(const char *path, size_t *len);
@@ -56,7 +68,7 @@ void load_modules(const char *list_path);
 void parse_cmdline(struct boot_config *cfg);
 
 /* spec.c */
-bool load_app_spec(const struct boot_config *cfg, struct app_spec *app);
+bool load_app_spec(const struct boot_config *cfg, char **fetched_env, struct app_spec *app);
 const char *env_lookup(char **envp, const char *key);
 
 /* net.c */
@@ -67,6 +79,44 @@ const char *format_ipv4(struct in_addr addr, char buf[16]);
 /* dhcp.c */
 bool dhcp_lease(const char *ifname, const uint8_t mac[6], const char *hostname,
 		struct net_config *out);
+
+/* http.c: the metadata response, parsed as it arrives */
+#define HTTP_MAX_HEADERS (16 * 1024)
+#define HTTP_MAX_BODY (1024 * 1024)
+enum http_state { HTTP_INCOMPLETE, HTTP_COMPLETE, HTTP_MALFORMED, HTTP_TOO_LARGE, HTTP_UNSUPPORTED };
+struct http_response {
+	int status;
+	char reason[64]; /* printable ASCII only */
+	size_t body_at, body_length;
+};
+enum http_state http_parse_response(const char *data, size_t len, bool at_eof, struct http_response *out);
+
+/* json.c: a checking reader; the first failure is kept with its 0-based byte offset */
+#define JSON_NO_OFFSET ((size_t)-1)
+struct json_reader {
+	const char *text;
+	size_t len, pos;
+	const char *error;
+	size_t error_at;
+	void *context; /* for the member callbacks */
+};
+/* Called with r->pos at the member's value, which it must consume; key_at is the key's opening quote. */
+typedef bool json_member_fn(struct json_reader *r, size_t key_at, size_t key_end, int depth);
+bool json_fail(struct json_reader *r, size_t at, const char *what);
+void json_skip_space(struct json_reader *r);
+bool json_read_string(struct json_reader *r, char *out, size_t *decoded_len);
+size_t json_decode_at(struct json_reader *r, size_t at, char *out);
+bool json_skip_value(struct json_reader *r, int depth);
+bool json_read_object(struct json_reader *r, int depth, json_member_fn *on_member);
+bool json_read_document(struct json_reader *r, json_member_fn *on_member);
+
+/* config.c */
+bool config_read_env(const char *text, size_t len, struct env_list *env, char *reason, size_t reason_size);
+void env_list_wipe(struct env_list *env);
+
+/* metadata.c */
+#define EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE from sysexits.h */
+bool fetch_configuration(const struct boot_config *cfg, struct env_list *env);
 
 /* app.c */
 pid_t spawn_app(const struct app_spec *app);

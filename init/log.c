@@ -67,6 +67,17 @@ void log_debug(const char *fmt, ...)
 	va_end(args);
 }
 
+/* The host reads "boot failed (status N)" and exits with N, so this shape is part of the contract. */
+void log_boot_failed(int status, const char *fmt, ...)
+{
+	char level[48];
+	snprintf(level, sizeof level, "boot failed (status %d): ", status);
+	va_list args;
+	va_start(args, fmt);
+	write_line(true, level, fmt, args);
+	va_end(args);
+}
+
 void log_newline(void)
 {
 	if (write(STDERR_FILENO, "\n", 1) < 0) {

@@ -9,12 +9,6 @@
 #define INGOT_DIR "/etc/ingot"
 #define NOBODY_ID 65534
 
-/* A growable, NULL-terminated array of "KEY=VALUE" strings. */
-struct env_list {
-	char **entries;
-	size_t count, capacity;
-};
-
 static size_t key_length(const char *entry)
 {
 	return (size_t)(strchr(entry, '=') - entry);
@@ -91,7 +85,8 @@ static char *format_entry(const char *key, const char *value)
 	return entry;
 }
 
-static char **build_env(const struct boot_config *cfg)
+/* Precedence, lowest first: init's defaults, env, env.<ENV>, then the fetched configuration. */
+static char **build_env(const struct boot_config *cfg, char **fetched_env)
 {
 	struct env_list env = { 0 };
 	env_set(&env, "PATH=" DEFAULT_PATH);
@@ -103,9 +98,12 @@ static char **build_env(const struct boot_config *cfg)
 	char path[128];
 	int base = env_merge_file(&env, INGOT_DIR "/env");
 	snprintf(path, sizeof path, INGOT_DIR "/env.%s", cfg->env_name);
-	int specific = env_merge_file(&env, path);
+	int specific = env_merge_file(&env, path), fetched = 0;
+	for (; fetched_env && fetched_env[fetched]; fetched++)
+		env_set(&env, fetched_env[fetched]);
 	/* Values may be secrets, so only counts are ever logged. */
-	log_debug("environment: %d baked, %d from %s, %zu total", base, specific, path, env.count);
+	log_debug("environment: %d baked, %d from %s, %d fetched, %zu total", base, specific, path, fetched,
+		  env.count);
 	return env.entries;
 }
 
@@ -176,12 +174,12 @@ static bool load_user(struct app_spec *app)
 	return true;
 }
 
-bool load_app_spec(const struct boot_config *cfg, struct app_spec *app)
+bool load_app_spec(const struct boot_config *cfg, char **fetched_env, struct app_spec *app)
 {
 	if (!load_command(app) || !load_user(app))
 		return false;
 	char *workdir = read_file(INGOT_DIR "/workdir", NULL);
 	app->workdir = workdir && *trim(workdir) ? trim(workdir) : "/";
-	app->envp = build_env(cfg);
+	app->envp = build_env(cfg, fetched_env);
 	return app->envp != NULL;
 }

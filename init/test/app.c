@@ -25,6 +25,20 @@ static void print_file(const char *path)
 		fclose(file);
 }
 
+/* Secrets are reported as a length and FNV-1a hash, so the test can check them without printing them. */
+static void print_secret(const char *key)
+{
+	const char *value = getenv(key);
+	if (!value) {
+		printf("test-app: %s (unset)\n", key);
+		return;
+	}
+	unsigned hash = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		hash = (hash ^ *p) * 16777619u;
+	printf("test-app: %s length %zu fnv1a %08x\n", key, strlen(value), hash);
+}
+
 int main(int argc, char **argv)
 {
 	/* STUBBORN=1 simulates an app that ignores SIGTERM, to exercise init's stop timeout. */
@@ -35,9 +49,11 @@ int main(int argc, char **argv)
 	gethostname(host, sizeof host);
 	printf("test-app: argv[0]=%s argc=%d uid=%d gid=%d cwd=%s hostname=%s\n", argv[0], argc,
 	       (int)getuid(), (int)getgid(), cwd, host);
-	const char *keys[] = { "PATH", "HOME", "INGOT_ENV", "GREETING", "LAYERED" };
+	const char *keys[] = { "PATH", "HOME", "INGOT_ENV", "GREETING", "LAYERED", "INGOT_INSTANCE_ID" };
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		printf("test-app: %s=%s\n", keys[i], getenv(keys[i]) ? getenv(keys[i]) : "(unset)");
+	print_secret("API_TOKEN");
+	print_secret("DATABASE_URL");
 	print_file("/etc/resolv.conf");
 	print_file("/etc/hosts");
 	fflush(stdout);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boots build/init with a tiny HTTP app in QEMU (software emulation) and checks DHCP, static
-# network, graceful stop via Ctrl-Alt-Del, and the stop timeout. Usage: make -C init test
+# network, graceful stop via Ctrl-Alt-Del, the stop timeout, and the configuration fetch from a
+# metadata service (served through QEMU's guestfwd, no server needed). Usage: make -C init test
 set -euo pipefail
 
 init_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,7 @@ port=${PORT:-18080}
 work=$(mktemp -d /tmp/ingot-boot-test.XXXXXX)
 qemu_pid=
 log=
+connector= # a command whose stdout answers each guest connection to 10.0.2.100:80
 failures=0
 
 cleanup() {
@@ -47,6 +49,46 @@ build_initramfs() {
 		cpio -o -H newc --reproducible -R 0:0 --quiet) | gzip -n -9 >"$work/test.cpio.gz"
 }
 
+# The metadata service's answers. The secret values must never reach the console; the test app
+# prints them as a length and hash, and secret_digest computes the same line from the JSON.
+write_metadata_fixtures() {
+	local body
+	body='{"instance":"i-3f2a9c1e","meta":{"tags":["a",{"b":null}],"n":-1.5e3,"ok":true},'
+	body+='"env":{"INGOT_INSTANCE_ID":"i-3f2a9c1e","LAYERED":"early",'
+	body+='"DATABASE_URL":"postgres://app:pw-7Qx2Kd@db:5432/app","LAYERED":"metadata",'
+	body+='"API_TOKEN":"tok-\u00e9\ud83d\ude00 \"q\" 9f8e7d"}}'
+	printf '%s' "$body" >"$work/config.json"
+	printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+		"${#body}" "$body" >"$work/ok.http"
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n%s' "$body" >"$work/nolength.http"
+	printf 'HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n' >"$work/404.http"
+	# Answers without reading the request: QEMU then ends the connection with a reset, not EOF.
+	printf 'cat "%s"; sleep 1\n' "$work/nolength.http" >"$work/answer-then-reset.sh"
+	# Closes the first two connections at once, as a connector does while the service is not up.
+	cat >"$work/flaky.sh" <<EOF
+count=\$(cat "$work/flaky.count" 2>/dev/null || echo 0)
+echo \$((count + 1)) >"$work/flaky.count"
+[ "\$count" -lt 2 ] || exec cat "$work/ok.http"
+EOF
+}
+
+secret_digest() { # key: the line test-app prints for that env value
+	python3 - "$work/config.json" "$1" <<'PY'
+import json, sys
+value = json.load(open(sys.argv[1]))["env"][sys.argv[2]].encode()
+digest = 2166136261
+for byte in value:
+    digest = ((digest ^ byte) * 16777619) & 0xFFFFFFFF
+print(f"test-app: {sys.argv[2]} length {len(value)} fnv1a {digest:08x}")
+PY
+}
+
+expect_no_secrets() {
+	for secret in pw-7Qx2Kd 9f8e7d; do
+		if grep -qaF -- "$secret" "$log"; then fail "the console shows a secret value ($secret)"; fi
+	done
+}
+
 boot() { # name, extra kernel arguments, extra QEMU arguments...
 	local name=$1 append=$2
 	shift 2
@@ -55,7 +97,8 @@ boot() { # name, extra kernel arguments, extra QEMU arguments...
 	qemu-system-x86_64 -M q35 -m 256 -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/test.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 $append" \
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8080" -device virtio-net-pci,netdev=n0 \
+		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8080${connector:+,guestfwd=tcp:10.0.2.100:80-cmd:$connector}" \
+		-device virtio-net-pci,netdev=n0 \
 		"$@" </dev/null >"$log" 2>&1 &
 	qemu_pid=$!
 }
@@ -155,6 +198,48 @@ boot stop-timeout "$static_net ingot.env=stubborn ingot.stop_timeout=2" -qmp "un
 wait_for_line "test-app: listening" 90 && send_ctrl_alt_del
 wait_for_power_off
 expect "ingot-init: stopping app (SIGTERM, timeout 2s)" "ingot-init: app killed by signal 9 (SIGKILL)"
+show
+
+write_metadata_fixtures
+metadata=ingot.metadata=10.0.2.100:80
+
+# The first two connections fail (immediate EOF through guestfwd), the third is answered; the
+# fetched env wins over env and env.prod, and the later of two LAYERED members wins.
+connector="sh $work/flaky.sh" boot metadata "$static_net ingot.env=prod $metadata"
+wait_for_line "test-app: listening" 90 && http_get
+wait_for_power_off
+expect "configuration fetched: 5 variables in" "(attempt 3)" "LAYERED=metadata" "INGOT_ENV=prod" \
+	"GREETING=hello world" "INGOT_INSTANCE_ID=i-3f2a9c1e" "$(secret_digest API_TOKEN)" \
+	"$(secret_digest DATABASE_URL)" "ingot-init: app exited with status 3"
+expect_no_secrets
+show
+
+# Debug lines name the keys, never the values; no Content-Length, so the reset after the body ends
+# it (as EOF would); the port defaults to 80.
+connector="sh $work/answer-then-reset.sh" boot metadata-debug "$static_net ingot.debug=1 ingot.metadata=10.0.2.100"
+wait_for_line "test-app: listening" 90 && http_get
+wait_for_power_off
+expect "configuration fetched: 5 variables in" "(attempt 1)" "debug: configuration sets API_TOKEN" \
+	"LAYERED=metadata" "INGOT_ENV=dev" "$(secret_digest API_TOKEN)" "ingot-init: app exited with status 3"
+expect_no_secrets
+show
+
+# A connector that always fails: retried until ingot.metadata_timeout, then power off, no app.
+connector=false boot metadata-down "$static_net $metadata ingot.metadata_timeout=3"
+wait_for_power_off
+# Whether the guest sees EOF or a reset depends on when the connector exits; both are retried.
+grep -qaE "boot failed \(status 69\): cannot fetch configuration from 10\.0\.2\.100:80 as connection (closed without a response|reset by peer) after [0-9]+ attempts in 3 s" "$log" ||
+	fail "no 'boot failed (status 69)' line after 3 s of retries"
+expect "power off"
+grep -qF "starting app" "$log" && fail "the app started without its configuration"
+show
+
+# A 404 is final: no retry.
+connector="cat $work/404.http" boot metadata-404 "$static_net $metadata ingot.debug=1"
+wait_for_power_off
+expect "boot failed (status 69): cannot fetch configuration from 10.0.2.100:80 as HTTP 404 Not Found" "power off"
+grep -qF "configuration attempt" "$log" && fail "a 404 was retried"
+grep -qF "starting app" "$log" && fail "the app started without its configuration"
 show
 
 if ((failures > 0)); then
