@@ -82,6 +82,9 @@ export class Vault {
     const temp = this.tempPath("blob");
     const hash = createHash("sha256");
     let size = 0;
+    // When the write fails first (disk full), the producer fails next (its pipe closed): one failure,
+    // reported as the write's, so the producer's rejection must not go unhandled.
+    producer.catch(() => {});
     try {
       await pipeline(source, new Transform({
         transform(chunk: Buffer, _encoding, done) {

@@ -64,7 +64,7 @@ test("a missing kernel is an error that says how to install one", async () => {
 });
 
 test("a disk that fills up mid-build leaves no image, no tag and no temporary files", async (t) => {
-  // A 1 MiB tmpfs as the vault: the base layer fits, the kernel (~14 MiB) does not.
+  // A 1 MiB tmpfs as the vault: the base layer fits, the kernel (~1.9 MiB as xz) does not.
   const small = await tempDir("ingot-full-");
   const app = await tempDir("ingot-elf-");
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small.path]);
