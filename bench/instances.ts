@@ -14,6 +14,7 @@ import { bootTimeline, type BootTimeline, type TimedLine } from "../src/vm/boot-
 import { assembleInitrd, minimumMemoryMiB } from "../src/vm/initrd.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
 import { freePort } from "../src/vm/free-port.ts";
+import { DEFAULT_MACHINE } from "../src/vm/qemu-args.ts";
 import { QemuVm } from "../src/vm/qemu-vm.ts";
 import { median, timeToHttp200 } from "./measure.ts";
 
@@ -29,7 +30,7 @@ const log = (line: string): void => console.error(`bench: ${line}`);
 /** Machine types to compare, as data: the -machine value without the accelerator. */
 const MACHINES: Record<string, string> = {
   "q35": "q35",
-  "q35, no SATA/SMBus": "q35,sata=off,smbus=off",
+  "q35, no SATA/SMBus (default)": DEFAULT_MACHINE,
   "microvm (PCIe, ACPI)": "microvm,pcie=on,acpi=on,rtc=on",
 };
 
@@ -41,13 +42,13 @@ interface BootRun {
 }
 
 /** Boots, waits for HTTP 200 on /health, then stops it gracefully and notes whether that worked. */
-async function bootOnce(vault: Vault, image: BuildResult, machine?: string): Promise<BootRun> {
+async function bootOnce(vault: Vault, image: BuildResult, machine?: string, timeoutMs = 90_000): Promise<BootRun> {
   const instance = await bootImage(vault, image.digest, image.manifest, { memoryMiB: 512, cpus: 1, ...(machine ? { machine } : {}) });
   const { vm } = instance;
   const lines: TimedLine[] = [];
   vm.on("line", (line: string) => lines.push({ atMs: performance.now() - vm.startedAt, line }));
   try {
-    const healthyMs = await timeToHttp200(vm, `http://127.0.0.1:${instance.forwards[0]!.hostPort}/health`, 180_000);
+    const healthyMs = await timeToHttp200(vm, `http://127.0.0.1:${instance.forwards[0]!.hostPort}/health`, timeoutMs);
     const stopStarted = performance.now();
     await vm.stop(10_000);
     const gracefulStop = vm.console.some((line) => line.includes("stopping app")) && performance.now() - stopStarted < 10_000;
@@ -99,10 +100,12 @@ try {
   log(`${boots} boots per machine type, interleaved (examples/hello, 512 MiB, 1 CPU)`);
   const byMachine = new Map<string, BootRun[]>(Object.keys(MACHINES).map((name) => [name, []]));
   const elfRuns: BootRun[] = [];
+  const failures = new Map<string, number>();
   for (let round = 0; round < boots; round++) {
     for (const [name, machine] of Object.entries(MACHINES)) {
       const run = await bootOnce(vault, hello, machine).catch((error: Error) => {
-        log(`${name}: ${error.message.split("\n")[0]}`);
+        log(`${name}: ${error.message.split("\n").slice(0, 1).concat(error.message.split("\n").slice(-4)).join("\n    ")}`);
+        failures.set(name, (failures.get(name) ?? 0) + 1);
         return undefined;
       });
       if (run) byMachine.get(name)!.push(run);
@@ -140,7 +143,7 @@ try {
     command: `npm run bench:instances -- --boots ${boots}`,
     machine: `${execFileSync("nproc").toString().trim()} cores, software emulation (TCG)`,
     kernel: hello.manifest.kernel.version,
-    machineTypes: Object.fromEntries([...byMachine].map(([name, runs]) => [name, runs.length ? { runs: runs.length, ...summarize(runs) } : { runs: 0 }])),
+    machineTypes: Object.fromEntries([...byMachine].map(([name, runs]) => [name, { runs: runs.length, failedBoots: failures.get(name) ?? 0, ...(runs.length ? summarize(runs) : {}) }])),
     elfProgram: summarize(elfRuns),
     smallestMemoryMiB: { serves: high, fails: low, ingotRefusesBelow: minimumMemoryMiB(hello.manifest) },
     guest: {

@@ -8,7 +8,7 @@ test("QEMU's arguments are computed as data: machine, resources, direct boot, fo
     forwards: [{ hostPort: 41000, guestPort: 8080 }, { hostPort: 41001, guestPort: 9090 }], qmpSocket: "/run/x.qmp",
   });
   const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
-  assert.equal(value("-machine"), "q35,accel=tcg");
+  assert.equal(value("-machine"), "q35,sata=off,smbus=off,accel=tcg");
   assert.equal(value("-cpu"), "max");
   assert.equal(value("-smp"), "2");
   assert.equal(value("-m"), "384");
