@@ -1,4 +1,5 @@
-// Runs the C init's host unit tests (JSON reader, HTTP response parser) as part of the Node suite.
+// Runs the C init's own tests as part of the Node suite: host unit tests (JSON reader, HTTP response
+// parser) and its boot scenarios under QEMU.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,4 +17,15 @@ test("make -C init unit builds and passes the init's JSON and HTTP unit tests", 
     },
   );
   assert.match(result.stdout, /json-test: all \d+ checks passed/);
+});
+
+// The init on its own under QEMU: DHCP and static network, Ctrl-Alt-Del, a SIGTERM-ignoring app, and
+// the metadata fetch (retry then success, precedence, debug without values, failing connector, 404).
+test("make -C init test boots the init under QEMU in every scenario of init/test/boot-test.sh", async () => {
+  const result = await run("make", ["-C", initDir, "test"], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (error: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
+      assert.fail(`make -C init test failed (${error.code ?? "?"}): ${error.message}\n${(error.stdout ?? "").slice(-4000)}${error.stderr ?? ""}`);
+    },
+  );
+  assert.match(result.stdout, /all boot checks passed/);
 });

@@ -246,4 +246,6 @@ if ((failures > 0)); then
 	echo "$failures check(s) failed; console logs in $work"
 	exit 1
 fi
-echo "all boot checks passed; console logs in $work"
+# Logs are kept only when something failed.
+rm -rf "$work"
+echo "all boot checks passed"

@@ -115,6 +115,19 @@ describe("ingot CLI", () => {
     assert.match(typo.stderr, /hint: tiny has versions 1\.2\.3/);
   });
 
+  test("run refuses bad --cpus, --memory and -e values before any work", async () => {
+    for (const [args, message] of [
+      [["--cpus", "0"], /Cannot use --cpus 0 as it is not a whole number from 1 to 32/],
+      [["--memory", "lots"], /Cannot use --memory lots as it is not a size/],
+      [["-e", "NOT_SET_ANYWHERE_42"], /Cannot pass -e NOT_SET_ANYWHERE_42 as it is neither KEY=VALUE nor set/],
+      [["-e", "INGOT_ENV=prod"], /INGOT_ENV as INGOT_ variables are set by ingot/],
+    ] as const) {
+      const outcome = await ingot("run", "tiny", ...args);
+      assert.equal(outcome.code, 1, outcome.stderr);
+      assert.match(outcome.stderr, message);
+    }
+  });
+
   test("an unknown verb exits non-zero", async () => {
     const outcome = await ingot("frobnicate");
     assert.notEqual(outcome.code, 0);

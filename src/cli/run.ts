@@ -21,17 +21,21 @@ export const runVerb = {
   async run(args: Parsed): Promise<number> {
     allowOnly(args, "run", ["p", "publish", "e", "secret", "secret-file", "memory", "cpus", "env"]);
     const ref = oneImage(args, "run", "NAME[:VERSION] or ingot run DIR");
-    // Read before any build or boot, so a missing secret costs nothing.
+    // Read before any build or boot, so a missing secret or a typo costs nothing.
     const runtimeEnv = runtimeVariables(args.flags.get("e") ?? []);
     const secrets = await secretValues(args.flags.get("secret") ?? [], args.flags.get("secret-file") ?? []);
+    const memory = flag(args, "memory");
+    const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
+    if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
+    const cpusFlag = flag(args, "cpus");
+    const cpus = cpusFlag === undefined ? undefined : Number(cpusFlag);
+    if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 32)) {
+      throw new IngotError(`Cannot use --cpus ${cpusFlag} as it is not a whole number from 1 to 32`, { code: "cli-bad-value", hint: "For example --cpus 2" });
+    }
     const vault = await Vault.open();
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
     const imageRef = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
     const { digest, manifest } = await resolveImage(vault, imageRef);
-    const memory = flag(args, "memory");
-    const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
-    if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
-
     const environment = flag(args, "env") ?? "dev";
     assertEnvironment(manifest, environment);
     const config = instanceConfig({
@@ -43,7 +47,7 @@ export const runVerb = {
     const instance = await bootImage(vault, digest, manifest, {
       cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
       hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
-      memoryMiB, cpus: flag(args, "cpus") === undefined ? undefined : Number(flag(args, "cpus")),
+      memoryMiB, cpus,
     });
     const { vm } = instance;
     const elapsed = (): string => `${((performance.now() - vm.startedAt) / 1000).toFixed(1).padStart(5)}s`;
