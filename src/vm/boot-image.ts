@@ -1,4 +1,5 @@
-// Boots an image from the vault as one local instance: ports forwarded to 127.0.0.1, QMP for stop.
+// Boots an image from the vault as one local instance: ports forwarded to 127.0.0.1, QMP for stop,
+// and, given its configuration, the instance's own metadata endpoint.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ export interface BootOptions {
   cmdline?: string;
   memoryMiB?: number;
   cpus?: number;
-  /** QEMU's machine type (qemu-args.ts); q35 unless given. */
+  /** QEMU's machine type; DEFAULT_MACHINE (qemu-args.ts) unless given. */
   machine?: string;
   /** Served to the instance by its own metadata endpoint; without it init fetches nothing. */
   config?: InstanceConfig;
