@@ -15,6 +15,8 @@ export type KernelFormat = "vmlinux.xz" | "bzImage";
 export interface KernelBlob {
   digest: string;
   size: number;
+  /** The bytes QEMU loads (the vmlinux or the bzImage): what the instance's memory must hold. */
+  uncompressedSize: number;
   format: KernelFormat;
 }
 
@@ -27,7 +29,7 @@ const PAYLOADS: { name: string; magic: Buffer; unpack: string[] }[] = [
 ];
 
 /** Bumped when the way kernels are stored changes. */
-const KERNEL_FORMAT_VERSION = 1;
+const KERNEL_FORMAT_VERSION = 2;
 
 /**
  * Puts the kernel into the vault once per file: as vmlinux.xz when it is, or its payload can be
@@ -40,21 +42,22 @@ export async function kernelBlob(vault: Vault, bzImage: string): Promise<KernelB
   const key = `sha256:${createHash("sha256").update(`${KERNEL_FORMAT_VERSION}:${await fileSha256Hex(bzImage)}`).digest("hex")}`;
   const cached = await vault.cacheGet<KernelBlob>("kernels", key);
   if (cached && (await vault.hasBlob(cached.digest))) return cached;
-  const blob = (await vmlinuxXz(vault, bzImage)) ?? { ...(await vault.putFile(bzImage)), format: "bzImage" as const };
+  const blob = (await vmlinuxXz(vault, bzImage))
+    ?? { ...(await vault.putFile(bzImage)), uncompressedSize: (await stat(bzImage)).size, format: "bzImage" as const };
   await vault.cacheSet("kernels", key, blob);
   return blob;
 }
 
 async function vmlinuxXz(vault: Vault, bzImage: string): Promise<KernelBlob | undefined> {
   // ingot's own kernel is installed as the vmlinux itself.
-  if (await isBootableVmlinux(bzImage)) return { ...(await compressInto(vault, bzImage)), format: "vmlinux.xz" };
+  if (await isBootableVmlinux(bzImage)) return { ...(await compressInto(vault, bzImage)), uncompressedSize: (await stat(bzImage)).size, format: "vmlinux.xz" };
   const data = await readWhole(bzImage);
   for (const payload of PAYLOADS) {
     for (let at = data.indexOf(payload.magic); at >= 0; at = data.indexOf(payload.magic, at + 1)) {
       const vmlinux = vault.tempPath("vmlinux");
       try {
         await run(payload.unpack, data.subarray(at), vmlinux);
-        if (await isBootableVmlinux(vmlinux)) return { ...(await compressInto(vault, vmlinux)), format: "vmlinux.xz" };
+        if (await isBootableVmlinux(vmlinux)) return { ...(await compressInto(vault, vmlinux)), uncompressedSize: (await stat(vmlinux)).size, format: "vmlinux.xz" };
       } catch {
         // Not the payload (a stray magic inside the setup code): try the next occurrence.
       } finally {

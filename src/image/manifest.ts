@@ -21,7 +21,8 @@ export interface ImageManifest {
   name: string;
   version: string;
   /** vmlinux.xz: unpack on the host and boot through PVH; bzImage: boot as is. */
-  kernel: { digest: string; size: number; format: KernelFormat; version: string; cmdline: string };
+  /** uncompressedSize is absent in images built before it was recorded. */
+  kernel: { digest: string; size: number; uncompressedSize?: number; format: KernelFormat; version: string; cmdline: string };
   layers: LayerDescriptor[];
   runtime: (RuntimeSpec & { kind: "node"; version: string; integrity: string }) | { kind: "elf" };
   command: string[];

@@ -29,11 +29,14 @@ const UNPACK_FROM_BYTES = 4 * MiB;
 /** Room for the kernel, page tables and the app's first allocations, besides the initramfs. */
 const HEADROOM_MIB = 192;
 /**
- * The kernel's own share while it unpacks (code, page tables, slab, the unpacker's buffers). Measured
- * with the cloud kernel and examples/hello (165.7 MiB initramfs + compressed form): 256 MiB boots,
- * 240 MiB panics "System is deadlocked on memory".
+ * What the kernel needs besides its own image while it unpacks (page tables, slab, the unpacker's
+ * buffers). Fitted to two measured floors of examples/hello (165.7 MiB of initramfs in the
+ * compressed form): the Debian cloud kernel (vmlinux 50.8 MiB) boots in 256 MiB and panics in 240;
+ * ingot's kernel (15.5 MiB) serves in 200 and fails in 192 (bench:instances).
  */
-const KERNEL_MIB = 84;
+const KERNEL_OVERHEAD_MIB = 34;
+/** For images that did not record their kernel's size: the cloud kernel's share, as measured. */
+const UNRECORDED_KERNEL_MIB = 84;
 
 /**
  * @example
@@ -57,11 +60,12 @@ export function assertMemoryFits(manifest: ImageManifest, memoryMiB: number): vo
   }
 }
 
-/** Unpacked layers + their compressed form (zstd -3 for xz layers, ~1/3) + room for the kernel. */
+/** Unpacked layers + their compressed form (zstd -3 for xz layers, ~1/3) + the kernel and its overhead. */
 export function minimumMemoryMiB(manifest: ImageManifest): number {
   const unpacked = manifest.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0);
   const compressed = manifest.layers.reduce((sum, layer) => sum + (SLOW_IN_GUEST.has(layer.compression) ? layer.uncompressedSize / 3 : layer.size), 0);
-  return Math.ceil((unpacked + compressed) / MiB) + KERNEL_MIB;
+  const kernelMiB = manifest.kernel?.uncompressedSize === undefined ? UNRECORDED_KERNEL_MIB : manifest.kernel.uncompressedSize / MiB + KERNEL_OVERHEAD_MIB;
+  return Math.ceil((unpacked + compressed) / MiB + kernelMiB);
 }
 
 /**
