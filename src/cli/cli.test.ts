@@ -66,7 +66,7 @@ describe("ingot CLI", () => {
   test("inspect --json shows a passing audit, no shells and glibc in the SBOM", async () => {
     const report = JSON.parse(await succeed("inspect", "tiny", "--json")) as {
       image: string; digest: string; layers: { name: string; fileCount: number }[]; largestFiles: { path: string; size: number }[];
-      sbom: { bomFormat: string; components: { name: string; type: string; version: string }[] };
+      sbom: { bomFormat: string; components: { name: string; type: string; version: string; pedigree?: { ancestors: { purl: string }[] } }[] };
       audit: { ok: boolean; shells: string[]; appUser: { runsAsRoot: boolean } };
     };
     assert.equal(report.image, "tiny:1.2.3");
@@ -76,6 +76,9 @@ describe("ingot CLI", () => {
     assert.equal(report.audit.appUser.runsAsRoot, false);
     assert.equal(report.sbom.bomFormat, "CycloneDX");
     assert.ok(report.sbom.components.some((component) => component.type === "library" && component.name === "libc.so.6"), "libc in the SBOM");
+    const kernel = report.sbom.components.find((component) => component.type === "operating-system");
+    assert.match(kernel?.version ?? "", /-ingot$/, "ingot's kernel is the default");
+    assert.match(kernel?.pedigree?.ancestors[0]?.purl ?? "", /^pkg:deb\/debian\/linux-source-6\.1@[\w.+~-]+\?arch=all$/, "built from Debian's kernel source");
     assert.ok(report.layers.some((layer) => layer.name === "app" && layer.fileCount >= 1));
     assert.ok(report.largestFiles.length > 0 && report.largestFiles.length <= 10);
     assert.ok(report.largestFiles.every((file, index, files) => index === 0 || files[index - 1]!.size >= file.size), "largest first");

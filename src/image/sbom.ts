@@ -16,6 +16,8 @@ export interface SbomComponent {
   purl?: string;
   licenses?: { license: { id?: string; name?: string } }[];
   properties?: { name: string; value: string }[];
+  /** What the component was built from (CycloneDX 1.5 pedigree): ingot's kernel, from Debian's source. */
+  pedigree?: { ancestors: SbomComponent[] };
 }
 
 export interface Sbom {
@@ -62,7 +64,7 @@ export async function imageSbom({ config, kernel, runtime, inputs }: SbomInputs)
     type: "operating-system", name: "linux", version: kernel.version,
     ...(kernelOwner ? { purl: `pkg:deb/debian/${kernelOwner.package}@${kernelOwner.version}?arch=amd64` } : {}),
     licenses: [{ license: { id: "GPL-2.0-only" } }],
-    ...(kernel.builtFrom ? { properties: [{ name: "ingot:built-from", value: kernel.builtFrom }] } : {}),
+    ...(kernel.builtFrom ? { pedigree: { ancestors: [sourcePackage(kernel.builtFrom)] } } : {}),
   });
   const body = { components, app: [config.name, config.version] };
   return {
@@ -100,4 +102,10 @@ async function npmPackages(inputs: ImageInputs): Promise<SbomComponent[]> {
 function uuidFrom(text: string): string {
   const hex = createHash("sha256").update(text).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** "linux-source-6.1 6.1.192-2" → the Debian source package as a component (architecture all). */
+function sourcePackage(builtFrom: string): SbomComponent {
+  const [name = builtFrom, version = "unknown"] = builtFrom.split(" ");
+  return { type: "operating-system", name, version, purl: `pkg:deb/debian/${name}@${version}?arch=all` };
 }
