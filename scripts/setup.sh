@@ -10,13 +10,13 @@ packages=(
   linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev   # ingot's kernel (kernel/)
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
 )
+sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
@@ -30,7 +30,8 @@ fi
 [ -d node_modules/tsx ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 make -s -C init
 # ~6.5 min the first time on 2 cores, then a stamp check; the Debian cloud kernel stays the fallback.
-kernel/install.sh >/tmp/ingot-kernel-install.log 2>&1 || { tail -30 /tmp/ingot-kernel-install.log; echo "setup: building ingot's kernel failed (log: /tmp/ingot-kernel-install.log)" >&2; exit 1; }
+# It installs into /usr/local/lib/ingot/kernels, hence root (like the packages).
+$sudo_cmd kernel/install.sh >/tmp/ingot-kernel-install.log 2>&1 || { tail -30 /tmp/ingot-kernel-install.log; echo "setup: building ingot's kernel failed (log: /tmp/ingot-kernel-install.log)" >&2; exit 1; }
 tail -1 /tmp/ingot-kernel-install.log
 ln -sf "$PWD/bin/ingot" /usr/local/bin/ingot 2>/dev/null || echo "setup: add $PWD/bin to PATH to use ingot"
 echo "setup: ready ($(ingot --help >/dev/null 2>&1 && echo 'ingot on PATH' || echo "run $PWD/bin/ingot"))"
