@@ -1,9 +1,10 @@
 // `npm run bench:instances`: the figures of a running instance. Boot to healthy broken down (the
 // example app and an ELF program), q35 against microvm, the smallest memory the example app serves
 // in, and what runs inside the guest (processes, memory used).
-// Usage: npm run bench:instances -- [--boots N] [--vault DIR]
+// Usage: npm run bench:instances -- [--boots N] [--vault DIR] [--only machines,forms,memory,guest]
+// A run of some sections keeps the other sections' last figures in bench/results/instances.json.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,7 +12,8 @@ import { buildImage, type BuildResult } from "../src/image/build.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { bootImage } from "../src/vm/boot-image.ts";
 import { bootTimeline, type BootTimeline, type TimedLine } from "../src/vm/boot-timeline.ts";
-import { assembleInitrd, minimumMemoryMiB } from "../src/vm/initrd.ts";
+import { assembleInitrd, minimumMemoryMiB, type InitrdForm } from "../src/vm/initrd.ts";
+import { memoryNeededMiB } from "../src/vm/initrd-plan.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
 import { freePort } from "../src/vm/free-port.ts";
 import { DEFAULT_MACHINE } from "../src/vm/qemu-args.ts";
@@ -22,8 +24,11 @@ const { values } = parseArgs({
   options: {
     boots: { type: "string", default: "5" },
     vault: { type: "string", default: join(tmpdir(), "ingot-bench-vault") },
+    only: { type: "string", default: "machines,forms,memory,guest" },
   },
 });
+const sections = new Set(values.only.split(","));
+const RESULTS = "bench/results/instances.json";
 const boots = Number(values.boots);
 const log = (line: string): void => console.error(`bench: ${line}`);
 
@@ -69,22 +74,39 @@ function summarize(runs: BootRun[]): Record<string, number | boolean> {
   };
 }
 
-/** Boots the compressed initrd at `memoryMiB` without ingot's own check; true when /health answers. */
-async function servesIn(vault: Vault, image: BuildResult, memoryMiB: number): Promise<boolean> {
+/**
+ * Boots one initrd form at `memoryMiB` without ingot's own memory check: when init started (guest
+ * clock) and when /health answered, or undefined when it never did.
+ */
+async function bootForm(vault: Vault, image: BuildResult, form: InitrdForm, memoryMiB: number): Promise<{ initStartedS: number; healthyMs: number } | undefined> {
   const hostPort = await freePort();
   const vm = QemuVm.start({
-    kernel: await kernelFile(vault, image.manifest.kernel), initrd: await assembleInitrd(vault, image.digest, image.manifest, "compressed"),
+    kernel: await kernelFile(vault, image.manifest.kernel), initrd: await assembleInitrd(vault, image.digest, image.manifest, form),
     cmdline: image.manifest.kernel.cmdline, cpus: 1, memoryMiB, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg",
   });
   try {
-    await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, 120_000);
-    return true;
+    const healthyMs = await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, 120_000);
+    const initStarted = /\[(\d+\.\d+)\] init started/.exec(vm.console.find((line) => line.includes("init started")) ?? "");
+    return { initStartedS: Number(initStarted?.[1]), healthyMs };
   } catch {
-    return false;
+    return undefined;
   } finally {
     vm.kill();
     await vm.exited.catch(() => {});
   }
+}
+
+/** The smallest memory (8 MiB steps) a form serves /health in. */
+async function floorOf(vault: Vault, image: BuildResult, form: InitrdForm): Promise<{ serves: number; fails: number }> {
+  let low = 64, high = 512;
+  while (high - low > 8) {
+    const middle = Math.round((low + high) / 16) * 8;
+    const serves = (await bootForm(vault, image, form, middle)) !== undefined;
+    log(`${form} at ${middle} MiB: ${serves ? "serves" : "fails"}`);
+    if (serves) high = middle;
+    else low = middle;
+  }
+  return { serves: high, fails: low };
 }
 
 const work = await mkdtemp(join(tmpdir(), "ingot-bench-instances-"));
@@ -97,64 +119,83 @@ try {
   const elf = await buildImage(work, { vault });
   const report = await buildImage("bench/apps/proc-report", { vault });
 
-  log(`${boots} boots per machine type, interleaved (examples/hello, 512 MiB, 1 CPU)`);
-  const byMachine = new Map<string, BootRun[]>(Object.keys(MACHINES).map((name) => [name, []]));
-  const elfRuns: BootRun[] = [];
-  const failures = new Map<string, number>();
-  for (let round = 0; round < boots; round++) {
-    for (const [name, machine] of Object.entries(MACHINES)) {
-      const run = await bootOnce(vault, hello, machine).catch((error: Error) => {
-        log(`${name}: ${error.message.split("\n").slice(0, 1).concat(error.message.split("\n").slice(-4)).join("\n    ")}`);
-        failures.set(name, (failures.get(name) ?? 0) + 1);
-        return undefined;
-      });
-      if (run) byMachine.get(name)!.push(run);
-      log(`round ${round + 1} ${name}: ${run ? `${(run.healthyMs / 1000).toFixed(2)} s, graceful stop ${run.gracefulStop}` : "failed"}`);
-    }
-    elfRuns.push(await bootOnce(vault, elf));
-    log(`round ${round + 1} ELF program: ${(elfRuns.at(-1)!.healthyMs / 1000).toFixed(2)} s`);
-  }
-
-  log("smallest memory examples/hello serves in (compressed initrd, 8 MiB steps)");
-  let low = 64, high = 512;
-  while (high - low > 8) {
-    const middle = Math.round((low + high) / 16) * 8;
-    const serves = await servesIn(vault, hello, middle);
-    log(`${middle} MiB: ${serves ? "serves" : "fails"}`);
-    if (serves) high = middle;
-    else low = middle;
-  }
-
-  log("processes and memory inside the guest (bench/apps/proc-report, 256 MiB)");
-  const instance = await bootImage(vault, report.digest, report.manifest, { memoryMiB: 256, cpus: 1 });
-  let inside: { processes: { pid: number; comm: string; threads: number; kernelThread: boolean }[]; memoryKiB: { total: number; used: number } };
-  try {
-    const url = `http://127.0.0.1:${instance.forwards[0]!.hostPort}`;
-    await timeToHttp200(instance.vm, `${url}/health`, 180_000);
-    inside = await (await fetch(`${url}/`)).json() as typeof inside;
-  } finally {
-    instance.vm.kill();
-    await instance.vm.exited.catch(() => {});
-    await instance.dispose();
-  }
-  const userProcesses = inside.processes.filter((process) => !process.kernelThread);
-
-  const result = {
-    command: `npm run bench:instances -- --boots ${boots}`,
+  const result: Record<string, unknown> = JSON.parse(await readFile(RESULTS, "utf8").catch(() => "{}")) as Record<string, unknown>;
+  Object.assign(result, {
+    command: `npm run bench:instances -- --boots ${boots} --only ${values.only}`,
     machine: `${execFileSync("nproc").toString().trim()} cores, software emulation (TCG)`,
     kernel: hello.manifest.kernel.version,
-    machineTypes: Object.fromEntries([...byMachine].map(([name, runs]) => [name, { runs: runs.length, failedBoots: failures.get(name) ?? 0, ...(runs.length ? summarize(runs) : {}) }])),
-    elfProgram: summarize(elfRuns),
-    smallestMemoryMiB: { serves: high, fails: low, ingotRefusesBelow: minimumMemoryMiB(hello.manifest) },
-    guest: {
+  });
+
+  if (sections.has("machines")) {
+    log(`${boots} boots per machine type, interleaved (examples/hello, 512 MiB, 1 CPU)`);
+    const byMachine = new Map<string, BootRun[]>(Object.keys(MACHINES).map((name) => [name, []]));
+    const elfRuns: BootRun[] = [];
+    const failures = new Map<string, number>();
+    for (let round = 0; round < boots; round++) {
+      for (const [name, machine] of Object.entries(MACHINES)) {
+        const run = await bootOnce(vault, hello, machine).catch((error: Error) => {
+          log(`${name}: ${error.message.split("\n").slice(0, 1).concat(error.message.split("\n").slice(-4)).join("\n    ")}`);
+          failures.set(name, (failures.get(name) ?? 0) + 1);
+          return undefined;
+        });
+        if (run) byMachine.get(name)!.push(run);
+        log(`round ${round + 1} ${name}: ${run ? `${(run.healthyMs / 1000).toFixed(2)} s, graceful stop ${run.gracefulStop}` : "failed"}`);
+      }
+      elfRuns.push(await bootOnce(vault, elf));
+      log(`round ${round + 1} ELF program: ${(elfRuns.at(-1)!.healthyMs / 1000).toFixed(2)} s`);
+    }
+    result.machineTypes = Object.fromEntries([...byMachine].map(([name, runs]) => [name, { runs: runs.length, failedBoots: failures.get(name) ?? 0, ...(runs.length ? summarize(runs) : {}) }]));
+    result.elfProgram = summarize(elfRuns);
+  }
+
+  if (sections.has("forms")) {
+    log(`${boots} boots per initrd form at 256 MiB, interleaved (examples/hello)`);
+    const byForm = new Map<InitrdForm, { initStartedS: number; healthyMs: number }[]>([["compressed", []], ["lz4-last", []]]);
+    for (let round = 0; round < boots; round++) {
+      for (const [form, runs] of byForm) {
+        const run = await bootForm(vault, hello, form, 256);
+        if (run) runs.push(run);
+        log(`round ${round + 1} ${form}: ${run ? `init started ${run.initStartedS} s, healthy ${(run.healthyMs / 1000).toFixed(2)} s` : "failed"}`);
+      }
+    }
+    result.initrdFormsAt256MiB = Object.fromEntries([...byForm].map(([form, runs]) => [form, {
+      runs: runs.length, initStartedS: median(runs.map((run) => run.initStartedS)), healthyMs: Math.round(median(runs.map((run) => run.healthyMs))),
+      chosenFromMiB: memoryNeededMiB(hello.manifest, form),
+    }]));
+  }
+
+  if (sections.has("memory")) {
+    log("smallest memory examples/hello serves in, per initrd form (8 MiB steps)");
+    result.smallestMemoryMiB = {
+      compressed: await floorOf(vault, hello, "compressed"),
+      "lz4-last": await floorOf(vault, hello, "lz4-last"),
+      ingotRefusesBelow: minimumMemoryMiB(hello.manifest),
+    };
+  }
+
+  if (sections.has("guest")) {
+    log("processes and memory inside the guest (bench/apps/proc-report, 256 MiB)");
+    const instance = await bootImage(vault, report.digest, report.manifest, { memoryMiB: 256, cpus: 1 });
+    let inside: { processes: { pid: number; comm: string; threads: number; kernelThread: boolean }[]; memoryKiB: { total: number; used: number } };
+    try {
+      const url = `http://127.0.0.1:${instance.forwards[0]!.hostPort}`;
+      await timeToHttp200(instance.vm, `${url}/health`, 180_000);
+      inside = await (await fetch(`${url}/`)).json() as typeof inside;
+    } finally {
+      instance.vm.kill();
+      await instance.vm.exited.catch(() => {});
+      await instance.dispose();
+    }
+    const userProcesses = inside.processes.filter((process) => !process.kernelThread);
+    result.guest = {
       userProcesses: userProcesses.map((process) => `${process.pid} ${process.comm} (${process.threads} threads)`),
       kernelThreads: inside.processes.length - userProcesses.length,
       memoryUsedMiB: Math.round(inside.memoryKiB.used / 1024),
       memoryTotalMiB: Math.round(inside.memoryKiB.total / 1024),
-    },
-  };
+    };
+  }
   console.log(JSON.stringify(result, null, 2));
-  await writeFile("bench/results/instances.json", JSON.stringify(result, null, 2) + "\n");
+  await writeFile(RESULTS, JSON.stringify(result, null, 2) + "\n");
 } finally {
   await rm(work, { recursive: true, force: true });
 }

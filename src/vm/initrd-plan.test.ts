@@ -1,0 +1,37 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ImageManifest } from "../image/manifest.ts";
+import { initrdForm, initrdPlan, memoryNeededMiB } from "./initrd-plan.ts";
+
+const MiB = 1024 * 1024;
+/** examples/hello as built: base, the Node runtime (xz), app; ingot's kernel. */
+const hello = {
+  name: "hello", version: "1.0.0",
+  kernel: { uncompressedSize: 16_222_208 },
+  layers: [
+    { name: "base", compression: "zstd-19", size: 35_791, uncompressedSize: 68_280 },
+    { name: "runtime", compression: "xz", size: 29_491_596, uncompressedSize: 130_373_792 },
+    { name: "app", compression: "zstd-19", size: 914, uncompressedSize: 2_648 },
+  ],
+} as unknown as ImageManifest;
+const plan = (form: Parameters<typeof initrdPlan>[1]) => initrdPlan(hello, form).map(({ layer, how }) => `${layer.name}:${how}`);
+
+test("each form as data: unpacked on the host, lz4 last, or zstd in place of xz", () => {
+  assert.deepEqual(plan("unpacked"), ["base:copy", "runtime:unpack", "app:copy"]);
+  assert.deepEqual(plan("lz4-last"), ["base:copy", "app:copy", "runtime:lz4"]);
+  assert.deepEqual(plan("compressed"), ["base:copy", "runtime:zstd", "app:copy"]);
+  const tiny = { ...hello, layers: hello.layers.filter((layer) => layer.name !== "runtime") } as ImageManifest;
+  assert.deepEqual(initrdPlan(tiny, "lz4-last").map(({ how }) => how), ["copy", "copy"], "nothing large: nothing moves");
+});
+
+test("the form follows the memory: unpacked when it fits twice, lz4-last in between, compressed at the floor", () => {
+  assert.equal(initrdForm(hello, 512), "unpacked");
+  assert.equal(initrdForm(hello, 256), "lz4-last");
+  assert.equal(initrdForm(hello, 240), "lz4-last");
+  assert.equal(initrdForm(hello, 232), "compressed");
+  assert.ok(memoryNeededMiB(hello, "compressed") < memoryNeededMiB(hello, "lz4-last"));
+  const cloudKernel = { ...hello, kernel: { uncompressedSize: 53_243_444 } } as ImageManifest;
+  assert.equal(initrdForm(cloudKernel, 256), "compressed", "the cloud kernel leaves no room for lz4 at 256 MiB");
+  const small = { ...hello, layers: [{ name: "app", compression: "zstd-19", size: MiB, uncompressedSize: 2 * MiB }] } as unknown as ImageManifest;
+  assert.equal(initrdForm(small, 256), "unpacked");
+});
