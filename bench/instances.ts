@@ -120,11 +120,10 @@ try {
   const report = await buildImage("bench/apps/proc-report", { vault });
 
   const result: Record<string, unknown> = JSON.parse(await readFile(RESULTS, "utf8").catch(() => "{}")) as Record<string, unknown>;
-  Object.assign(result, {
-    command: `npm run bench:instances -- --boots ${boots} --only ${values.only}`,
-    machine: `${execFileSync("nproc").toString().trim()} cores, software emulation (TCG)`,
-    kernel: hello.manifest.kernel.version,
-  });
+  // Sections keep the command that measured them: a later run of other sections leaves them as they are.
+  const command = `npm run bench:instances -- --boots ${boots} --only ${values.only}`;
+  delete result.command;
+  Object.assign(result, { machine: `${execFileSync("nproc").toString().trim()} cores, software emulation (TCG)`, kernel: hello.manifest.kernel.version });
 
   if (sections.has("machines")) {
     log(`${boots} boots per machine type, interleaved (examples/hello, 512 MiB, 1 CPU)`);
@@ -145,7 +144,8 @@ try {
       log(`round ${round + 1} ELF program: ${(elfRuns.at(-1)!.healthyMs / 1000).toFixed(2)} s`);
     }
     result.machineTypes = Object.fromEntries([...byMachine].map(([name, runs]) => [name, { runs: runs.length, failedBoots: failures.get(name) ?? 0, ...(runs.length ? summarize(runs) : {}) }]));
-    result.elfProgram = summarize(elfRuns);
+    result.elfProgram = { command, ...summarize(elfRuns) };
+    result.machineTypes = { command, ...(result.machineTypes as object) };
   }
 
   if (sections.has("forms")) {
@@ -158,15 +158,19 @@ try {
         log(`round ${round + 1} ${form}: ${run ? `init started ${run.initStartedS} s, healthy ${(run.healthyMs / 1000).toFixed(2)} s` : "failed"}`);
       }
     }
-    result.initrdFormsAt256MiB = Object.fromEntries([...byForm].map(([form, runs]) => [form, {
-      runs: runs.length, initStartedS: median(runs.map((run) => run.initStartedS)), healthyMs: Math.round(median(runs.map((run) => run.healthyMs))),
-      chosenFromMiB: memoryNeededMiB(hello.manifest, form),
-    }]));
+    result.initrdFormsAt256MiB = {
+      command,
+      ...Object.fromEntries([...byForm].map(([form, runs]) => [form, {
+        runs: runs.length, initStartedS: median(runs.map((run) => run.initStartedS)), healthyMs: Math.round(median(runs.map((run) => run.healthyMs))),
+        chosenFromMiB: memoryNeededMiB(hello.manifest, form),
+      }])),
+    };
   }
 
   if (sections.has("memory")) {
     log("smallest memory examples/hello serves in, per initrd form (8 MiB steps)");
     result.smallestMemoryMiB = {
+      command,
       compressed: await floorOf(vault, hello, "compressed"),
       "lz4-last": await floorOf(vault, hello, "lz4-last"),
       ingotRefusesBelow: minimumMemoryMiB(hello.manifest),
@@ -188,6 +192,7 @@ try {
     }
     const userProcesses = inside.processes.filter((process) => !process.kernelThread);
     result.guest = {
+      command,
       userProcesses: userProcesses.map((process) => `${process.pid} ${process.comm} (${process.threads} threads)`),
       kernelThreads: inside.processes.length - userProcesses.length,
       memoryUsedMiB: Math.round(inside.memoryKiB.used / 1024),
