@@ -6,6 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A whole number of seconds from `min` to a day; anything else keeps the default, with a warning. */
+static void parse_seconds(const char *key, const char *value, long min, unsigned *out)
+{
+	char *end;
+	long seconds = strtol(value, &end, 10);
+	if (*end != '\0' || end == value || seconds < min || seconds > 86400)
+		log_warn("ignoring %s as it is not a number of seconds: %s", key, value);
+	else
+		*out = (unsigned)seconds;
+}
+
 static void copy_string(char *dest, size_t size, const char *src, const char *key)
 {
 	if (strlen(src) >= size) {
@@ -103,21 +114,11 @@ static void apply_option(struct boot_config *cfg, const char *key, char *value)
 	} else if (strcmp(key, "ingot.hostname") == 0) {
 		copy_string(cfg->hostname, sizeof cfg->hostname, value, key);
 	} else if (strcmp(key, "ingot.stop_timeout") == 0) {
-		char *end;
-		long seconds = strtol(value, &end, 10);
-		if (*end != '\0' || end == value || seconds < 0 || seconds > 86400)
-			log_warn("ignoring ingot.stop_timeout as it is not a number of seconds: %s", value);
-		else
-			cfg->stop_timeout_s = (unsigned)seconds;
+		parse_seconds(key, value, 0, &cfg->stop_timeout_s);
 	} else if (strcmp(key, "ingot.metadata") == 0) {
 		apply_metadata(cfg, value);
 	} else if (strcmp(key, "ingot.metadata_timeout") == 0) {
-		char *end;
-		long seconds = strtol(value, &end, 10);
-		if (*end != '\0' || end == value || seconds < 1 || seconds > 86400)
-			log_warn("ignoring ingot.metadata_timeout as it is not a number of seconds: %s", value);
-		else
-			cfg->metadata_timeout_s = (unsigned)seconds;
+		parse_seconds(key, value, 1, &cfg->metadata_timeout_s);
 	} else if (strcmp(key, "ingot.debug") == 0) {
 		debug_enabled = strcmp(value, "0") != 0;
 	}
