@@ -49,15 +49,16 @@ export async function kernelBlob(vault: Vault, bzImage: string): Promise<KernelB
 }
 
 async function vmlinuxXz(vault: Vault, bzImage: string): Promise<KernelBlob | undefined> {
-  // ingot's own kernel is installed as the vmlinux itself.
-  if (await isBootableVmlinux(bzImage)) return { ...(await compressInto(vault, bzImage)), uncompressedSize: (await stat(bzImage)).size, format: "vmlinux.xz" };
   const data = await readWhole(bzImage);
+  // ingot's own kernel is installed as the vmlinux itself.
+  if (isBootableVmlinux(data)) return storeVmlinux(vault, bzImage, data.length);
   for (const payload of PAYLOADS) {
     for (let at = data.indexOf(payload.magic); at >= 0; at = data.indexOf(payload.magic, at + 1)) {
       const vmlinux = vault.tempPath("vmlinux");
       try {
         await run(payload.unpack, data.subarray(at), vmlinux);
-        if (await isBootableVmlinux(vmlinux)) return { ...(await compressInto(vault, vmlinux)), uncompressedSize: (await stat(vmlinux)).size, format: "vmlinux.xz" };
+        const unpacked = await readWhole(vmlinux);
+        if (isBootableVmlinux(unpacked)) return await storeVmlinux(vault, vmlinux, unpacked.length);
       } catch {
         // Not the payload (a stray magic inside the setup code): try the next occurrence.
       } finally {
@@ -66,6 +67,10 @@ async function vmlinuxXz(vault: Vault, bzImage: string): Promise<KernelBlob | un
     }
   }
   return undefined;
+}
+
+async function storeVmlinux(vault: Vault, vmlinux: string, size: number): Promise<KernelBlob> {
+  return { ...(await compressInto(vault, vmlinux)), uncompressedSize: size, format: "vmlinux.xz" };
 }
 
 /** Runs a decompressor on `input`, writing to `output`; trailing garbage after the payload is fine. */
@@ -90,8 +95,7 @@ async function compressInto(vault: Vault, file: string): Promise<{ digest: strin
  * A 64-bit x86-64 ELF with XEN_ELFNOTE_PHYS32_ENTRY (18) in a "Xen" note: the PVH entry point QEMU
  * needs to boot a vmlinux. (Read by hand: kernel addresses exceed what readElf accepts.)
  */
-async function isBootableVmlinux(path: string): Promise<boolean> {
-  const data = await readWhole(path);
+function isBootableVmlinux(data: Buffer): boolean {
   if (data.length < 20 || data.readUInt32BE(0) !== 0x7f454c46 || data[4] !== 2 || data.readUInt16LE(18) !== 62) return false;
   const name = Buffer.from("Xen\0");
   for (let at = data.indexOf(name); at >= 12; at = data.indexOf(name, at + 1)) {

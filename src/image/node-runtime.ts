@@ -2,7 +2,7 @@
 // from a version spec, checked against the registry's integrity hash and cached by that digest.
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import semver from "semver";
 import { IngotError } from "../errors.ts";
-import { diskError, type Vault } from "../vault/vault.ts";
+import { diskError, exists, type Vault } from "../vault/vault.ts";
 
 /** The LTS line ingot uses when neither ingot.yaml nor engines.node names a version. */
 export const PINNED_NODE_VERSION = "24.21.0";
@@ -77,7 +77,7 @@ function strip({ version, integrity, tarball }: ResolvedNode): ResolvedNode {
 /** Downloads (once) and unpacks the runtime; the cache folder is named after the integrity digest. */
 export async function fetchNodeRuntime(vault: Vault, resolved: ResolvedNode): Promise<NodeRuntime> {
   const dir = join(vault.root, "cache", "runtimes", `node-${resolved.version}-${sha256Hex(resolved.integrity).slice(0, 16)}`);
-  if (await stat(join(dir, "bin", "node")).then(() => true, () => false)) return { version: resolved.version, integrity: resolved.integrity, dir };
+  if (await exists(join(dir, "bin", "node"))) return { version: resolved.version, integrity: resolved.integrity, dir };
 
   const temp = vault.tempPath("runtime");
   await mkdir(temp, { recursive: true });

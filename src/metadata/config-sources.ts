@@ -35,8 +35,9 @@ export async function secretValues(names: string[], files: string[], environment
   for (const file of files) secrets.push(...(await readDotenv(file)));
   for (const name of names) {
     if (name.includes("=")) {
-      throw new IngotError(`Cannot take the secret ${name.slice(0, name.indexOf("="))} from the command line as anyone could read it there`, {
-        code: "secret-on-command-line", hint: `Export it and name it: ${name.slice(0, name.indexOf("="))}=… ingot run --secret ${name.slice(0, name.indexOf("="))} IMAGE, or use --secret-file`,
+      const key = name.slice(0, name.indexOf("="));
+      throw new IngotError(`Cannot take the secret ${key} from the command line as anyone could read it there`, {
+        code: "secret-on-command-line", hint: `Export it and name it: ${key}=… ingot run --secret ${key} IMAGE, or use --secret-file`,
       });
     }
     const value = environment[name];

@@ -175,6 +175,28 @@ export class Vault {
     await rename(temp, join(this.root, "cache", kind, hexOf(key)));
   }
 
+  /**
+   * A file derived from a blob, made once: `produce` writes it to a temporary path that is then
+   * renamed into cache/KIND/HEX.EXTENSION, so a failed or interrupted run never leaves half a file.
+   *
+   * @example
+   * await vault.cachedFile("kernels-unpacked", kernel.digest, "vmlinux", (temp) => unpackInto(temp));
+   */
+  async cachedFile(kind: string, digest: string, extension: string, produce: (temp: string) => Promise<void>): Promise<string> {
+    const path = join(this.root, "cache", kind, `${hexOf(digest)}.${extension}`);
+    if (await exists(path)) return path;
+    await mkdir(join(this.root, "cache", kind), { recursive: true });
+    const temp = this.tempPath(kind);
+    try {
+      await produce(temp);
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    return path;
+  }
+
   /** Temporary files of builds whose process is gone are leftovers of a crash or a full disk. */
   async #removeStaleTemporaries(): Promise<void> {
     for (const name of await readdir(join(this.root, "tmp"))) {

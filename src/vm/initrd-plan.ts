@@ -49,17 +49,22 @@ const BOOT_RATIO: Record<Exclude<LayerTreatment, "copy">, number> = { unpack: 1,
 export function initrdForm(manifest: ImageManifest, memoryMiB: number): InitrdForm {
   const unpackedMiB = manifest.layers.reduce((sum, layer) => sum + layer.uncompressedSize, 0) / MiB;
   if (memoryMiB >= 2 * unpackedMiB + UNPACKED_HEADROOM_MIB) return "unpacked";
-  return memoryMiB >= memoryNeededMiB(manifest, "lz4-last") ? "lz4-last" : "compressed";
+  // Without a large layer lz4-last is the compressed form under another name (and another cache file).
+  return largeLayers(manifest).length > 0 && memoryMiB >= memoryNeededMiB(manifest, "lz4-last") ? "lz4-last" : "compressed";
 }
 
 /** The layers in boot order with what happens to each. */
 export function initrdPlan(manifest: ImageManifest, form: InitrdForm): InitrdStep[] {
   const compressed = (layer: LayerDescriptor): InitrdStep => ({ layer, how: SLOW_IN_GUEST.has(layer.compression) ? "zstd" : "copy" });
-  const large = manifest.layers.filter((layer) => layer.uncompressedSize >= LARGE_LAYER_BYTES);
+  const large = largeLayers(manifest);
   if (form === "unpacked") return manifest.layers.map((layer) => (large.includes(layer) ? { layer, how: "unpack" } : compressed(layer)));
   if (form === "compressed" || large.length === 0) return manifest.layers.map(compressed);
   const largest = large.reduce((a, b) => (b.uncompressedSize > a.uncompressedSize ? b : a));
   return [...manifest.layers.filter((layer) => layer !== largest).map(compressed), { layer: largest, how: "lz4" }];
+}
+
+function largeLayers(manifest: ImageManifest): LayerDescriptor[] {
+  return manifest.layers.filter((layer) => layer.uncompressedSize >= LARGE_LAYER_BYTES);
 }
 
 /** The initrd and what it unpacks to, at once, plus the kernel and its overhead. */

@@ -3,12 +3,11 @@
 // image itself (the layer blobs) never changes.
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { compressors, type Compression } from "../image/compression.ts";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
-import { exists, type Vault } from "../vault/vault.ts";
+import type { Vault } from "../vault/vault.ts";
 import { IngotError } from "../errors.ts";
 import { initrdPlan, minimumMemoryMiB, type InitrdForm, type LayerTreatment } from "./initrd-plan.ts";
 
@@ -38,14 +37,9 @@ export function assertMemoryFits(manifest: ImageManifest, memoryMiB: number): vo
 export async function assembleInitrd(vault: Vault, digest: string, manifest: ImageManifest, form: InitrdForm = "compressed"): Promise<string> {
   for (const layer of manifest.layers) await vault.verifyBlob(layer.digest);
   await vault.verifyBlob(manifest.kernel.digest);
-  const dir = join(vault.root, "cache", "initrd");
-  const path = join(dir, `${digest.replace("sha256:", "")}.${form}.img`);
-  if (await exists(path)) return path;
-  await mkdir(dir, { recursive: true });
-  const parts = [];
-  for (const { layer, how } of initrdPlan(manifest, form)) parts.push(how === "copy" ? vault.blobPath(layer.digest) : await bootLayer(vault, layer, how));
-  const temp = vault.tempPath("initrd");
-  try {
+  return vault.cachedFile("initrd", digest, `${form}.img`, async (temp) => {
+    const parts: string[] = [];
+    for (const { layer, how } of initrdPlan(manifest, form)) parts.push(how === "copy" ? vault.blobPath(layer.digest) : await bootLayer(vault, layer, how));
     const out = createWriteStream(temp);
     let written = 0;
     for (const part of parts) {
@@ -58,12 +52,7 @@ export async function assembleInitrd(vault: Vault, digest: string, manifest: Ima
     }
     out.end();
     await new Promise<void>((resolve, reject) => out.on("close", resolve).on("error", reject));
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  return path;
+  });
 }
 
 /** The commands that give a layer its boot form, reading the decompressed cpio on stdin. */
@@ -76,20 +65,14 @@ const RECOMPRESS: Record<Exclude<LayerTreatment, "copy">, string> = {
 
 /** A layer decompressed and, but for "unpack", recompressed; kept in the cache by layer digest. */
 async function bootLayer(vault: Vault, layer: LayerDescriptor, how: Exclude<LayerTreatment, "copy">): Promise<string> {
-  const dir = join(vault.root, "cache", "initrd-layers");
-  const path = join(dir, `${layer.digest.replace("sha256:", "")}.${how}`);
-  if (await exists(path)) return path;
-  await mkdir(dir, { recursive: true });
-  const temp = vault.tempPath("layer");
-  const decompress = `${compressors[layer.compression as Compression].command} -dc "$0"`;
-  const child = spawn("bash", ["-c", `set -o pipefail; ${decompress} | ${RECOMPRESS[how]} > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
-  const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
-  if (status !== 0) {
-    await rm(temp, { force: true });
-    throw new IngotError(`Cannot prepare layer ${layer.name} (${layer.digest}) for booting as its ${how} step failed`, {
-      code: "initrd-failed", hint: "Check the disk has room; apt-get install zstd lz4 xz-utils (scripts/setup.sh installs them)",
-    });
-  }
-  await rename(temp, path);
-  return path;
+  return vault.cachedFile("initrd-layers", layer.digest, how, async (temp) => {
+    const decompress = `${compressors[layer.compression as Compression].command} -dc "$0"`;
+    const child = spawn("bash", ["-c", `set -o pipefail; ${decompress} | ${RECOMPRESS[how]} > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
+    const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
+    if (status !== 0) {
+      throw new IngotError(`Cannot prepare layer ${layer.name} (${layer.digest}) for booting as its ${how} step failed`, {
+        code: "initrd-failed", hint: "Check the disk has room; apt-get install zstd lz4 xz-utils (scripts/setup.sh installs them)",
+      });
+    }
+  });
 }
