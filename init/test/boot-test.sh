@@ -5,9 +5,15 @@
 set -euo pipefail
 
 init_dir=$(cd "$(dirname "$0")/.." && pwd)
-kernel_version=${KERNEL_VERSION:-6.1.0-56-cloud-amd64}
+# The newest installed Debian cloud kernel, as users' machines have it (never a release named here).
+newest_cloud_kernel() {
+	local newest
+	newest=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -1)
+	[ -n "$newest" ] || { echo "boot-test.sh: no Debian cloud kernel in /boot: apt-get install linux-image-cloud-amd64" >&2; exit 1; }
+	echo "$newest"
+}
+kernel_version=${KERNEL_VERSION:-$(newest_cloud_kernel)}
 kernel=${KERNEL:-/boot/vmlinuz-$kernel_version}
-module_root=/lib/modules/$kernel_version/kernel
 port=${PORT:-18080}
 work=$(mktemp -d /tmp/ingot-boot-test.XXXXXX)
 qemu_pid=
@@ -20,22 +26,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Dependency order from modules.dep: virtio.ko needs virtio_ring.ko, so the ring loads first.
-modules=(
-	drivers/virtio/virtio_ring drivers/virtio/virtio
-	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci
-	net/core/failover drivers/net/net_failover drivers/net/virtio_net
-)
+# The virtio drivers' module files in load order, dependencies first, as this kernel's modules.dep
+# says (modprobe prints them; modules built into the kernel print no insmod line).
+module_paths() {
+	local module
+	for module in virtio_pci virtio_net; do
+		modprobe --set-version "$kernel_version" --show-depends "$module"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
+}
 
 build_initramfs() {
 	local root=$work/root
 	mkdir -p "$root/etc/ingot" "$root/usr/local/bin" "$root/app"
 	install -m 0755 "$init_dir/build/init" "$root/init"
 	install -m 0755 "$init_dir/build/test-app" "$root/usr/local/bin/test-app"
-	for module in "${modules[@]}"; do
-		local path=/lib/modules/$kernel_version/kernel/$module.ko
+	local paths
+	paths=$(module_paths)
+	[ -n "$paths" ] || { echo "boot-test.sh: modprobe found no virtio modules for $kernel_version" >&2; exit 1; }
+	for path in $paths; do
 		mkdir -p "$root$(dirname "$path")"
-		cp "$module_root/$module.ko" "$root$path"
+		cp "$path" "$root$path"
 		echo "$path"
 	done >"$root/etc/ingot/modules"
 	# A bare argv[0] exercises the PATH lookup.
