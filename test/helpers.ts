@@ -1,5 +1,5 @@
 // Shared fixtures for tests: a vault for test images, booting an image under real QEMU, HTTP polling.
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../src/image/manifest.ts";
@@ -18,6 +18,18 @@ export async function sharedTestVault(): Promise<Vault> {
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A copy of examples/hello in a temp folder with every file's mtime set, and without the lock a
+ * build of the example in the checkout may have left: each test decides its own lock.
+ */
+export async function copyOfExample(mtime: Date): Promise<{ path: string; remove: () => Promise<void> }> {
+  const copy = await tempDir("ingot-hello-");
+  await cp("examples/hello", copy.path, { recursive: true });
+  await rm(join(copy.path, "ingot.lock"), { force: true });
+  for (const name of await readdir(copy.path)) await utimes(join(copy.path, name), mtime, mtime);
+  return copy;
 }
 
 export interface BootedImage {

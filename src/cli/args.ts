@@ -7,7 +7,7 @@ export interface Parsed {
 }
 
 /** Options that take no value. */
-const BOOLEAN = new Set(["json", "verbose", "help", "force"]);
+const BOOLEAN = new Set(["json", "verbose", "help", "force", "locked", "update"]);
 
 export function parseArgs(argv: string[]): Parsed {
   const parsed: Parsed = { positionals: [], flags: new Map() };

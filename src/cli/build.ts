@@ -6,11 +6,12 @@ import { formatBytes } from "./format.ts";
 export const buildVerb = {
   summary: "build an image of the app in DIR",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "build", ["tag", "kernel", "json"]);
+    allowOnly(args, "build", ["tag", "kernel", "json", "locked"]);
     const json = flag(args, "json") === "true";
     const result = await buildImage(args.positionals[0] ?? ".", {
       tag: flag(args, "tag"),
       kernel: flag(args, "kernel"),
+      locked: flag(args, "locked") === "true",
       log: json ? undefined : (line) => console.error(line),
     });
     const { manifest } = result;
@@ -20,7 +21,7 @@ export const buildVerb = {
         image: result.image, digest: result.digest, runtime: result.runtime,
         kernel: { version: manifest.kernel.version, digest: manifest.kernel.digest, size: manifest.kernel.size },
         layers: result.layers.map(({ name, digest, size, uncompressedSize, compression, cached }) => ({ name, digest, size, uncompressedSize, compression, cached })),
-        totalBytes, durationMs: Math.round(result.durationMs),
+        totalBytes, lockChanges: result.lockChanges, durationMs: Math.round(result.durationMs),
       }, null, 2));
       return 0;
     }

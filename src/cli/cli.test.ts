@@ -78,7 +78,7 @@ describe("ingot CLI", () => {
     assert.ok(report.sbom.components.some((component) => component.type === "library" && component.name === "libc.so.6"), "libc in the SBOM");
     const kernel = report.sbom.components.find((component) => component.type === "operating-system");
     assert.match(kernel?.version ?? "", /-ingot$/, "ingot's kernel is the default");
-    assert.match(kernel?.pedigree?.ancestors[0]?.purl ?? "", /^pkg:deb\/debian\/linux-source-6\.1@[\w.+~-]+\?arch=all$/, "built from Debian's kernel source");
+    assert.match(kernel?.pedigree?.ancestors[0]?.purl ?? "", /^pkg:deb\/debian\/linux-source-6\.1@[\w.+~%-]+\?arch=all$/, "built from Debian's kernel source");
     assert.ok(report.layers.some((layer) => layer.name === "app" && layer.fileCount >= 1));
     assert.ok(report.largestFiles.length > 0 && report.largestFiles.length <= 10);
     assert.ok(report.largestFiles.every((file, index, files) => index === 0 || files[index - 1]!.size >= file.size), "largest first");
@@ -89,6 +89,21 @@ describe("ingot CLI", () => {
     assert.match(text, /^audit ✓/m);
     assert.match(text, /^\s+shells\s+none$/m);
     assert.match(text, /^\s+libc\.so\.6\s+\S+ \(libc6\)$/m);
+  });
+
+  test("the build pinned its inputs: lock is up to date, --locked builds the same image, kernel ls and inspect show them", async () => {
+    const app = join(root, "tiny");
+    const lock = JSON.parse(await readFile(join(app, "ingot.lock"), "utf8")) as { kernel: { digest: string }; packages: { name: string }[]; node?: unknown };
+    assert.deepEqual(lock.packages.map((item) => item.name), ["libc6"], "a C program needs glibc's package only");
+    assert.equal(lock.node, undefined, "no runtime for an ELF app");
+    assert.match(await succeed("lock", app), /ingot\.lock is up to date$/m);
+    assert.equal((JSON.parse(await succeed("build", app, "--locked", "--json")) as { digest: string }).digest, digest);
+    const kernels = JSON.parse(await succeed("kernel", "ls", "--json")) as { digest: string; release: string; source: string }[];
+    assert.deepEqual(kernels.map((kernel) => kernel.digest), [lock.kernel.digest]);
+    assert.match(await succeed("kernel", "ls"), /^RELEASE\s+DIGEST\s+SIZE\s+MODULES\s+BUILT FROM\n\S+-ingot\s+sha256:\w{12}\s+.*linux-source-6\.1 \S+$/m);
+    const text = await succeed("inspect", "tiny");
+    assert.match(text, /^built by\s+ingot \d+\.\d+\.\d+ \(no git commit\) at \d{4}-\d\d-\d\dT/m, "provenance comes from the attestation");
+    assert.match(text, /^locked inputs \(ingot\.lock\)\n(\s+.*\n)*\s+libc6\s+\S+\s+sha256:[0-9a-f]{12}$/m);
   });
 
   test("inspect fails naming the blob when a layer blob is damaged", async () => {

@@ -3,6 +3,7 @@
 import { type Audit, auditImage } from "../image/audit.ts";
 import type { FileIndexEntry } from "../image/build.ts";
 import type { ImageManifest } from "../image/manifest.ts";
+import type { ProvenanceStatement } from "../image/attestation.ts";
 import type { Sbom, SbomComponent } from "../image/sbom.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
@@ -18,6 +19,8 @@ interface ImageReport {
   layers: { name: string; digest: string; size: number; uncompressedSize: number; compression: string; fileCount: number }[];
   largestFiles: { path: string; size: number }[];
   sbom: Sbom;
+  /** Statements filed beside the image (provenance: source commit, builder, times), oldest first. */
+  attestations: ProvenanceStatement[];
   audit: Audit;
 }
 
@@ -62,19 +65,18 @@ async function imageReport(vault: Vault, ref: string): Promise<ImageReport> {
       .sort((a, b) => b.size - a.size || a.path.localeCompare(b.path)).slice(0, LARGEST_FILES)
       .map(({ path, size }) => ({ path, size })),
     sbom,
+    attestations: await Promise.all((await vault.attestations(digest)).map((statement) => vault.readJson<ProvenanceStatement>(statement))),
     audit: auditImage(files, manifest),
   };
 }
 
 function describe(report: ImageReport): string {
   const { manifest, audit } = report;
-  const { provenance } = manifest;
-  const source = provenance.commit ? ` from commit ${provenance.commit.slice(0, 12)}${provenance.dirty ? " with uncommitted changes" : ""}` : " (no git commit)";
   const lines = [
     table([
       ["image", report.tagged ? report.image : `${report.image} (no tag points at it any more)`],
       ["digest", report.digest],
-      ["built by", `${provenance.builder}${source}`],
+      ["built by", builtBy(report.attestations)],
       ["kernel", `${manifest.kernel.version}  ${formatBytes(manifest.kernel.size)}`],
       ["runtime", manifest.runtime.kind === "node" ? `node ${manifest.runtime.version}` : "elf (no language runtime)"],
       ["command", manifest.command.join(" ")],
@@ -94,7 +96,10 @@ function describe(report: ImageReport): string {
     indent(table(report.largestFiles.map((file) => [file.path, formatBytes(file.size)]))),
     "",
     `sbom (CycloneDX ${report.sbom.specVersion}): ${countsByType(report.sbom.components)}`,
-    indent(table(report.sbom.components.filter((component) => component.type === "library" || component.type === "framework").map(componentRow))),
+    indent(table(report.sbom.components.filter((component) => (component.type === "library" || component.type === "framework") && !component.hashes).map(componentRow))),
+    "",
+    "locked inputs (ingot.lock)",
+    indent(table(report.sbom.components.filter((component) => component.hashes).map((component) => [component.name, component.version, `sha256:${component.hashes![0]!.content.slice(0, 12)}`]))),
     "",
     `audit ${audit.ok ? "✓ nothing an intruder could use" : "✗ found what an intruder could use"}`,
     indent(table([
@@ -106,6 +111,17 @@ function describe(report: ImageReport): string {
     ])),
   ];
   return lines.join("\n");
+}
+
+/** The newest provenance: who built it, from which commit, when. */
+function builtBy(attestations: ProvenanceStatement[]): string {
+  const newest = attestations.at(-1);
+  if (!newest) return "unknown (no provenance filed in this vault)";
+  const { buildDefinition, runDetails } = newest.predicate;
+  const commit = buildDefinition.resolvedDependencies.find((dependency) => dependency.digest.gitCommit)?.digest.gitCommit;
+  const source = commit ? ` from commit ${commit.slice(0, 12)}${buildDefinition.internalParameters.dirty ? " with uncommitted changes" : ""}` : " (no git commit)";
+  const more = attestations.length > 1 ? `; ${attestations.length} builds gave this image` : "";
+  return `${runDetails.builder.id}${source} at ${runDetails.metadata.finishedOn}${more}`;
 }
 
 function healthcheckOf({ healthcheck }: ImageManifest): string {

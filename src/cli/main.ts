@@ -11,6 +11,8 @@ const verbs: Record<string, () => Promise<Verb>> = {
   build: async () => (await import("./build.ts")).buildVerb,
   images: async () => (await import("./images.ts")).imagesVerb,
   inspect: async () => (await import("./inspect.ts")).inspectVerb,
+  kernel: async () => (await import("./kernel.ts")).kernelVerb,
+  lock: async () => (await import("./lock.ts")).lockVerb,
   rm: async () => (await import("./rm.ts")).rmVerb,
   run: async () => (await import("./run.ts")).runVerb,
 };
@@ -18,9 +20,11 @@ const verbs: Record<string, () => Promise<Verb>> = {
 const usage = `Usage: ingot <command> [options]
 
 Commands:
-  build [DIR] [--tag NAME:VERSION] [--kernel PATH|VERSION] [--json]   build an image of the app in DIR
+  build [DIR] [--tag NAME:VERSION] [--kernel PATH|VERSION] [--locked] [--json]   build an image of the app in DIR
+  lock [DIR] [--update]                                               pin the app's inputs in DIR/ingot.lock
   images [--json]                                                     list the images in the vault
-  inspect IMAGE [--json]                                              layers, largest files, SBOM and audit
+  inspect IMAGE [--json]                                              layers, largest files, SBOM, provenance and audit
+  kernel ls [--json]                                                  the kernels in the vault
   rm IMAGE                                                            remove an image's tag
   run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
 

@@ -5,8 +5,11 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { IngotError } from "../errors.ts";
 import type { Entry } from "./cpio.ts";
 
-/** Never part of an image: version control, installed dependencies (reinstalled from the lockfile), ingot's own files. */
-export const EXCLUDED_NAMES = new Set([".git", ".hg", ".svn", "node_modules", ".ingot", "ingot.yaml", ".DS_Store"]);
+/**
+ * Never part of an image: version control, installed dependencies (reinstalled from the lockfile),
+ * ingot's own files (ingot.lock says how the image was made, not what the app reads).
+ */
+export const EXCLUDED_NAMES = new Set([".git", ".hg", ".svn", "node_modules", ".ingot", "ingot.yaml", "ingot.lock", ".DS_Store"]);
 
 /**
  * Walks `dir` and returns sorted entries rooted at `target` (e.g. /app). File modes are normalized to

@@ -8,14 +8,18 @@ import { Vault } from "../vault/vault.ts";
 import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
 import type { Entry } from "./cpio.ts";
 import { readElf } from "./elf.ts";
-import { findKernel, moduleLoadOrder } from "./kernel.ts";
-import { kernelBlob } from "./kernel-blob.ts";
+import { moduleLoadOrder } from "./kernel.ts";
+import type { StoredKernel } from "./kernel-store.ts";
 import { layerKey } from "./layer-key.ts";
 import { APP_USER, type HostFile, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
 import { writeLayer } from "./layer-writer.ts";
-import { libraryClosure } from "./library-closure.ts";
 import { defaultCmdline, type ImageManifest, type LayerDescriptor, MANIFEST_MEDIA_TYPE } from "./manifest.ts";
-import { fetchNodeRuntime, type NodeRuntime, resolveNodeVersion } from "./node-runtime.ts";
+import type { NodeRuntime } from "./node-runtime.ts";
+import { lockedKernel, lockedNode, pinInit, pinKernel, pinNode } from "./pinned-inputs.ts";
+import { pinnedLibraries } from "./pinned-libraries.ts";
+import { provenanceStatement } from "./attestation.ts";
+import { lockChanges } from "../lock/lock-changes.ts";
+import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockedHostFile, type LockedPackage, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
 import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
 import { sourceProvenance } from "./provenance.ts";
 import { imageSbom } from "./sbom.ts";
@@ -29,6 +33,10 @@ export interface BuildOptions {
   kernel?: string;
   vault?: Vault;
   init?: string;
+  /** Use ingot.lock exactly as it is: refuse to build when any input would differ (CI). */
+  locked?: boolean;
+  /** Re-resolve every input to what this host and the registry have now, ignoring the lock. */
+  updateLock?: boolean;
   /** Progress lines for the user ("runtime: node 22.23.3 (from ingot.yaml runtime)"). */
   log?: (line: string) => void;
 }
@@ -39,48 +47,44 @@ export interface BuildResult {
   manifest: ImageManifest;
   layers: (LayerDescriptor & { cached: boolean })[];
   runtime: string;
+  /** What changed in ingot.lock (empty when it was already up to date). */
+  lockChanges: string[];
   durationMs: number;
 }
 
 /**
- * Builds the app in `dir` into an image in the vault and tags it name:version.
+ * Builds the app in `dir` into an image in the vault and tags it name:version. Its inputs are
+ * those ingot.lock pins; the lock is written when there is none or an input had to change.
  *
  * @example
  * const { image, digest } = await buildImage("examples/hello");
  */
 export async function buildImage(dir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
+  const startedAt = new Date();
   const log = options.log ?? (() => {});
   const config = await loadAppConfig(dir);
   const [name, version] = parseTag(options.tag, config);
   const vault = options.vault ?? (await Vault.open());
-  const kernel = await findKernel(options.kernel);
-  const init = await hostFile(options.init ?? DEFAULT_INIT, "/init", "Build it with make -C init (scripts/setup.sh does it)");
-  const modulesDir = kernel.modulesDir;
-  const modules = modulesDir === undefined ? [] : await Promise.all(
-    (await moduleLoadOrder(modulesDir)).map((relative) => hostFile(join(modulesDir, relative), `/lib/modules/${kernel.version}/${relative}`)),
-  );
-
-  const gathered = await gatherInputs(config, vault, { init, kernelVersion: kernel.version, modules }, log);
-  const { inputs, runtime, runtimeDescription, command } = gathered;
+  const pinned = await pinInputs(config, vault, options, log);
+  const { gathered, lock, kernel } = pinned;
   const layers = [];
   try {
-    inputs.appEntries.push(...(await extraFiles(config)));
-    for (const plan of imageLayers(inputs)) layers.push(await layerOf(vault, plan, log));
+    gathered.inputs.appEntries.push(...(await extraFiles(config)));
+    for (const plan of imageLayers(gathered.inputs)) layers.push(await layerOf(vault, plan, log));
   } finally {
     // The build script's staging copy is read while the app layer is written, so it goes only now.
     await gathered.cleanup();
   }
 
-  const kernelStored = await kernelBlob(vault, kernel.path);
-  const sbom = await vault.putJson(await imageSbom({ config, kernel, runtime, inputs }));
+  const sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.owners, inputs: gathered.inputs }));
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,
-    kernel: { ...kernelStored, version: kernel.version, cmdline: defaultCmdline(config) },
+    kernel: { digest: kernel.digest, size: kernel.size, uncompressedSize: kernel.uncompressedSize, format: kernel.format, version: kernel.release, cmdline: defaultCmdline(config) },
     layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
-    runtime: runtime ? { kind: "node", version: runtime.version, integrity: runtime.integrity } : { kind: "elf" },
-    command,
+    runtime: gathered.runtime ? { kind: "node", version: gathered.runtime.version, integrity: gathered.runtime.integrity } : { kind: "elf" },
+    command: gathered.command,
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
@@ -90,11 +94,54 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     env: config.env,
     environments: config.environments,
     sbom,
-    provenance: { ...(await sourceProvenance(config.dir)), builder: BUILDER },
   };
   const digest = await vault.putJson(manifest);
   await vault.setTag(name, version, digest);
-  return { image: `${name}:${version}`, digest, manifest, layers, runtime: runtimeDescription, durationMs: performance.now() - started };
+  await vault.addAttestation(digest, provenanceStatement({
+    image: `${name}:${version}`, digest, source: await sourceProvenance(config.dir), lock, locked: options.locked === true,
+    builder: BUILDER, startedAt, finishedAt: new Date(),
+  }));
+  return { image: `${name}:${version}`, digest, manifest, layers, runtime: gathered.runtimeDescription, lockChanges: pinned.changes, durationMs: performance.now() - started };
+}
+
+/**
+ * Resolves every input as ingot.lock pins it (or afresh where it has no entry), compares the result
+ * with the lock, and writes the lock, or with --locked refuses any change before a layer is written.
+ * `ingot lock` is this step alone.
+ */
+export async function pinInputs(config: AppConfig, vault: Vault, options: BuildOptions, log: (line: string) => void): Promise<{ gathered: Gathered; lock: LockFile; kernel: StoredKernel; changes: string[] }> {
+  const previous = await readLock(config.dir);
+  if (options.locked && !previous) {
+    throw new IngotError(`Cannot build ${config.dir} --locked as it has no ${LOCK_FILE}`, { code: "lock-missing", hint: `Run ingot lock ${config.dir} and commit ${LOCK_FILE}` });
+  }
+  const locked = options.updateLock ? undefined : previous;
+  const kernel = await pinKernel(vault, options.kernel, locked?.kernel);
+  const init = await pinInit(vault, options.init ?? DEFAULT_INIT, locked?.init);
+  const modulesDir = kernel.modular ? join("/lib/modules", kernel.release) : undefined;
+  const modules = modulesDir === undefined ? [] : await Promise.all(
+    (await moduleLoadOrder(modulesDir)).map((relative) => hostFile(join(modulesDir, relative), `/lib/modules/${kernel.release}/${relative}`)),
+  );
+  const gathered = await gatherInputs(config, vault, { init, kernelVersion: kernel.release, modules }, locked, log);
+  const lock: LockFile = {
+    lockfileVersion: LOCK_FORMAT,
+    ...(gathered.runtime ? { node: lockedNode(gathered.runtime) } : {}),
+    kernel: lockedKernel(kernel),
+    init: { digest: init.digest },
+    packages: gathered.packages,
+    hostFiles: gathered.hostFiles,
+  };
+  const changes = previous && formatLock(previous) === formatLock(lock) ? [] : lockChanges(previous, lock);
+  if (changes.length > 0 && options.locked) {
+    await gathered.cleanup();
+    throw new IngotError(`Cannot build ${config.dir} --locked as its inputs differ from ${LOCK_FILE}:\n${changes.map((change) => `  ${change}`).join("\n")}`, {
+      code: "lock-drift", hint: `Run ingot build without --locked (or ingot lock) to pin what is used now, review the change to ${LOCK_FILE} and commit it; ingot lock --update re-pins everything to the newest`,
+    });
+  }
+  if (changes.length > 0) {
+    await writeLock(config.dir, lock);
+    for (const change of changes) log(`lock: ${change}`);
+  }
+  return { gathered, lock, kernel, changes };
 }
 
 interface Gathered {
@@ -103,45 +150,69 @@ interface Gathered {
   runtimeDescription: string;
   /** The argv init runs; an ELF program's path is rewritten to where it lies in the image. */
   command: string[];
+  /** The Debian packages and host files the libraries came from, and which package gave which library. */
+  packages: LockedPackage[];
+  hostFiles: LockedHostFile[];
+  owners: Map<string, LockedPackage>;
   cleanup: () => Promise<void>;
 }
 
 /** Everything the layers are made of: runtime, libraries, dependencies and the app's files. */
-async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInputs, "init" | "kernelVersion" | "modules">, log: (line: string) => void): Promise<Gathered> {
+async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInputs, "init" | "kernelVersion" | "modules">, locked: LockFile | undefined, log: (line: string) => void): Promise<Gathered> {
   const inputs: ImageInputs = { config, ...base, runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries: [] };
+  const pins = { packages: locked?.packages ?? [], log };
   if (config.runtime.kind === "elf") {
     inputs.appEntries = await appFileEntries(config.dir, "/app");
     const program = await elfProgram(config);
     if (program.extra) inputs.appEntries.push(program.extra);
-    inputs.runtimeLibraries = await libraries(await elfFilesOf(inputs.appEntries));
-    return { inputs, runtime: undefined, runtimeDescription: "elf (no language runtime)", command: [program.guestPath, ...config.command.slice(1)], cleanup: async () => {} };
+    const libraries = await pinnedLibraries(vault, await elfFilesOf(inputs.appEntries), pins.packages, { ownFolders: [config.dir], log });
+    inputs.runtimeLibraries = libraries.files;
+    return {
+      inputs, runtime: undefined, runtimeDescription: "elf (no language runtime)", command: [program.guestPath, ...config.command.slice(1)],
+      packages: libraries.packages, hostFiles: libraries.hostFiles, owners: libraries.owners, cleanup: async () => {},
+    };
   }
 
-  const resolved = await resolveNodeVersion(vault, config.runtime.version);
-  const runtimeDescription = `node ${resolved.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
+  const runtime = await pinNode(vault, config.runtime.version, locked?.node);
+  const runtimeDescription = `node ${runtime.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
   log(`runtime: ${runtimeDescription}`);
-  const runtime = await fetchNodeRuntime(vault, resolved);
   const nodeBinary = join(runtime.dir, "bin", "node");
   inputs.runtimeFiles = [
-    { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${resolved.integrity}:bin/node` },
-    { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${resolved.integrity}:LICENSE` },
+    { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${runtime.integrity}:bin/node` },
+    { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${runtime.integrity}:LICENSE` },
   ];
-  inputs.runtimeLibraries = await libraries([nodeBinary]);
+  const runtimeLibraries = await pinnedLibraries(vault, [nodeBinary], pins.packages, { log });
+  inputs.runtimeLibraries = runtimeLibraries.files;
+  let libraries = runtimeLibraries;
   const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
   const cleanup = async (): Promise<void> => { if (builtDir) await rm(builtDir, { recursive: true, force: true }); };
   try {
     inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
     const deps = await installProductionDependencies(vault, config.dir, runtime);
     if (deps.dir) {
-      inputs.dependencyEntries = await appFileEntries(join(deps.dir, "node_modules"), "/app/node_modules", new Set([".bin", ".package-lock.json"]));
-      const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
-      inputs.dependencyLibraries = (await libraries(await findNativeAddons(join(deps.dir, "node_modules")))).filter((library) => !runtimePaths.has(library.path));
+      const nodeModules = join(deps.dir, "node_modules");
+      inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
+      const addons = await findNativeAddons(nodeModules);
+      if (addons.length > 0) {
+        const addonLibraries = await pinnedLibraries(vault, addons, unique([...runtimeLibraries.packages, ...pins.packages]), { ownFolders: [nodeModules], log });
+        const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
+        inputs.dependencyLibraries = addonLibraries.files.filter((library) => !runtimePaths.has(library.path));
+        libraries = {
+          files: [], packages: unique([...runtimeLibraries.packages, ...addonLibraries.packages]),
+          hostFiles: [...runtimeLibraries.hostFiles, ...addonLibraries.hostFiles.filter((file) => !runtimePaths.has(file.path))],
+          owners: new Map([...addonLibraries.owners, ...runtimeLibraries.owners]),
+        };
+      }
     }
   } catch (error) {
     await cleanup();
     throw error;
   }
-  return { inputs, runtime, runtimeDescription, command: config.command, cleanup };
+  return { inputs, runtime, runtimeDescription, command: config.command, packages: libraries.packages, hostFiles: libraries.hostFiles, owners: libraries.owners, cleanup };
+}
+
+function unique(packages: LockedPackage[]): LockedPackage[] {
+  return [...new Map(packages.map((pinned) => [`${pinned.name}:${pinned.architecture}`, pinned])).values()];
 }
 
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {
@@ -168,11 +239,6 @@ function fileIndexEntry(entry: Entry): FileIndexEntry {
     default:
       return { path: entry.path, type: entry.type, mode: entry.mode, size: 0 };
   }
-}
-
-async function libraries(roots: string[]): Promise<HostFile[]> {
-  const { files } = await libraryClosure(roots);
-  return Promise.all(files.map((file) => hostFile(file.realPath, file.path)));
 }
 
 async function hostFile(realPath: string, path: string, hint?: string): Promise<HostFile> {

@@ -22,6 +22,7 @@ test("ingot's own kernel comes first, without modules; the newest cloud kernel i
   const own = await findKernel(undefined, places);
   assert.deepEqual(own, {
     version: "6.1.192-ingot", path: join(places.kernels, "6.1.192-ingot", "vmlinux"), builtFrom: "linux-source-6.1 6.1.192-2",
+    configPath: join(places.kernels, "6.1.192-ingot", "config"),
   });
   assert.equal((await findKernel("6.1.9-ingot", places)).path, join(places.kernels, "6.1.9-ingot", "vmlinux"));
   assert.deepEqual(await findKernel(cloud.version, places), cloud);

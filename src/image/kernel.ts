@@ -21,6 +21,8 @@ export interface Kernel {
   modulesDir?: string;
   /** The source package an ingot kernel was built from, e.g. "linux-source-6.1 6.1.192-2". */
   builtFrom?: string;
+  /** The kernel's .config beside it, when installed. */
+  configPath?: string;
 }
 
 export interface KernelPlaces {
@@ -63,10 +65,14 @@ async function describe(path: string): Promise<Kernel> {
   const file = basename(path);
   const own = file === "vmlinux";
   const version = own ? basename(dirname(path)) : file.replace(/^vmlinuz-/, "");
-  const config = await readFile(own ? join(dirname(path), "config") : join(dirname(path), `config-${version}`), "utf8").catch(() => "");
-  const modular = !config.includes("# CONFIG_MODULES is not set");
+  const configPath = own ? join(dirname(path), "config") : join(dirname(path), `config-${version}`);
+  const config = await readFile(configPath, "utf8").catch(() => undefined);
+  const modular = !config?.includes("# CONFIG_MODULES is not set");
   const builtFrom = own ? (await readFile(join(dirname(path), "source"), "utf8").catch(() => "")).trim() : "";
-  return { version, path, ...(modular ? { modulesDir: join("/lib/modules", version) } : {}), ...(builtFrom ? { builtFrom } : {}) };
+  return {
+    version, path, ...(modular ? { modulesDir: join("/lib/modules", version) } : {}), ...(builtFrom ? { builtFrom } : {}),
+    ...(config === undefined ? {} : { configPath }),
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { access, mkdir, mkdtemp, realpath, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, mkdtemp, realpath, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { IngotError } from "../errors.ts";
@@ -69,6 +69,40 @@ function aarch64Header(): Buffer {
   header.writeUInt16LE(183, 18);
   header.writeUInt32LE(1, 20);
   return header;
+}
+
+const INTERPRETER = "/lib64/ld-linux-x86-64.so.2";
+
+/**
+ * Lays the host's copies of `files` out as Debian's packages ship them, over two trees: libc's with
+ * ld.so behind lib64's absolute symlink, libstdc++'s under /usr/lib behind a relative symlink.
+ * Every other library goes to libc's tree unless `hostOnly` names it.
+ */
+async function packageTrees(directory: string, files: ClosureFile[], hostOnly: string[] = []): Promise<{ libc: string; cxx: string }> {
+  const trees = { libc: join(directory, "libc-tree"), cxx: join(directory, "cxx-tree") };
+  const place = async (tree: string, path: string, source: string): Promise<void> => {
+    await mkdir(dirname(join(tree, path)), { recursive: true });
+    await copyFile(source, join(tree, path));
+  };
+  for (const file of files) {
+    const name = basename(file.path);
+    if (hostOnly.includes(name)) continue;
+    if (file.path === INTERPRETER) {
+      await place(trees.libc, `/lib/x86_64-linux-gnu/${name}`, file.realPath);
+      await mkdir(join(trees.libc, "lib64"), { recursive: true });
+      await symlink(`/lib/x86_64-linux-gnu/${name}`, join(trees.libc, INTERPRETER));
+    } else if (name.startsWith("libstdc++") && basename(file.realPath) !== name) {
+      await place(trees.cxx, `/usr/lib/x86_64-linux-gnu/${basename(file.realPath)}`, file.realPath);
+      await symlink(basename(file.realPath), join(trees.cxx, "usr/lib/x86_64-linux-gnu", name));
+    } else {
+      await place(trees.libc, `/lib/x86_64-linux-gnu/${name}`, file.realPath);
+    }
+  }
+  return trees;
+}
+
+async function sonames(files: ClosureFile[]): Promise<string[]> {
+  return (await Promise.all(files.map(async (file) => (await readElf(file.realPath))?.soname ?? basename(file.path)))).sort();
 }
 
 function rejection(code: string, check: (message: string) => void) {
@@ -223,6 +257,58 @@ describe("libraryClosure", () => {
         assert.ok(message.includes(`libc.so.6 (needed by ${process.execPath})`), message);
       }),
     );
+  });
+
+  test("resolves every library in package trees, following their symlinks inside the union", async () => {
+    const work = await fresh();
+    const host = await libraryClosure([process.execPath]);
+    const trees = await packageTrees(work, host.files);
+    const { files } = await libraryClosure([process.execPath], { trees: [trees.libc, trees.cxx] });
+    assert.deepEqual(await sonames(files), await sonames(host.files));
+    for (const file of files) {
+      assert.ok(file.tree !== undefined && file.realPath.startsWith(`${file.tree}/`), `${file.path} came from ${file.realPath}`);
+      const hostFile = host.files.find((other) => basename(other.path) === basename(file.path));
+      assert.deepEqual(file.neededBy.map((path) => basename(path)).sort(), hostFile?.neededBy.map((path) => basename(path)).sort());
+    }
+    // The absolute symlink is followed in the union (the host has the same path, which must not be used).
+    const interpreter = files.find((file) => file.path === INTERPRETER);
+    assert.equal(interpreter?.realPath, join(trees.libc, "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"));
+    const cxx = files.find((file) => basename(file.path).startsWith("libstdc++"));
+    if (cxx !== undefined && cxx.tree === trees.cxx) {
+      // The host's merged /usr has it under /lib too; the tree only ships /usr/lib, which ld.so reaches next.
+      assert.match(cxx.path, /^\/usr\/lib\/x86_64-linux-gnu\//);
+      assert.equal(dirname(cxx.realPath), join(trees.cxx, "usr/lib/x86_64-linux-gnu"));
+    }
+  });
+
+  test("lets the first tree that holds a path win", async () => {
+    const work = await fresh();
+    const host = await libraryClosure([process.execPath]);
+    const trees = await packageTrees(work, host.files);
+    const decoy = join(work, "decoy-tree");
+    await mkdir(join(decoy, "lib/x86_64-linux-gnu"), { recursive: true });
+    const libc = host.files.find((file) => file.path.endsWith("/libc.so.6"));
+    assert.ok(libc);
+    await copyFile(libc.realPath, join(decoy, libc.path));
+    const treeOfLibc = async (order: string[]): Promise<string | undefined> =>
+      (await libraryClosure([process.execPath], { trees: order })).files.find((file) => file.path === libc.path)?.tree;
+    assert.equal(await treeOfLibc([trees.libc, decoy, trees.cxx]), trees.libc);
+    assert.equal(await treeOfLibc([decoy, trees.libc, trees.cxx]), decoy);
+  });
+
+  test("falls back to the host for a library no tree holds and for $ORIGIN folders", async () => {
+    const work = await fresh();
+    const host = await libraryClosure([process.execPath]);
+    const trees = await packageTrees(work, host.files, ["libgcc_s.so.1"]);
+    const { main, lib } = await buildProgram(work, { main: ["-Wl,-rpath,$ORIGIN/lib"], greet: ["-Wl,-rpath,$ORIGIN"] });
+    const { files } = await libraryClosure([main, process.execPath], { trees: [trees.libc, trees.cxx] });
+    const hostLibgcc = host.files.find((file) => basename(file.path) === "libgcc_s.so.1");
+    assert.ok(hostLibgcc, "node needs libgcc_s.so.1");
+    const hostFiles = files.filter((file) => file.tree === undefined);
+    assert.deepEqual(hostFiles.map((file) => file.path).sort(), [join(lib, "libgreet.so"), join(lib, "libhelper.so"), hostLibgcc.path].sort());
+    for (const file of hostFiles) assert.equal(file.realPath, await realpath(file.path));
+    assert.equal(files.find((file) => file.path.endsWith("/libc.so.6"))?.tree, trees.libc);
+    assert.deepEqual(await sonames(files.filter((file) => !file.path.startsWith(lib))), await sonames(host.files));
   });
 
   test("rejects roots that are not x86-64 ELF binaries", async () => {

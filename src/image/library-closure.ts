@@ -4,13 +4,19 @@ import { readFile, readdir, realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { IngotError } from "../errors.ts";
 import { EM_X86_64, readElf, type ElfInfo } from "./elf.ts";
+import { TreeUnion } from "./tree-union.ts";
 
 /** A library the loader opens, under the path it opens it by. */
 export interface ClosureFile {
   /** The path the loader finds it at, e.g. `/lib/x86_64-linux-gnu/libc.so.6`; the image must contain this path. */
   path: string;
-  /** The same file with symlinks resolved, e.g. `/usr/lib/x86_64-linux-gnu/libc.so.6`. */
+  /**
+   * Where its bytes are on the host, symlinks resolved: e.g. `/usr/lib/x86_64-linux-gnu/libc.so.6`, or
+   * `TREE/lib/x86_64-linux-gnu/libc.so.6` for a file a package tree supplied.
+   */
   realPath: string;
+  /** The tree of `options.trees` that supplied it; absent for a file taken from the host. */
+  tree?: string;
   /** The roots and libraries whose PT_INTERP or DT_NEEDED led to it, sorted. */
   neededBy: string[];
 }
@@ -23,7 +29,23 @@ export interface LibraryClosure {
 export interface LibraryClosureOptions {
   /** Replaces the system search path, which is otherwise read from /etc/ld.so.conf plus ld.so's built-in folders. */
   searchPaths?: string[];
+  /**
+   * Unpacked package trees that stand for the guest's root (see TreeUnion): the interpreter and
+   * every library path are looked up in their union first and on the host only when no tree holds
+   * them (a native addon's `$ORIGIN` folder, host-only libraries). The system search path is then
+   * ld.so's built-in folders alone, as the guest has no /etc/ld.so.conf. The roots stay host paths.
+   */
+  trees?: string[];
 }
+
+/** Where a path's bytes are on the host, and the tree that supplied them (none for a host file). */
+interface Located {
+  realPath: string;
+  tree?: string;
+}
+
+/** A search pass that takes a file wherever it was found. */
+const anywhere: (located: Located) => boolean = () => true;
 
 // Debian 12's ld.so (glibc 2.36) searches these after its cache, as `ld.so --help` lists them.
 const SYSTEM_DIRECTORIES = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
@@ -40,16 +62,17 @@ const PLATFORM_EXPANSION = "x86_64";
  * const { files } = await libraryClosure(["/usr/bin/curl"]);
  * // [{ path: "/lib/x86_64-linux-gnu/libc.so.6", realPath: "/usr/lib/x86_64-linux-gnu/libc.so.6",
  * //    neededBy: ["/lib/x86_64-linux-gnu/libcurl.so.4", "/usr/bin/curl", ...] }, ...]
+ * await libraryClosure([process.execPath], { trees: [libc6Tree, libstdcxxTree, libgccTree] });
+ * // [..., { path: "/lib64/ld-linux-x86-64.so.2", realPath: `${libc6Tree}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2`,
+ * //         tree: libc6Tree, neededBy: [process.execPath] }, ...]
  */
 export async function libraryClosure(roots: string[], options: LibraryClosureOptions = {}): Promise<LibraryClosure> {
-  const candidates = new Map<string, Promise<ElfInfo | undefined>>();
+  const union = options.trees === undefined ? undefined : new TreeUnion(options.trees);
   const walk: Walk = {
-    systemDirectories: options.searchPaths ?? (await systemSearchPath("/etc/ld.so.conf")),
-    probe: (path) => {
-      let info = candidates.get(path);
-      if (info === undefined) candidates.set(path, (info = probeElf(path)));
-      return info;
-    },
+    systemDirectories: options.searchPaths ?? (union === undefined ? await systemSearchPath("/etc/ld.so.conf") : SYSTEM_DIRECTORIES),
+    locate: once(async (path) => (await union?.file(path)) ?? (await hostFile(path))),
+    systemPasses: union === undefined ? [anywhere] : [(located) => located.tree !== undefined, (located) => located.tree === undefined],
+    probe: once(readElf),
     files: new Map(),
     unresolved: new Set(),
   };
@@ -64,42 +87,46 @@ export async function libraryClosure(roots: string[], options: LibraryClosureOpt
       hint: `Install the package that provides each (apt-file search ${first}) or add its folder to the program's RUNPATH`,
     });
   }
-  const entries = await Promise.all(
-    [...walk.files].map(async ([path, neededBy]) => ({ path, realPath: await realpath(path), neededBy: [...neededBy].sort() })),
-  );
+  const entries = [...walk.files].map(([path, { located, neededBy }]) => ({ path, ...located, neededBy: [...neededBy].sort() }));
   return { files: entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
 interface Walk {
   systemDirectories: string[];
-  /** Reads a candidate's headers once, however many objects search for it. */
-  probe: (path: string) => Promise<ElfInfo | undefined>;
-  /** Library path → the objects that need it. */
-  files: Map<string, Set<string>>;
+  /** The regular file the guest opens at a path: the trees' if they hold it, else the host's. */
+  locate: (path: string) => Promise<Located | undefined>;
+  /** The system folders are searched once per pass, each pass taking only the files it accepts. */
+  systemPasses: ((located: Located) => boolean)[];
+  /** Reads a candidate's headers once (by its real path), however many objects search for it. */
+  probe: (realPath: string) => Promise<ElfInfo | undefined>;
+  /** Library path → where it is and the objects that need it. */
+  files: Map<string, { located: Located; neededBy: Set<string> }>;
   /** `name (needed by path)` for every library not found. */
   unresolved: Set<string>;
 }
 
 async function walkRoot(root: string, walk: Walk): Promise<void> {
   const { files, unresolved } = walk;
-  const record = (path: string, needer: string): void => {
-    files.set(path, (files.get(path) ?? new Set<string>()).add(needer));
+  const record = (path: string, located: Located, needer: string): void => {
+    const entry = files.get(path) ?? { located, neededBy: new Set<string>() };
+    files.set(path, entry);
+    entry.neededBy.add(needer);
   };
   const elf = await readRoot(root);
   const realRoot = await realpath(root);
   // The kernel hands ld.so the executable's resolved path, so a root's $ORIGIN is its real folder.
-  const main: LoadedObject = { path: root, realPath: realRoot, elf, origin: dirname(realRoot), names: new Set() };
+  const main: LoadedObject = { path: root, located: { realPath: realRoot }, elf, origin: dirname(realRoot), names: new Set() };
   const loaded = [main];
   const queue = [main];
   if (elf.interpreter !== undefined) {
-    const interpreter = await walk.probe(elf.interpreter);
-    if (interpreter === undefined || !sameArchitecture(interpreter, elf)) {
+    const located = await walk.locate(elf.interpreter);
+    const interpreter = located === undefined ? undefined : await walk.probe(located.realPath);
+    if (located === undefined || interpreter === undefined || !sameArchitecture(interpreter, elf)) {
       unresolved.add(`${elf.interpreter} (needed by ${root})`);
     } else {
       // ld.so is loaded before anything else, so a later DT_NEEDED of its soname finds it rather than a copy.
-      const realPath = await realpath(elf.interpreter);
-      loaded.push({ path: elf.interpreter, realPath, elf: interpreter, origin: dirname(elf.interpreter), names: new Set() });
-      record(elf.interpreter, root);
+      loaded.push({ path: elf.interpreter, located, elf: interpreter, origin: dirname(elf.interpreter), names: new Set() });
+      record(elf.interpreter, located, root);
     }
   }
   // Breadth-first, like _dl_map_object_deps: the order decides which object "loaded" which, and so whose RPATH applies.
@@ -107,7 +134,7 @@ async function walkRoot(root: string, walk: Walk): Promise<void> {
     for (const name of object.elf.needed) {
       const already = loaded.find((other) => matches(other, name));
       if (already !== undefined) {
-        if (already !== main) record(already.path, object.path);
+        if (already !== main) record(already.path, already.located, object.path);
         continue;
       }
       const found = await search(name, object, walk);
@@ -115,15 +142,14 @@ async function walkRoot(root: string, walk: Walk): Promise<void> {
         unresolved.add(`${name} (needed by ${object.path})`);
         continue;
       }
-      record(found.path, object.path);
-      const realPath = await realpath(found.path);
+      record(found.path, found.located, object.path);
       // ld.so notices a file it already mapped under another name (same inode) and reuses it.
-      const same = loaded.find((other) => other.realPath === realPath);
+      const same = loaded.find((other) => other.located.realPath === found.located.realPath);
       if (same !== undefined) {
         same.names.add(name);
         continue;
       }
-      const library: LoadedObject = { ...found, realPath, origin: dirname(found.path), loader: object, names: new Set([name]) };
+      const library: LoadedObject = { ...found, origin: dirname(found.path), loader: object, names: new Set([name]) };
       loaded.push(library);
       queue.push(library);
     }
@@ -133,7 +159,7 @@ async function walkRoot(root: string, walk: Walk): Promise<void> {
 interface LoadedObject {
   /** The path the object was opened by; `$ORIGIN` of a library is its folder, as glibc keeps it. */
   path: string;
-  realPath: string;
+  located: Located;
   elf: ElfInfo;
   origin: string;
   /** The object whose DT_NEEDED first loaded this one (glibc's l_loader). */
@@ -170,14 +196,24 @@ async function readRoot(path: string): Promise<ElfInfo> {
   return elf;
 }
 
-// What open_verify in glibc accepts: a readable ELF file. Wrong-class candidates are skipped by the caller.
-async function probeElf(path: string): Promise<ElfInfo | undefined> {
+// What open_verify in glibc opens: a regular file (whether it is a usable ELF object is the probe's to say).
+async function hostFile(path: string): Promise<Located | undefined> {
   try {
     if (!(await stat(path)).isFile()) return undefined;
   } catch {
     return undefined;
   }
-  return readElf(path);
+  return { realPath: await realpath(path) };
+}
+
+/** Memoizes an async lookup by its key, so concurrent and repeated lookups share one promise. */
+function once<T>(lookup: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const results = new Map<string, Promise<T>>();
+  return (key) => {
+    let result = results.get(key);
+    if (result === undefined) results.set(key, (result = lookup(key)));
+    return result;
+  };
 }
 
 /** The search order of glibc's _dl_map_object, minus LD_LIBRARY_PATH and the hwcaps subfolders. */
@@ -185,14 +221,17 @@ async function search(
   name: string,
   needer: LoadedObject,
   walk: Walk,
-): Promise<{ path: string; elf: ElfInfo } | undefined> {
-  const accept = async (path: string): Promise<{ path: string; elf: ElfInfo } | undefined> => {
-    const elf = await walk.probe(path);
-    return elf !== undefined && sameArchitecture(elf, needer.elf) ? { path, elf } : undefined;
+): Promise<Found | undefined> {
+  // The first place holding a path (a tree, else the host) is the file the guest has there; `pass` may refuse it.
+  const accept = async (path: string, pass: (located: Located) => boolean): Promise<Found | undefined> => {
+    const located = await walk.locate(path);
+    if (located === undefined || !pass(located)) return undefined;
+    const elf = await walk.probe(located.realPath);
+    return elf !== undefined && sameArchitecture(elf, needer.elf) ? { path, elf, located } : undefined;
   };
   // A name with a slash is opened as a path, with no search; ld.so resolves a relative one against the cwd.
   const expandedName = name.includes("$") ? expandTokens(name, needer.origin) : name;
-  if (expandedName.includes("/")) return accept(resolve(expandedName));
+  if (expandedName.includes("/")) return accept(resolve(expandedName), anywhere);
 
   const directories: string[] = [];
   // DT_RPATH of the needer, then of whoever loaded it, up to the root; but not at all when the needer has DT_RUNPATH.
@@ -203,13 +242,22 @@ async function search(
     }
   }
   directories.push(...needer.elf.runpath.map((entry) => expandTokens(entry, needer.origin)));
-  directories.push(...walk.systemDirectories);
-  for (const directory of directories) {
+  const searches = directories.map((directory) => ({ directory, pass: anywhere }));
+  // With trees, a library a package ships wins over a host copy in any system folder (a merged-/usr host
+  // has every library under /lib too); the host's folders serve only what no tree holds.
+  for (const pass of walk.systemPasses) searches.push(...walk.systemDirectories.map((directory) => ({ directory, pass })));
+  for (const { directory, pass } of searches) {
     if (!isAbsolute(directory)) continue;
-    const found = await accept(join(directory, expandedName));
+    const found = await accept(join(directory, expandedName), pass);
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+interface Found {
+  path: string;
+  elf: ElfInfo;
+  located: Located;
 }
 
 // Dynamic string tokens as _dl_dst_substitute knows them: $NAME or ${NAME}; an unknown one stays literal.

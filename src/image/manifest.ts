@@ -35,7 +35,6 @@ export interface ImageManifest {
   env: Record<string, string>;
   environments: AppConfig["environments"];
   sbom: string;
-  provenance: { commit: string | null; dirty: boolean; builder: string };
 }
 
 /**

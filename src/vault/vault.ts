@@ -138,6 +138,28 @@ export class Vault {
     return exists(this.blobPath(digest));
   }
 
+  /**
+   * Files a statement about an image (its provenance) beside it: the statement is a blob, and
+   * attestations/HEX lists the statements of image HEX, one digest a line, oldest first. They are
+   * not part of the manifest, so they never change the image's digest.
+   */
+  async addAttestation(imageDigest: string, statement: unknown): Promise<string> {
+    const digest = await this.putJson(statement);
+    const listed = await this.attestations(imageDigest);
+    if (listed.includes(digest)) return digest;
+    await mkdir(join(this.root, "attestations"), { recursive: true });
+    const temp = this.tempPath("attestation");
+    await writeOrExplain(temp, [...listed, digest].map((line) => `${line}\n`).join(""));
+    await rename(temp, join(this.root, "attestations", hexOf(imageDigest)));
+    return digest;
+  }
+
+  /** The digests of the statements filed about an image, oldest first. */
+  async attestations(imageDigest: string): Promise<string[]> {
+    const text = await readFile(join(this.root, "attestations", hexOf(imageDigest)), "utf8").catch(() => "");
+    return text.split("\n").filter((line) => /^sha256:[0-9a-f]{64}$/.test(line));
+  }
+
   async setTag(name: string, version: string, digest: string): Promise<void> {
     await mkdir(join(this.root, "tags", name), { recursive: true });
     const temp = this.tempPath("tag");
@@ -193,6 +215,31 @@ export class Vault {
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
+    }
+    return path;
+  }
+
+  /**
+   * A folder derived from a blob, made once like `cachedFile`: `produce` fills a temporary folder
+   * that is then renamed into cache/KIND/HEX, so the folder is either whole or absent.
+   *
+   * @example
+   * await vault.cachedFolder("debs", deb.digest, (temp) => extractInto(deb, temp));
+   */
+  async cachedFolder(kind: string, digest: string, produce: (temp: string) => Promise<void>): Promise<string> {
+    const path = join(this.root, "cache", kind, hexOf(digest));
+    if (await exists(path)) return path;
+    await mkdir(join(this.root, "cache", kind), { recursive: true });
+    const temp = this.tempPath(kind);
+    try {
+      await mkdir(temp);
+      await produce(temp);
+      // A concurrent build may have renamed its own copy into place first; a folder cannot be replaced.
+      await rename(temp, path).catch(async (error: unknown) => {
+        if (!(await exists(path))) throw error;
+      });
+    } finally {
+      await rm(temp, { recursive: true, force: true });
     }
     return path;
   }

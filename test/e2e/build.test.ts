@@ -2,23 +2,16 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cp, readdir, symlink, utimes, writeFile } from "node:fs/promises";
+import { readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
 import { Vault } from "../../src/vault/vault.ts";
-import { sharedTestVault, tempDir } from "../helpers.ts";
+import { copyOfExample, sharedTestVault, tempDir } from "../helpers.ts";
 
 let vault: Vault;
 before(async () => {
   vault = await sharedTestVault();
 });
-
-async function copyOfExample(mtime: Date): Promise<{ path: string; remove: () => Promise<void> }> {
-  const copy = await tempDir("ingot-hello-");
-  await cp("examples/hello", copy.path, { recursive: true });
-  for (const name of await readdir(copy.path)) await utimes(join(copy.path, name), mtime, mtime);
-  return copy;
-}
 
 test("building the same app twice, from fresh copies with other mtimes and an empty vault, gives the same digest", async (t) => {
   const first = await copyOfExample(new Date("2001-01-01T00:00:00Z"));
