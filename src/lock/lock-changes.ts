@@ -10,7 +10,7 @@ export function lockChanges(previous: LockFile | undefined, next: LockFile): str
   if (!previous) return ["no ingot.lock yet"];
   const changes: string[] = [];
   const short = (digest: string): string => digest.slice(0, 19);
-  if (previous.node?.digest !== next.node?.digest) {
+  if (previous.node?.digest !== next.node?.digest || previous.node?.version !== next.node?.version) {
     changes.push(`node: ${previous.node ? previous.node.version : "none"} → ${next.node ? next.node.version : "none"}${previous.node && next.node && previous.node.version === next.node.version ? " (other bytes)" : ""}`);
   }
   if (previous.kernel.digest !== next.kernel.digest) {
