@@ -3,7 +3,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
@@ -85,6 +85,30 @@ test("--locked refuses a lock that names other inputs, naming each; a lock namin
   await writeLockJson(app.path, { ...lock, packages: lock.packages.map((item) => item.name === "libgcc-s1" ? { ...item, version: "0.0-ingot-gone", sha256: "0".repeat(64) } : item) });
   await assert.rejects(buildImage(app.path, { vault }), (error: Error & { code?: string; hint?: string }) =>
     /libgcc-s1/.test(error.message) && /0\.0-ingot-gone/.test(error.message) && /lock --update/.test(error.hint ?? ""));
+});
+
+test("the example's committed ingot.lock builds with --locked, as CI runs it", async (t) => {
+  const app = await tempDir("ingot-hello-locked-");
+  t.after(app.remove);
+  await cp("examples/hello", app.path, { recursive: true });
+  // The committed lock, not the checkout's file: other tests build examples/hello and may have re-pinned it.
+  const committed = execFileSync("git", ["show", `HEAD:examples/hello/${LOCK_FILE}`]);
+  await writeFile(join(app.path, LOCK_FILE), committed);
+  const built = await buildImage(app.path, { vault, locked: true });
+  assert.deepEqual(built.lockChanges, []);
+  assert.deepEqual(await readFile(join(app.path, LOCK_FILE)), committed, "--locked never writes the lock");
+});
+
+test("a lock that is not valid is refused naming the entry, before anything is written to the vault", async (t) => {
+  const app = await copyOfExample(new Date());
+  const emptyVault = await tempDir("ingot-lock-invalid-vault-");
+  t.after(async () => { await app.remove(); await emptyVault.remove(); });
+  const lock = JSON.parse(await readFile(join("examples/hello", LOCK_FILE), "utf8")) as LockFile;
+  await writeLockJson(app.path, { ...lock, packages: [{ ...lock.packages[0]!, sha256: "not-a-digest" }], extra: true } as LockFile);
+  const fresh = await Vault.open(emptyVault.path);
+  await assert.rejects(buildImage(app.path, { vault: fresh }), (error: Error & { code?: string }) =>
+    error.code === "lock-invalid" && /packages\[0\]\.sha256/.test(error.message) && /extra: is not a key/.test(error.message));
+  assert.deepEqual(await readdir(join(fresh.root, "blobs", "sha256")), [], "no blob written");
 });
 
 test("no host path, host name or build time reaches an image", async (t) => {
