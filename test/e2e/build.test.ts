@@ -2,7 +2,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdir, symlink, writeFile } from "node:fs/promises";
+import { copyFile, readdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
 import { Vault } from "../../src/vault/vault.ts";
@@ -13,14 +13,15 @@ before(async () => {
   vault = await sharedTestVault();
 });
 
-test("building the same app twice, from fresh copies with other mtimes and an empty vault, gives the same digest", async (t) => {
+test("building the same app twice, from fresh copies with other mtimes, an empty vault and the first build's ingot.lock (--locked), gives the same digest", async (t) => {
   const first = await copyOfExample(new Date("2001-01-01T00:00:00Z"));
   const second = await copyOfExample(new Date("2024-06-15T12:34:56Z"));
   const emptyVault = await tempDir("ingot-vault-");
   t.after(async () => { await first.remove(); await second.remove(); await emptyVault.remove(); });
 
   const a = await buildImage(first.path, { vault });
-  const b = await buildImage(second.path, { vault: await Vault.open(emptyVault.path) });
+  await copyFile(join(first.path, "ingot.lock"), join(second.path, "ingot.lock"));
+  const b = await buildImage(second.path, { vault: await Vault.open(emptyVault.path), locked: true });
   assert.ok(b.layers.every((layer) => !layer.cached), "the second build starts from nothing");
   assert.deepEqual(b.layers.map((layer) => [layer.name, layer.digest]), a.layers.map((layer) => [layer.name, layer.digest]));
   assert.equal(b.digest, a.digest);
