@@ -15,6 +15,7 @@ const verbs: Record<string, () => Promise<Verb>> = {
   lock: async () => (await import("./lock.ts")).lockVerb,
   rm: async () => (await import("./rm.ts")).rmVerb,
   run: async () => (await import("./run.ts")).runVerb,
+  server: async () => (await import("./server.ts")).serverVerb,
 };
 
 const usage = `Usage: ingot <command> [options]
@@ -27,6 +28,8 @@ Commands:
   kernel ls [--json]                                                  the kernels in the vault
   rm IMAGE                                                            remove an image's tag
   run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
+
+  server [status|stop]                                                the control plane: run it in the foreground, show or stop it
 
 Options: --verbose (stack traces), --help`;
 
