@@ -1,0 +1,84 @@
+// Runs a deploy plan step by step through narrow actions (the provider and the entry point stand
+// behind them), emitting typed events for the terminal and the history. A failure before the
+// switch runs the undo plan, so the old version keeps serving; after it, the new version serves.
+import { type DeployStep, type DeployTimeouts, SWITCH_STEP, undoPlan } from "./deploy-plan.ts";
+
+/** What a step does to one instance; each throws an Error whose message says why it gave up. */
+export interface DeployActions {
+  boot(instance: string, signal: AbortSignal): Promise<void>;
+  waitHealthy(instance: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  addToEntry(instance: string): Promise<void>;
+  waitUp(instance: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  drain(instance: string, timeoutMs: number): Promise<void>;
+  stop(instance: string, timeoutMs: number): Promise<void>;
+}
+
+export type DeployEvent =
+  | { type: "step"; phase: "deploy" | "undo"; index: number; kind: DeployStep["kind"]; instances: string[]; status: "started" }
+  | { type: "step"; phase: "deploy" | "undo"; index: number; kind: DeployStep["kind"]; instances: string[]; status: "done"; durationMs: number }
+  | { type: "step"; phase: "deploy" | "undo"; index: number; kind: DeployStep["kind"]; instances: string[]; status: "failed"; durationMs: number; reason: string; instance: string }
+  | { type: "finished"; outcome: "succeeded" | "failed"; durationMs: number; reason?: string };
+
+export interface DeployOutcome {
+  outcome: "succeeded" | "failed";
+  reason?: string;
+  /** The instance whose failure decided the outcome, for its last console lines. */
+  failedInstance?: string;
+  durationMs: number;
+}
+
+/**
+ * @example
+ * const outcome = await runDeploy(blueGreenPlan({ blue, green, timeouts }), actions, { timeouts, emit: (event) => history.add(event) });
+ */
+export async function runDeploy(plan: DeployStep[], actions: DeployActions, options: { timeouts: DeployTimeouts; emit?: (event: DeployEvent) => void; signal?: AbortSignal }): Promise<DeployOutcome> {
+  const started = performance.now();
+  const emit = options.emit ?? (() => {});
+  const signal = options.signal ?? new AbortController().signal;
+  const failure = await runSteps(plan, "deploy", actions, emit, signal);
+  if (failure && plan.findIndex((step) => step.kind === SWITCH_STEP) >= failure.index) {
+    await runSteps(undoPlan(plan, failure.index, options.timeouts), "undo", actions, emit, signal);
+    const durationMs = performance.now() - started;
+    emit({ type: "finished", outcome: "failed", durationMs, reason: failure.reason });
+    return { outcome: "failed", reason: failure.reason, failedInstance: failure.instance, durationMs };
+  }
+  // After the switch the new version serves: a blue instance that would not drain or stop is reported, not undone.
+  const durationMs = performance.now() - started;
+  emit({ type: "finished", outcome: "succeeded", durationMs, ...(failure ? { reason: failure.reason } : {}) });
+  return { outcome: "succeeded", durationMs, ...(failure ? { reason: failure.reason, failedInstance: failure.instance } : {}) };
+}
+
+interface StepFailure { index: number; reason: string; instance: string }
+
+async function runSteps(steps: DeployStep[], phase: "deploy" | "undo", actions: DeployActions, emit: (event: DeployEvent) => void, signal: AbortSignal): Promise<StepFailure | undefined> {
+  let firstFailure: StepFailure | undefined;
+  for (const [index, step] of steps.entries()) {
+    const stepStarted = performance.now();
+    emit({ type: "step", phase, index, kind: step.kind, instances: step.instances, status: "started" });
+    const results = await Promise.allSettled(step.instances.map((instance) => perform(step, instance, actions, signal)));
+    const failed = results.findIndex((result) => result.status === "rejected");
+    const durationMs = performance.now() - stepStarted;
+    if (failed < 0) {
+      emit({ type: "step", phase, index, kind: step.kind, instances: step.instances, status: "done", durationMs });
+      continue;
+    }
+    const reason = ((results[failed] as PromiseRejectedResult).reason as Error).message;
+    const instance = step.instances[failed]!;
+    emit({ type: "step", phase, index, kind: step.kind, instances: step.instances, status: "failed", durationMs, reason, instance });
+    firstFailure ??= { index, reason, instance };
+    // Undo goes on through every step (it cleans up); a deploy stops at its first failure.
+    if (phase === "deploy") return firstFailure;
+  }
+  return firstFailure;
+}
+
+function perform(step: DeployStep, instance: string, actions: DeployActions, signal: AbortSignal): Promise<void> {
+  switch (step.kind) {
+    case "boot": return actions.boot(instance, signal);
+    case "wait-healthy": return actions.waitHealthy(instance, step.timeoutMs, signal);
+    case "add-to-entry": return actions.addToEntry(instance);
+    case "wait-up": return actions.waitUp(instance, step.timeoutMs, signal);
+    case "drain": return actions.drain(instance, step.timeoutMs);
+    case "stop": return actions.stop(instance, step.timeoutMs);
+  }
+}
