@@ -160,12 +160,12 @@ interface Gathered {
 /** Everything the layers are made of: runtime, libraries, dependencies and the app's files. */
 async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInputs, "init" | "kernelVersion" | "modules">, locked: LockFile | undefined, log: (line: string) => void): Promise<Gathered> {
   const inputs: ImageInputs = { config, ...base, runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries: [] };
-  const pins = { packages: locked?.packages ?? [], log };
+  const lockedPackages = locked?.packages ?? [];
   if (config.runtime.kind === "elf") {
     inputs.appEntries = await appFileEntries(config.dir, "/app");
     const program = await elfProgram(config);
     if (program.extra) inputs.appEntries.push(program.extra);
-    const libraries = await pinnedLibraries(vault, await elfFilesOf(inputs.appEntries), pins.packages, { ownFolders: [config.dir], log });
+    const libraries = await pinnedLibraries(vault, await elfFilesOf(inputs.appEntries), lockedPackages, { ownFolders: [config.dir], log });
     inputs.runtimeLibraries = libraries.files;
     return {
       inputs, runtime: undefined, runtimeDescription: "elf (no language runtime)", command: [program.guestPath, ...config.command.slice(1)],
@@ -181,7 +181,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${runtime.integrity}:bin/node` },
     { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${runtime.integrity}:LICENSE` },
   ];
-  const runtimeLibraries = await pinnedLibraries(vault, [nodeBinary], pins.packages, { log });
+  const runtimeLibraries = await pinnedLibraries(vault, [nodeBinary], lockedPackages, { log });
   inputs.runtimeLibraries = runtimeLibraries.files;
   let libraries = runtimeLibraries;
   const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
@@ -194,7 +194,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
       inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
       const addons = await findNativeAddons(nodeModules);
       if (addons.length > 0) {
-        const addonLibraries = await pinnedLibraries(vault, addons, unique([...runtimeLibraries.packages, ...pins.packages]), { ownFolders: [nodeModules], log });
+        const addonLibraries = await pinnedLibraries(vault, addons, unique([...runtimeLibraries.packages, ...lockedPackages]), { ownFolders: [nodeModules], log });
         const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
         inputs.dependencyLibraries = addonLibraries.files.filter((library) => !runtimePaths.has(library.path));
         libraries = {
