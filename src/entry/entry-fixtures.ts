@@ -6,7 +6,9 @@ import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { freePort } from "../vm/free-port.ts";
+import { EntryPoint } from "./entry-point.ts";
 import type { EntrySpec } from "./haproxy-config.ts";
 
 /** Skip without HAProxy on a developer's machine; under CI=true the tests run and fail instead. */
@@ -28,6 +30,24 @@ export async function startInstance(label: string, { healthStatus = 200, delayMs
   instance.port = (server.address() as AddressInfo).port;
   instance.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
   return instance;
+}
+
+/** Starts an entry point whose HAProxy (by its pid) and run folder are removed when the test ends, also on failure. */
+export async function startEntry(t: TestContext, environment = "prod"): Promise<EntryPoint> {
+  const { spec, remove } = await testSpec(environment);
+  const entry = await EntryPoint.start(spec).catch(async (error: unknown) => { await remove(); throw error; });
+  t.after(async () => {
+    await entry.stop();
+    await remove();
+  });
+  return entry;
+}
+
+/** An instance closed when the test ends. */
+export async function instance(t: TestContext, label: string, options: { healthStatus?: number; delayMs?: number } = {}): Promise<TestInstance> {
+  const started = await startInstance(label, options);
+  t.after(started.close);
+  return started;
 }
 
 export async function testSpec(environment = "prod"): Promise<{ spec: EntrySpec; remove: () => Promise<void> }> {
@@ -55,7 +75,7 @@ export function get(port: number, agent: Agent | false, path = "/"): Promise<{ s
   });
 }
 
-export interface Answer { startedAt: number; status: number; body: string }
+export interface Answer { connection: "kept-alive" | "fresh"; startedAt: number; status: number; body: string }
 
 /** Workers over one kept-alive agent and workers opening a fresh connection per request, until stopped. */
 export function loadLoop(port: number, { keepAliveWorkers = 4, freshWorkers = 4 } = {}): { answers: Answer[]; stop: () => Promise<Answer[]> } {
@@ -65,7 +85,8 @@ export function loadLoop(port: number, { keepAliveWorkers = 4, freshWorkers = 4 
   const worker = async (workerAgent: Agent | false): Promise<void> => {
     while (running) {
       const startedAt = performance.now();
-      answers.push({ startedAt, ...(await get(port, workerAgent)) });
+      const { status, body } = await get(port, workerAgent);
+      answers.push({ connection: workerAgent ? "kept-alive" : "fresh", startedAt, status, body });
     }
   };
   const workers = [...Array(keepAliveWorkers).fill(agent), ...Array(freshWorkers).fill(false)].map(worker);
