@@ -66,3 +66,19 @@ test("a port in use is refused before HAProxy starts", { skip: haproxySkip }, as
     await assert.rejects(EntryPoint.start({ ...spec, bind: { address: "127.0.0.1", port: 81 } }), { code: "entry-port-privileged" });
   }
 });
+
+test("drain lets an in-flight request finish, and reports the sessions left when its timeout ends first", { skip: haproxySkip }, async (t) => {
+  const entry = await startEntry(t);
+  const slow = await instance(t, "slow", { delayMs: 1_000 });
+  await entry.add({ name: "web-1", address: "127.0.0.1", port: slow.port });
+  await entry.waitUp("web-1", 5_000);
+  const inFlight = get(entry.spec.bind.port, false);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(await entry.drain("web-1", 100), 1);
+  const drainStartedAt = performance.now();
+  assert.equal(await entry.drain("web-1", 5_000), 0);
+  assert.ok(performance.now() - drainStartedAt > 300, "drain returned before the request ended");
+  const answer = await inFlight;
+  assert.deepEqual([answer.status, answer.body], [200, "slow"]);
+  assert.equal((await get(entry.spec.bind.port, false)).status, 503);
+});
