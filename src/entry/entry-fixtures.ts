@@ -10,9 +10,10 @@ import type { TestContext } from "node:test";
 import { freePort } from "../vm/free-port.ts";
 import { EntryPoint } from "./entry-point.ts";
 import type { EntrySpec } from "./haproxy-config.ts";
+import { haproxyBinary } from "./haproxy-process.ts";
 
 /** Skip without HAProxy on a developer's machine; under CI=true the tests run and fail instead. */
-export const haproxySkip = spawnSync("haproxy", ["-v"]).error && process.env.CI !== "true"
+export const haproxySkip = spawnSync(haproxyBinary(), ["-v"]).error && process.env.CI !== "true"
   ? "haproxy is not installed (scripts/setup.sh installs it)" : false;
 
 export interface TestInstance { port: number; requests: number; headers: Record<string, string | string[] | undefined>[]; close: () => Promise<void> }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { entryPaths } from "./haproxy-config.ts";
 import { get, haproxySkip, instance, loadLoop, startEntry, testSpec } from "./entry-fixtures.ts";
 import { EntryPoint } from "./entry-point.ts";
+import { pollUntil } from "./poll.ts";
 
 test("a blue/green switch under continuous load fails no request, and answers go from v1 to v2 for good", { skip: haproxySkip }, async (t) => {
   const entry = await startEntry(t);
@@ -81,4 +82,21 @@ test("adopting refuses a pid that is no longer the recorded HAProxy", { skip: ha
   }
   await writeFile(recordPath, JSON.stringify({ ...JSON.parse(await readFile(recordPath, "utf8")), ...record }));
   assert.equal((await EntryPoint.adopt(entry.spec.runDir)).pid, entry.pid);
+});
+
+test("an instance that dies under load costs no request: HAProxy retries on the other one", { skip: haproxySkip }, async (t) => {
+  const entry = await startEntry(t);
+  const [doomed, survivor] = [await instance(t, "doomed", { delayMs: 5 }), await instance(t, "survivor", { delayMs: 5 })];
+  for (const [name, started] of [["web-1", doomed], ["web-2", survivor]] as const) await entry.add({ name, address: "127.0.0.1", port: started.port });
+  for (const name of ["web-1", "web-2"]) await entry.waitUp(name, 5_000);
+  const load = loadLoop(entry.spec.bind.port);
+  t.after(() => load.stop());
+  await sleep(300);
+  // Between two health checks: HAProxy still takes it for UP and sends it requests it cannot answer.
+  await doomed.close();
+  await sleep(700);
+  const answers = await load.stop();
+  assert.deepEqual(answers.filter((answer) => answer.status !== 200), []);
+  assert.ok(answers.some((answer) => answer.body === "doomed") && answers.at(-1)!.body === "survivor");
+  assert.ok(await pollUntil(async () => ((await entry.server("web-1")).state === "DOWN" || undefined), { timeoutMs: 3_000 }), "never DOWN");
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { IngotError } from "../errors.ts";
 import { haproxySkip } from "./entry-fixtures.ts";
+import { haproxyBinary } from "./haproxy-process.ts";
 import { haproxyConfig, serverOptions, unavailablePage, type EntrySpec } from "./haproxy-config.ts";
 
 const spec: EntrySpec = {
@@ -72,7 +73,7 @@ test("HAProxy itself accepts the config", { skip: haproxySkip }, async () => {
   try {
     await writeFile(join(runDir, "503.http"), unavailablePage("prod"));
     await writeFile(join(runDir, "haproxy.cfg"), haproxyConfig({ ...spec, runDir }));
-    const check = spawnSync("haproxy", ["-c", "-f", join(runDir, "haproxy.cfg")], { encoding: "utf8" });
+    const check = spawnSync(haproxyBinary(), ["-c", "-f", join(runDir, "haproxy.cfg")], { encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
     assert.doesNotMatch(check.stderr, /WARNING|ALERT/);
   } finally {

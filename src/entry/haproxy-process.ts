@@ -1,9 +1,17 @@
 // The HAProxy process behind an entry point: started as a daemon so that it outlives ingot, and
 // recognized again later by its command line and start time, so a reused pid is never mistaken for it.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
 import { IngotError } from "../errors.ts";
+
+/** HAProxy on PATH, else Debian's /usr/sbin/haproxy: /usr/sbin is often missing from a user's PATH. */
+export function haproxyBinary(): string {
+  const folders = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"];
+  return folders.map((folder) => join(folder, "haproxy")).find((path) => existsSync(path)) ?? "haproxy";
+}
 
 /**
  * Runs `haproxy -f CONFIG -D`: the foreground process checks the config, binds, forks the daemon
@@ -12,7 +20,7 @@ import { IngotError } from "../errors.ts";
  * @example
  * await startHaproxy("/run/ingot/prod/haproxy.cfg", "prod"); // then read the pid file the config names
  */
-export async function startHaproxy(configPath: string, environment: string, binary = "haproxy"): Promise<void> {
+export async function startHaproxy(configPath: string, environment: string, binary = haproxyBinary()): Promise<void> {
   const child = spawn(binary, ["-f", configPath, "-D"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
