@@ -18,7 +18,7 @@ export const haproxySkip = spawnSync(haproxyBinary(), ["-v"]).error && process.e
 
 export interface TestInstance { port: number; requests: number; headers: Record<string, string | string[] | undefined>[]; close: () => Promise<void> }
 
-/** An instance answering `label` on every path but /health, which answers healthStatus. */
+/** An instance answering `label` on every path but /health, which answers healthStatus; upgrades echo. */
 export async function startInstance(label: string, { healthStatus = 200, delayMs = 0 } = {}): Promise<TestInstance> {
   const instance: TestInstance = { port: 0, requests: 0, headers: [], close: async () => {} };
   const server = createServer((req, res) => {
@@ -26,6 +26,11 @@ export async function startInstance(label: string, { healthStatus = 200, delayMs
     instance.requests++;
     instance.headers.push(req.headers);
     setTimeout(() => res.end(label), delayMs);
+  });
+  // An upgraded connection (as a WebSocket's) echoes what it receives.
+  server.on("upgrade", (_req, socket) => {
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+    socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   instance.port = (server.address() as AddressInfo).port;

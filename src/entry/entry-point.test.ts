@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { Agent } from "node:http";
-import { createServer } from "node:net";
+import { once } from "node:events";
+import { Agent, type IncomingMessage, request } from "node:http";
+import { createServer, type Socket } from "node:net";
 import { test } from "node:test";
 import { IngotError } from "../errors.ts";
 import { get, haproxySkip, instance, startEntry, testSpec } from "./entry-fixtures.ts";
 import { EntryPoint } from "./entry-point.ts";
 
-test("requests flow through the entry point to both instances, with X-Forwarded-For and -Proto", { skip: haproxySkip }, async (t) => {
+test("requests flow through the entry point to both instances, with X-Forwarded-For and -Proto, and upgrades", { skip: haproxySkip }, async (t) => {
   const entry = await startEntry(t);
   const blue = await instance(t, "blue");
   const green = await instance(t, "green");
@@ -22,6 +23,14 @@ test("requests flow through the entry point to both instances, with X-Forwarded-
   assert.equal(blue.headers[0]!["x-forwarded-for"], "127.0.0.1");
   assert.equal(blue.headers[0]!["x-forwarded-proto"], "http");
   assert.deepEqual((await entry.servers()).map((server) => [server.name, server.state, server.port]), [["web-1", "UP", blue.port], ["web-2", "UP", green.port]]);
+
+  // An upgraded connection (WebSocket) is tunnelled both ways.
+  const upgraded = request({ host: "127.0.0.1", port: entry.spec.bind.port, headers: { connection: "Upgrade", upgrade: "echo" } }).end();
+  const [response, socket] = await once(upgraded, "upgrade") as [IncomingMessage, Socket];
+  t.after(() => socket.destroy());
+  assert.equal(response.statusCode, 101);
+  socket.write("ping");
+  assert.equal(String((await once(socket, "data"))[0]), "ping");
 });
 
 test("with no instance up the entry point answers 503 naming the environment", { skip: haproxySkip }, async (t) => {
