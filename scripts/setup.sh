@@ -9,6 +9,7 @@ packages=(
   zstd xz-utils lz4 gzip git curl ca-certificates util-linux procps socat
   linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev   # ingot's kernel (kernel/)
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
+  haproxy   # environments' entry points (src/entry/); ingot starts its own, not the system service
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()

@@ -1,0 +1,108 @@
+// Test fixtures for the entry point: loopback HTTP instances, a spec in a temp run folder, and a load
+// loop over kept-alive and fresh connections that records every answer.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { freePort } from "../vm/free-port.ts";
+import { EntryPoint } from "./entry-point.ts";
+import type { EntrySpec } from "./haproxy-config.ts";
+import { haproxyBinary } from "./haproxy-process.ts";
+
+/** Skip without HAProxy on a developer's machine; under CI=true the tests run and fail instead. */
+export const haproxySkip = spawnSync(haproxyBinary(), ["-v"]).error && process.env.CI !== "true"
+  ? "haproxy is not installed (scripts/setup.sh installs it)" : false;
+
+export interface TestInstance { port: number; requests: number; headers: Record<string, string | string[] | undefined>[]; close: () => Promise<void> }
+
+/** An instance answering `label` on every path but /health, which answers healthStatus; upgrades echo. */
+export async function startInstance(label: string, { healthStatus = 200, delayMs = 0 } = {}): Promise<TestInstance> {
+  const instance: TestInstance = { port: 0, requests: 0, headers: [], close: async () => {} };
+  const server = createServer((req, res) => {
+    if (req.url === "/health") return void res.writeHead(healthStatus).end();
+    instance.requests++;
+    instance.headers.push(req.headers);
+    setTimeout(() => res.end(label), delayMs);
+  });
+  // An upgraded connection (as a WebSocket's) echoes what it receives.
+  server.on("upgrade", (_req, socket) => {
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  instance.port = (server.address() as AddressInfo).port;
+  instance.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  return instance;
+}
+
+/** Starts an entry point whose HAProxy (by its pid) and run folder are removed when the test ends, also on failure. */
+export async function startEntry(t: TestContext, environment = "prod"): Promise<EntryPoint> {
+  const { spec, remove } = await testSpec(environment);
+  const entry = await EntryPoint.start(spec).catch(async (error: unknown) => { await remove(); throw error; });
+  t.after(async () => {
+    await entry.stop();
+    await remove();
+  });
+  return entry;
+}
+
+/** An instance closed when the test ends. */
+export async function instance(t: TestContext, label: string, options: { healthStatus?: number; delayMs?: number } = {}): Promise<TestInstance> {
+  const started = await startInstance(label, options);
+  t.after(started.close);
+  return started;
+}
+
+export async function testSpec(environment = "prod"): Promise<{ spec: EntrySpec; remove: () => Promise<void> }> {
+  const runDir = await mkdtemp(join(tmpdir(), "ingot-entry-"));
+  return {
+    spec: {
+      environment, runDir, bind: { address: "127.0.0.1", port: await freePort() }, drainTimeoutMs: 5_000,
+      healthcheck: { type: "http", path: "/health", intervalMs: 200, timeoutMs: 1_000, healthyThreshold: 2 },
+    },
+    remove: () => rm(runDir, { recursive: true, force: true }),
+  };
+}
+
+/** One GET; resolves with status and body, never rejects (a failure is a status of 0). */
+export function get(port: number, agent: Agent | false, path = "/"): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path, agent, headers: agent ? {} : { connection: "close" } }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => { body += chunk.toString(); });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on("error", (error) => resolve({ status: 0, body: error.message, headers: {} }));
+    });
+    req.on("error", (error) => resolve({ status: 0, body: error.message, headers: {} }));
+    req.end();
+  });
+}
+
+export interface Answer { connection: "kept-alive" | "fresh"; startedAt: number; status: number; body: string }
+
+/** Workers over one kept-alive agent and workers opening a fresh connection per request, until stopped. */
+export function loadLoop(port: number, { keepAliveWorkers = 4, freshWorkers = 4 } = {}): { answers: Answer[]; stop: () => Promise<Answer[]> } {
+  const answers: Answer[] = [];
+  const agent = new Agent({ keepAlive: true, maxSockets: keepAliveWorkers });
+  let running = true;
+  const worker = async (workerAgent: Agent | false): Promise<void> => {
+    while (running) {
+      const startedAt = performance.now();
+      const { status, body } = await get(port, workerAgent);
+      answers.push({ connection: workerAgent ? "kept-alive" : "fresh", startedAt, status, body });
+    }
+  };
+  const workers = [...Array(keepAliveWorkers).fill(agent), ...Array(freshWorkers).fill(false)].map(worker);
+  return {
+    answers,
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+      agent.destroy();
+      return answers;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// The HAProxy configuration of one environment's entry point, as text computed from a spec. It holds
+// no servers: instances come and go through the runtime API (runtime-api.ts), never by a reload.
+import { join } from "node:path";
+import { IngotError } from "../errors.ts";
+
+/** The image's health check as HAProxy runs it against each instance (ingot.yaml `healthcheck`). */
+export type EntryHealthcheck =
+  | { type: "http"; path: string; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold?: number }
+  | { type: "tcp"; intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold?: number }
+  | false;
+
+export interface EntrySpec {
+  /** Names the frontend and the backend, and the 503 page. */
+  environment: string;
+  bind: { address: string; port: number };
+  /** Holds the config, the admin socket, the pid file and the 503 page; keep it short (socket path ≤ 107 bytes). */
+  runDir: string;
+  healthcheck: EntryHealthcheck;
+  /** How long a draining instance may finish its requests; also bounds a soft stop (hard-stop-after). */
+  drainTimeoutMs: number;
+}
+
+/** The files of an entry point inside its run folder. */
+export function entryPaths(runDir: string): { config: string; socket: string; pidFile: string; unavailablePage: string; record: string } {
+  return {
+    config: join(runDir, "haproxy.cfg"),
+    socket: join(runDir, "admin.sock"),
+    pidFile: join(runDir, "haproxy.pid"),
+    unavailablePage: join(runDir, "503.http"),
+    record: join(runDir, "entry.json"),
+  };
+}
+
+/**
+ * @example
+ * haproxyConfig({ environment: "prod", bind: { address: "127.0.0.1", port: 8080 }, runDir: "/run/ingot/prod",
+ *   healthcheck: { type: "http", path: "/health", intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 2 }, drainTimeoutMs: 30_000 });
+ * // "global\n  stats socket /run/ingot/prod/admin.sock mode 600 level admin expose-fd listeners\n…"
+ */
+export function haproxyConfig(spec: EntrySpec): string {
+  assertHaproxyName("an environment", spec.environment);
+  const paths = entryPaths(spec.runDir);
+  const check = spec.healthcheck;
+  const section = (header: string, lines: string[]): string => [header, ...lines.map((line) => `  ${line}`)].join("\n");
+  return [
+    `# The entry point of environment ${spec.environment}, written by ingot. Servers are added through the`,
+    "# runtime API (admin.sock); a reload would drop them, so this file never lists any.",
+    section("global", [
+      `stats socket ${paths.socket} mode 600 level admin expose-fd listeners`,
+      "stats timeout 10s",
+      `pidfile ${paths.pidFile}`,
+      // A soft stop (SIGUSR1) lets requests finish, but no longer than an instance's drain.
+      `hard-stop-after ${spec.drainTimeoutMs}ms`,
+      // Access log: the per-environment `log <endpoint> format rfc5424 local0` line goes here once
+      // the log store has an endpoint, with `option httplog` in defaults.
+    ]),
+    section("defaults", [
+      "mode http",
+      "timeout connect 5s",
+      "timeout client 60s",
+      "timeout server 60s",
+      "timeout http-request 10s",
+      "timeout http-keep-alive 10s",
+      "timeout queue 10s",
+      // WebSockets and other upgraded connections stay open this long without traffic.
+      "timeout tunnel 1h",
+      ...(check ? [`timeout check ${check.timeoutMs}ms`] : []),
+      "retries 3",
+      "option redispatch 1",
+      // empty-response covers an idle kept-alive connection the instance closed as HAProxy reused it.
+      "retry-on conn-failure empty-response",
+      "option forwardfor",
+      "http-reuse safe",
+    ]),
+    section(`frontend ${spec.environment}`, [
+      // HAProxy takes the last colon as the port's, so an IPv6 address needs no brackets.
+      `bind ${spec.bind.address}:${spec.bind.port}`,
+      "http-request set-header X-Forwarded-Proto http",
+      `default_backend ${spec.environment}`,
+    ]),
+    section(`backend ${spec.environment}`, [
+      // Dynamic servers need a dynamic algorithm; roundrobin also allows weights to change (canaries).
+      "balance roundrobin",
+      ...(check && check.type === "http"
+        ? ["option httpchk", `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${spec.environment}`,
+          // 2xx, as ingot's own health check counts it (src/vm/health.ts).
+          "http-check expect status 200-299"]
+        : []),
+      `errorfile 503 ${paths.unavailablePage}`,
+    ]),
+  ].join("\n\n") + "\n";
+}
+
+/**
+ * The arguments of `add server` after the address: HAProxy copies nothing from `default-server` to a
+ * dynamic server, so the check settings travel with each one. It starts with weight 0 (see EntryPoint.add).
+ *
+ * @example
+ * serverOptions({ type: "tcp", intervalMs: 500, timeoutMs: 1000, healthyThreshold: 2 }) // ["check", "inter", "500", "rise", "2", "fall", "3", "weight", "0"]
+ */
+export function serverOptions(check: EntryHealthcheck): string[] {
+  const checkOptions = check
+    ? ["check", "inter", String(check.intervalMs), "rise", String(check.healthyThreshold), "fall", String(check.unhealthyThreshold ?? 3)]
+    : [];
+  return [...checkOptions, "weight", "0"];
+}
+
+/** The full HTTP response HAProxy sends when no instance is up (an errorfile is sent as is). */
+export function unavailablePage(environment: string): string {
+  const body = `No instance of ${environment} is ready to serve this request. Try again in a moment.\n`;
+  return [
+    "HTTP/1.1 503 Service Unavailable",
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Cache-Control: no-store",
+    "Retry-After: 5",
+    `X-Ingot-Environment: ${environment}`,
+    "Connection: close",
+    "",
+    body,
+  ].join("\r\n");
+}
+
+/** Refuses a name HAProxy would misread (it names proxies and servers, and travels in CLI commands). */
+export function assertHaproxyName(what: string, name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    throw new IngotError(`Cannot use ${JSON.stringify(name)} as the name of ${what} as it has characters HAProxy does not allow: ${name}`, {
+      code: "entry-name-invalid", hint: "Use letters, digits, '-', '_' and '.', starting with a letter or digit, at most 64",
+    });
+  }
+}
