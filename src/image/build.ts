@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AppConfig, loadAppConfig } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
+import { tagProblem } from "../vault/tag-name.ts";
 import { Vault } from "../vault/vault.ts";
 import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
 import type { Entry } from "./cpio.ts";
@@ -221,9 +222,12 @@ async function elfFilesOf(entries: Entry[]): Promise<string[]> {
   return found;
 }
 
+/** `--tag NAME[:VERSION]`, checked against the tag grammar before any work starts. */
 function parseTag(tag: string | undefined, config: AppConfig): [string, string] {
   if (!tag) return [config.name, config.version];
-  const match = /^([a-z0-9][a-z0-9._-]*)(?::([A-Za-z0-9][A-Za-z0-9._+-]*))?$/.exec(tag);
-  if (!match) throw new IngotError(`Cannot tag the image as ${tag} as it is not NAME:VERSION`, { code: "tag-invalid", hint: "For example --tag hello:1.0.0" });
-  return [match[1]!, match[2] ?? config.version];
+  const colon = tag.indexOf(":");
+  const [name, version] = colon < 0 ? [tag, config.version] : [tag.slice(0, colon), tag.slice(colon + 1)];
+  const problem = tagProblem(name, version);
+  if (problem) throw new IngotError(`Cannot tag the image as ${problem}`, { code: "tag-invalid", hint: "For example --tag hello:1.0.0" });
+  return [name, version];
 }

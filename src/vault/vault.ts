@@ -3,16 +3,32 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { IngotError } from "../errors.ts";
 import { canonicalJson } from "./canonical-json.ts";
+import { shortened, tagProblem } from "./tag-name.ts";
 
 /** The vault's root: $INGOT_HOME, else $XDG_DATA_HOME/ingot, else ~/.local/share/ingot. */
 export function defaultVaultRoot(): string {
   if (process.env.INGOT_HOME) return process.env.INGOT_HOME;
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "ingot");
+}
+
+/** A tag: the file tags/NAME/VERSION holding the digest of an image manifest. */
+export interface Tag {
+  name: string;
+  version: string;
+  digest: string;
+  /** The tag file's mtime: when it was last set. */
+  taggedMs: number;
+}
+
+/** An entry under tags/ that is not a well-formed tag, and why. */
+export interface DamagedTag {
+  path: string;
+  problem: string;
 }
 
 /** A blob that is missing or whose bytes no longer match its digest. */
@@ -139,27 +155,54 @@ export class Vault {
   }
 
   async setTag(name: string, version: string, digest: string): Promise<void> {
-    await mkdir(join(this.root, "tags", name), { recursive: true });
+    const file = this.#tagFile(name, version);
+    await mkdir(dirname(file), { recursive: true });
     const temp = this.tempPath("tag");
     await writeOrExplain(temp, `${digest}\n`);
-    await rename(temp, join(this.root, "tags", name, version));
+    await rename(temp, file);
   }
 
   async removeTag(name: string, version: string): Promise<void> {
-    await rm(join(this.root, "tags", name, version));
+    await rm(this.#tagFile(name, version));
   }
 
-  /** Every tag as {name, version, digest, createdMs}. */
-  async tags(): Promise<{ name: string; version: string; digest: string; taggedMs: number }[]> {
-    const result = [];
-    for (const name of (await readdir(join(this.root, "tags"))).sort()) {
-      for (const version of (await readdir(join(this.root, "tags", name)).catch(() => [])).sort()) {
-        const file = join(this.root, "tags", name, version);
-        const [text, info] = await Promise.all([readFile(file, "utf8"), stat(file)]);
-        result.push({ name, version, digest: text.trim(), taggedMs: info.mtimeMs });
+  /** Every well-formed tag as {name, version, digest, taggedMs}; see tagListing for the others. */
+  async tags(): Promise<Tag[]> {
+    return (await this.tagListing()).tags;
+  }
+
+  /**
+   * Every tag, and apart from them every entry under tags/ that is not one (garbage, a folder where
+   * a tag file belongs, a name outside the tag grammar): one damaged entry must not hide the others.
+   */
+  async tagListing(): Promise<{ tags: Tag[]; damaged: DamagedTag[] }> {
+    const tagsDir = join(this.root, "tags");
+    const tags: Tag[] = [];
+    const damaged: DamagedTag[] = [];
+    for (const name of (await readdir(tagsDir)).sort()) {
+      const versions = await readdir(join(tagsDir, name)).catch((error: NodeJS.ErrnoException) => {
+        damaged.push({ path: join(tagsDir, name), problem: error.code === "ENOTDIR" ? "is a file where a folder of versions belongs" : `cannot be read (${error.code})` });
+        return [];
+      });
+      for (const version of versions.sort()) {
+        const tag = await readTag(join(tagsDir, name, version), name, version);
+        if ("problem" in tag) damaged.push(tag);
+        else tags.push(tag);
       }
     }
-    return result;
+    return { tags, damaged };
+  }
+
+  /** The file of tag NAME:VERSION, refused unless it lies one folder deep inside tags/. */
+  #tagFile(name: string, version: string): string {
+    const tagsDir = join(this.root, "tags");
+    const problem = tagProblem(name, version);
+    const file = resolve(tagsDir, name, version);
+    // The grammar already keeps the path inside; the resolved path is checked too, as defence in depth.
+    if (problem === undefined && dirname(dirname(file)) === tagsDir) return file;
+    throw new IngotError(`Cannot use ${shortened(`${name}:${version}`)} as a tag as ${problem ?? "its path leaves the vault's tags folder"}`, {
+      code: "tag-invalid", hint: "A tag is NAME:VERSION, e.g. my-app:1.0.0 (OCI's tag grammar)",
+    });
   }
 
   /** A small JSON cache keyed by a digest of inputs (layer descriptors, resolved versions). */
@@ -215,6 +258,18 @@ export async function fileSha256Hex(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/** One tag file read back, or why the entry is not a tag. */
+async function readTag(file: string, name: string, version: string): Promise<Tag | DamagedTag> {
+  const damaged = (problem: string): DamagedTag => ({ path: file, problem });
+  const grammar = tagProblem(name, version);
+  if (grammar) return damaged(`is not a tag as ${grammar}`);
+  const info = await lstat(file).catch(() => undefined);
+  if (!info?.isFile()) return damaged(`is a ${info?.isDirectory() ? "folder" : "link or special file"} where a tag file belongs`);
+  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => `(${error.code})`);
+  if (!/^sha256:[0-9a-f]{64}\n?$/.test(text)) return damaged(`does not hold an image digest: ${shortened(text)}`);
+  return { name, version, digest: text.trim(), taggedMs: info.mtimeMs };
 }
 
 function hexOf(digest: string): string {
