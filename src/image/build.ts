@@ -6,7 +6,7 @@ import { type AppConfig, loadAppConfig } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
 import { tagProblem } from "../vault/tag-name.ts";
 import { Vault } from "../vault/vault.ts";
-import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
+import { appFileEntries, EXCLUDED_NAMES, includedEntries } from "./app-files.ts";
 import type { Entry } from "./cpio.ts";
 import { readElf } from "./elf.ts";
 import { findKernel, moduleLoadOrder } from "./kernel.ts";
@@ -200,17 +200,10 @@ async function elfProgram(config: AppConfig): Promise<{ guestPath: string; extra
   return { guestPath: `/app/${program.replace(/^\.\//, "")}` };
 }
 
-/** The `files` of ingot.yaml: host files or folders copied to the given paths inside the image. */
+/** The `files` of ingot.yaml: files or folders of the app folder copied to the given paths inside the image. */
 async function extraFiles(config: AppConfig): Promise<Entry[]> {
   const entries: Entry[] = [];
-  for (const { from, to } of config.files) {
-    const hostPath = resolve(config.dir, from);
-    const info = await stat(hostPath).catch((error: unknown) => {
-      throw new IngotError(`Cannot include ${from} (files in ingot.yaml) as ${hostPath} does not exist`, { code: "input-missing", hint: "Fix the path; it is relative to the app folder", cause: error });
-    });
-    if (info.isDirectory()) entries.push(...(await appFileEntries(hostPath, to, new Set())));
-    else entries.push({ type: "file", path: to, mode: info.mode & 0o111 ? 0o755 : 0o644, source: { kind: "host", path: hostPath, size: info.size } });
-  }
+  for (const [index, { from, to }] of config.files.entries()) entries.push(...(await includedEntries(config.dir, from, to, `files[${index}].from`)));
   return entries;
 }
 
