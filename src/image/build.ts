@@ -148,13 +148,34 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {
   const key = await layerKey(plan);
   const cached = await vault.cacheGet<LayerDescriptor>("layers", key);
-  if (cached && (await vault.hasBlob(cached.digest)) && (await vault.hasBlob(cached.files))) return { ...cached, cached: true };
+  if (cached && (await isIntactLayer(vault, cached))) return { ...cached, cached: true };
   log(`layer ${plan.name}: compressing ${plan.entries.length} entries with ${plan.compression}`);
   const written = await writeLayer(vault, plan.entries, plan.compression);
   const files = await vault.putJson(plan.entries.map(fileIndexEntry));
   const descriptor: LayerDescriptor = { name: plan.name, ...written, compression: plan.compression, files };
   await vault.cacheSet("layers", key, descriptor);
   return { ...descriptor, cached: false };
+}
+
+/**
+ * Layers up to this size are hashed in full on a cache hit: 16 MiB take ~25 ms at the ~600 MiB/s
+ * sha256 of a shared build machine. Larger ones (the runtime, ~28 MiB as xz) are checked by size
+ * here and hashed in full when booted (assembleInitrd), which removes a damaged blob, so the next
+ * build writes it again.
+ */
+const FULL_CHECK_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Whether a cached layer's blob and file index are still there and undamaged, as far as is cheap to tell. */
+async function isIntactLayer(vault: Vault, layer: LayerDescriptor): Promise<boolean> {
+  try {
+    if ((await stat(vault.blobPath(layer.digest))).size !== layer.size) return false;
+    if (layer.size <= FULL_CHECK_MAX_BYTES) await vault.verifyBlob(layer.digest);
+    await vault.verifyBlob(layer.files);
+    return true;
+  } catch {
+    // Missing, damaged or a cache entry that is not a layer descriptor: the layer is written again.
+    return false;
+  }
 }
 
 /** What inspect and the audit need to know of a file, without unpacking the layer. */

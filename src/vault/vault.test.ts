@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../../test/helpers.ts";
 import { Vault } from "./vault.ts";
@@ -44,4 +44,55 @@ test("damaged entries under tags/ are skipped and reported; the other tags are s
     ["garbage/1.0.0", "does not hold an image digest"],
   ]);
   assert.deepEqual((await vault.tags()).length, 1);
+});
+
+async function flipByte(path: string): Promise<void> {
+  const data = await readFile(path);
+  data[Math.floor(data.length / 2)]! ^= 0xff;
+  await writeFile(path, data);
+}
+
+test("a damaged blob is removed when a read finds it, and replaced when its content is written again", async (t) => {
+  const { vault, outside } = await vaultIn(t);
+  const { digest } = await vault.putBytes(Buffer.from("the same bytes, twice"));
+  await flipByte(vault.blobPath(digest));
+  await vault.putBytes(Buffer.from("the same bytes, twice"));
+  assert.equal((await vault.readBlob(digest)).toString(), "the same bytes, twice");
+
+  const source = join(outside, "layer");
+  await writeFile(source, "a layer".repeat(1000));
+  const stored = await vault.putFile(source);
+  await flipByte(vault.blobPath(stored.digest));
+  await vault.putFile(source);
+  await vault.verifyBlob(stored.digest);
+
+  await flipByte(vault.blobPath(stored.digest));
+  await assert.rejects(vault.verifyBlob(stored.digest), { code: "blob-corrupt", hint: /has been removed; build or pull the image again/ });
+  assert.equal(await vault.hasBlob(stored.digest), false, "the next build writes it again");
+});
+
+test("a derived cache file is checked against its recorded sha256 on every use and made again when damaged", async (t) => {
+  const { vault } = await vaultIn(t);
+  const digest = await vault.putJson({ kernel: 1 });
+  let made = 0;
+  const produce = async (temp: string): Promise<void> => { made++; await writeFile(temp, "unpacked kernel ".repeat(100)); };
+  const path = await vault.cachedFile("kernels-unpacked", digest, "vmlinux", produce);
+  assert.equal(await vault.cachedFile("kernels-unpacked", digest, "vmlinux", produce), path);
+  assert.equal(made, 1);
+  await flipByte(path);
+  await vault.cachedFile("kernels-unpacked", digest, "vmlinux", produce);
+  assert.equal(made, 2);
+  assert.equal(await readFile(path, "utf8"), "unpacked kernel ".repeat(100));
+  await rm(`${path}.sha256`);
+  await vault.cachedFile("kernels-unpacked", digest, "vmlinux", produce);
+  assert.equal(made, 3, "a file without a record (made before records existed) is made again");
+  assert.deepEqual(await readdir(join(vault.root, "tmp")), []);
+});
+
+test("a damaged layer cache entry is a miss, not a crash", async (t) => {
+  const { vault } = await vaultIn(t);
+  const key = await vault.putJson({ key: 1 });
+  await vault.cacheSet("layers", key, { digest: "x" });
+  await writeFile(join(vault.root, "cache", "layers", key.slice(7)), "{not json");
+  assert.equal(await vault.cacheGet("layers", key), undefined);
 });

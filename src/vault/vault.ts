@@ -64,19 +64,21 @@ export class Vault {
     return join(this.root, "tmp", `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${label}`);
   }
 
-  /** Moves a finished temporary file into the blob store under its digest. */
+  /**
+   * Moves a finished temporary file into the blob store under its digest. A damaged blob already
+   * there is replaced, so that rebuilding an image repairs it.
+   */
   async adoptBlob(tempFile: string, digest: string): Promise<void> {
-    const target = this.blobPath(digest);
-    if (await exists(target)) {
+    if (await this.#isIntact(digest)) {
       await rm(tempFile, { force: true });
       return;
     }
-    await rename(tempFile, target);
+    await rename(tempFile, this.blobPath(digest));
   }
 
   async putBytes(data: Uint8Array): Promise<{ digest: string; size: number }> {
     const digest = sha256Digest(data);
-    if (!(await exists(this.blobPath(digest)))) {
+    if (!(await this.#isIntact(digest))) {
       const temp = this.tempPath("blob");
       await writeOrExplain(temp, data);
       await this.adoptBlob(temp, digest);
@@ -130,7 +132,7 @@ export class Vault {
         code: "blob-missing", hint: `Rebuild or pull the image; the vault is ${this.root}`, cause: error,
       });
     });
-    if (sha256Digest(data) !== digest) throw corrupt(digest, this.blobPath(digest));
+    if (sha256Digest(data) !== digest) throw await this.#discardCorrupt(digest);
     return data;
   }
 
@@ -147,7 +149,26 @@ export class Vault {
     } catch (error) {
       throw new BlobError(`Cannot read blob ${digest} as it is missing from the vault`, { code: "blob-missing", hint: "Rebuild or pull the image", cause: error });
     }
-    if (`sha256:${hash.digest("hex")}` !== digest) throw corrupt(digest, path);
+    if (`sha256:${hash.digest("hex")}` !== digest) throw await this.#discardCorrupt(digest);
+  }
+
+  /** Whether the blob is there with the bytes its digest promises. */
+  async #isIntact(digest: string): Promise<boolean> {
+    return this.verifyBlob(digest).then(() => true, (error: unknown) => {
+      if (error instanceof BlobError) return false;
+      throw error;
+    });
+  }
+
+  /** A damaged blob is removed when found, so that the next build or pull writes it again. */
+  async #discardCorrupt(digest: string): Promise<BlobError> {
+    const path = this.blobPath(digest);
+    // A read-only vault keeps it; the error is the same.
+    await rm(path, { force: true }).catch(() => {});
+    return new BlobError(`Cannot use blob ${digest} as its content no longer matches its digest: ${path}`, {
+      code: "blob-corrupt",
+      hint: "The vault's copy was damaged and has been removed; build or pull the image again",
+    });
   }
 
   async hasBlob(digest: string): Promise<boolean> {
@@ -208,7 +229,12 @@ export class Vault {
   /** A small JSON cache keyed by a digest of inputs (layer descriptors, resolved versions). */
   async cacheGet<T>(kind: string, key: string): Promise<T | undefined> {
     const text = await readFile(join(this.root, "cache", kind, hexOf(key)), "utf8").catch(() => undefined);
-    return text === undefined ? undefined : (JSON.parse(text) as T);
+    try {
+      return text === undefined ? undefined : (JSON.parse(text) as T);
+    } catch {
+      // A damaged cache entry is a miss: the value is made again and the entry rewritten.
+      return undefined;
+    }
   }
 
   async cacheSet(kind: string, key: string, value: unknown): Promise<void> {
@@ -221,20 +247,28 @@ export class Vault {
   /**
    * A file derived from a blob, made once: `produce` writes it to a temporary path that is then
    * renamed into cache/KIND/HEX.EXTENSION, so a failed or interrupted run never leaves half a file.
+   * Its sha256 is recorded beside it (….sha256) and checked on every use: a damaged or unrecorded
+   * file is made again rather than booted.
    *
    * @example
    * await vault.cachedFile("kernels-unpacked", kernel.digest, "vmlinux", (temp) => unpackInto(temp));
    */
   async cachedFile(kind: string, digest: string, extension: string, produce: (temp: string) => Promise<void>): Promise<string> {
     const path = join(this.root, "cache", kind, `${hexOf(digest)}.${extension}`);
-    if (await exists(path)) return path;
+    const record = `${path}.sha256`;
+    const recorded = await readFile(record, "utf8").catch(() => undefined);
+    if (recorded !== undefined && (await fileSha256Hex(path).catch(() => undefined)) === recorded.trim()) return path;
     await mkdir(join(this.root, "cache", kind), { recursive: true });
     const temp = this.tempPath(kind);
+    const recordTemp = this.tempPath(`${kind}-sha256`);
     try {
       await produce(temp);
+      await writeOrExplain(recordTemp, `${await fileSha256Hex(temp)}\n`);
+      // The record first: a crash between the two renames leaves a mismatch, which is made again.
+      await rename(recordTemp, record);
       await rename(temp, path);
     } catch (error) {
-      await rm(temp, { force: true });
+      await Promise.all([rm(temp, { force: true }), rm(recordTemp, { force: true })]);
       throw error;
     }
     return path;
@@ -276,13 +310,6 @@ function hexOf(digest: string): string {
   const hex = digest.startsWith("sha256:") ? digest.slice(7) : digest;
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new IngotError(`Cannot use ${digest} as a digest as it is not sha256:<64 hex digits>`, { code: "digest-invalid" });
   return hex;
-}
-
-function corrupt(digest: string, path: string): BlobError {
-  return new BlobError(`Cannot use blob ${digest} as its content no longer matches its digest: ${path}`, {
-    code: "blob-corrupt",
-    hint: "The vault's copy is damaged; remove the image (ingot rm) and build or pull it again",
-  });
 }
 
 async function writeOrExplain(path: string, data: Uint8Array | string): Promise<void> {
