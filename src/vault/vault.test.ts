@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../../test/helpers.ts";
 import { Vault } from "./vault.ts";
@@ -95,4 +95,15 @@ test("a damaged layer cache entry is a miss, not a crash", async (t) => {
   await vault.cacheSet("layers", key, { digest: "x" });
   await writeFile(join(vault.root, "cache", "layers", key.slice(7)), "{not json");
   assert.equal(await vault.cacheGet("layers", key), undefined);
+});
+
+test("a vault the user cannot write, holding a stale temporary file, still opens and lists its tags", async (t) => {
+  const { vault, outside } = await vaultIn(t);
+  await vault.setTag("hello", "1.0.0", await vault.putJson({ hello: "world" }));
+  await writeFile(join(vault.root, "tmp", "999999999-1-abc-blob"), "left by a crashed build");
+  await chmod(outside, 0o755);
+  // Opened as an unprivileged user (root writes everywhere); restored before any assertion can throw.
+  process.seteuid!(65534);
+  const opened = await Vault.open(vault.root).then((readOnly) => readOnly.tags()).finally(() => process.seteuid!(0));
+  assert.deepEqual(opened.map((tag) => tag.name), ["hello"]);
 });

@@ -274,11 +274,14 @@ export class Vault {
     return path;
   }
 
-  /** Temporary files of builds whose process is gone are leftovers of a crash or a full disk. */
+  /**
+   * Temporary files of builds whose process is gone are leftovers of a crash or a full disk. Their
+   * removal is best effort: a read-only vault can still be listed, inspected and booted from.
+   */
   async #removeStaleTemporaries(): Promise<void> {
-    for (const name of await readdir(join(this.root, "tmp"))) {
+    for (const name of await readdir(join(this.root, "tmp")).catch(() => [])) {
       const pid = Number(name.split("-")[0]);
-      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.root, "tmp", name), { recursive: true, force: true });
+      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.root, "tmp", name), { recursive: true, force: true }).catch(() => {});
     }
   }
 }
