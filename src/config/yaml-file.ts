@@ -19,7 +19,8 @@ export async function readYamlConfig(file: string): Promise<Record<string, unkno
     throw new IngotError(`Cannot read ${file} as ${error.message}`, { code: "config-unreadable", hint: "Check the file's permissions", cause: error });
   });
   if (text === undefined) return {};
-  const document = parseDocument(text, { uniqueKeys: true });
+  // logLevel error: library code never prints; yaml would warn on stderr about keys that are collections.
+  const document = parseDocument(text, { uniqueKeys: true, logLevel: "error" });
   if (document.errors.length > 0) {
     throw new ConfigError(file, document.errors.map((error) => ({ path: `line ${error.linePos?.[0]?.line ?? "?"}`, message: error.message.split("\n")[0]! })));
   }

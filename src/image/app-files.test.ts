@@ -111,3 +111,12 @@ test("names that are not UTF-8 and paths over 4 KiB are named problems, not cras
     execFileSync("rm", ["-rf", join(dir, "deep")]);
   }
 });
+
+test("names that merely start with two dots (...x, ..x) are inside the folder", async (t) => {
+  const dir = await app(t);
+  await writeFile(join(dir, "..config"), "x");
+  await symlink("..config", join(dir, "dots"));
+  const entries = await appFileEntries(dir, "/app");
+  assert.ok(entries.some((entry) => entry.path === "/app/dots" && entry.type === "symlink"));
+  assert.deepEqual((await includedEntries(dir, "..config", "/etc/config", "files[0].from")).map((entry) => entry.path), ["/etc/config"]);
+});

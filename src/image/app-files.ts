@@ -119,7 +119,8 @@ function utf8(bytes: Buffer): string | undefined {
 
 function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+  // "..." or "..x" is a name inside the folder; only ".." itself or "../…" climbs out.
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /** Byte order, so that the result does not depend on the host's locale. */
