@@ -133,6 +133,31 @@ describe("ingot CLI", () => {
     assert.match(typo.stderr, /hint: tiny has versions 1\.2\.3/);
   });
 
+  test("a damaged entry under tags/ is skipped with a warning saying how to remove it; other images still list and inspect", async () => {
+    const report = JSON.parse(await succeed("inspect", digest, "--json")) as { layers: { name: string; digest: string }[] };
+    const tags = join(home, "tags");
+    await mkdir(join(tags, "folder", "1.0.0"), { recursive: true });
+    await mkdir(join(tags, "garbage"));
+    await writeFile(join(tags, "garbage", "1.0.0"), "not a digest\n");
+    await mkdir(join(tags, "layer"));
+    await writeFile(join(tags, "layer", "1.0.0"), `${report.layers[0]!.digest}\n`);
+    try {
+      const images = await ingot("images");
+      assert.equal(images.code, 0, images.stderr);
+      assert.match(images.stdout, /^tiny\s+1\.2\.3\s/m);
+      assert.match(images.stdout, /^layer\s+1\.0\.0\s.*\bdamaged\b/m);
+      assert.match(images.stderr, new RegExp(`^warning: skipped ${join(tags, "folder", "1.0.0")} as it is a folder where a tag file belongs; remove it with: rm -r`, "m"));
+      assert.match(images.stderr, /^warning: skipped .*garbage\/1\.0\.0 as it does not hold an image digest/m);
+      assert.match(images.stderr, /^warning: layer:1\.0\.0: Cannot use blob .* as an image as it is not an image manifest/m);
+      await succeed("inspect", "tiny");
+      const layer = await ingot("inspect", "layer:1.0.0");
+      assert.equal(layer.code, 1);
+      assert.match(layer.stderr, /^error: Cannot use blob .* as an image as it is not an image manifest/m);
+    } finally {
+      for (const name of ["folder", "garbage", "layer"]) await rm(join(tags, name), { recursive: true, force: true });
+    }
+  });
+
   test("run refuses bad --cpus, --memory and -e values before any work", async () => {
     for (const [args, message] of [
       [["--cpus", "0"], /Cannot use --cpus 0 as it is not a whole number from 1 to 32/],

@@ -1,7 +1,8 @@
 // `ingot images [--json]`: the vault's tags with each image's size, runtime and age.
 import { IngotError } from "../errors.ts";
 import type { ImageManifest } from "../image/manifest.ts";
-import { BlobError, Vault } from "../vault/vault.ts";
+import { readManifest } from "../vault/image-ref.ts";
+import { type Tag, Vault } from "../vault/vault.ts";
 import { allowOnly, flag, type Parsed } from "./args.ts";
 import { formatBytes, table } from "./format.ts";
 
@@ -33,7 +34,11 @@ export const imagesVerb = {
         code: "cli-unexpected-argument", hint: "ingot inspect IMAGE shows one image in detail",
       });
     }
-    const rows = await imageRows(await Vault.open());
+    const vault = await Vault.open();
+    const { tags, damaged } = await vault.tagListing();
+    const rows = await imageRows(vault, tags);
+    // A damaged entry under tags/ is skipped so that every other image is still listed.
+    for (const entry of damaged) console.error(`warning: skipped ${entry.path} as it ${entry.problem}; remove it with: rm -r ${JSON.stringify(entry.path)}`);
     if (flag(args, "json") === "true") {
       console.log(JSON.stringify(rows.map(({ taggedMs: _taggedMs, ...row }) => row), null, 2));
       return 0;
@@ -53,16 +58,16 @@ export const imagesVerb = {
 };
 
 /** Sorted by name, newest tag first, as `ingot inspect NAME` picks the newest. */
-async function imageRows(vault: Vault): Promise<ImageRow[]> {
-  const tags = (await vault.tags()).sort((a, b) => a.name.localeCompare(b.name) || b.taggedMs - a.taggedMs);
+async function imageRows(vault: Vault, tags: Tag[]): Promise<ImageRow[]> {
+  tags.sort((a, b) => a.name.localeCompare(b.name) || b.taggedMs - a.taggedMs);
   return Promise.all(tags.map(async ({ name, version, digest, taggedMs }): Promise<ImageRow> => {
     const base = { name, version, digest, taggedAt: new Date(taggedMs).toISOString(), taggedMs };
     try {
-      const manifest = await vault.readJson<ImageManifest>(digest);
+      const manifest = await readManifest(vault, digest);
       return { ...base, size: manifest.kernel.size + manifest.layers.reduce((sum, layer) => sum + layer.size, 0), runtime: runtimeOf(manifest) };
     } catch (error) {
-      // One damaged image should not hide the others; inspect and rm still name it.
-      if (!(error instanceof BlobError)) throw error;
+      // One damaged image (a damaged blob, a tag pointing at a layer) should not hide the others; inspect and rm still name it.
+      if (!(error instanceof IngotError)) throw error;
       return { ...base, size: null, runtime: null, error: error.message };
     }
   }));

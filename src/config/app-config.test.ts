@@ -57,3 +57,74 @@ test("a package.json without main or a plain start script is refused", async (t)
   t.after(() => rm(dir, { recursive: true }));
   await assert.rejects(loadAppConfig(dir), /no main and no plain "node FILE" start script/);
 });
+
+async function problemsOf(files: Record<string, string>): Promise<{ file: string; problems: Record<string, string> }> {
+  const dir = await appWith(files);
+  try {
+    const error = await loadAppConfig(dir).then(() => undefined, (caught: unknown) => caught);
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return { file: error.file, problems: Object.fromEntries(error.problems.map((problem) => [problem.path, `${problem.message} (${problem.hint ?? ""})`])) };
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+}
+
+test("names and versions from ingot.yaml and package.json must follow the tag grammar, so no tag path leaves the vault", async () => {
+  const pkg = JSON.stringify({ name: "shop", main: "index.js" });
+  const yaml = await problemsOf({ "package.json": pkg, "ingot.yaml": `name: "x/../.."\nversion: ../../../tmp/x\n` });
+  assert.match(yaml.problems.name!, /is not lowercase letters and digits/);
+  assert.match(yaml.problems.version!, /does not start with a letter, digit or '_'.*\(Use for example "1\.0\.0"/);
+  const longName = await problemsOf({ "package.json": pkg, "ingot.yaml": `name: ${"a".repeat(300)}\n` });
+  assert.match(longName.problems.name!, /is longer than 128 characters, got "a{59}…/);
+
+  const version = await problemsOf({ "package.json": JSON.stringify({ name: "shop", version: "../../x", main: "index.js" }) });
+  assert.match(version.file, /package\.json$/);
+  assert.match(version.problems.version!, /"\.\.\/\.\.\/x" gives the image version .* which does not start with/);
+  const name = await problemsOf({ "package.json": JSON.stringify({ name: "..", version: "1.0.0", main: "index.js" }) });
+  assert.match(name.problems.name!, /"\.\." gives the image name "", which is not lowercase/);
+});
+
+test("a NUL byte in a baked variable, its name or a command argument is refused with its path", async () => {
+  const { problems } = await problemsOf({
+    "package.json": "{}",
+    "ingot.yaml": 'name: x\ncommand: [node, "a\\0b"]\nenv:\n  GOOD: "a\\0LD_PRELOAD=/app/evil.so"\n  "BAD\\0KEY": x\nenvironments:\n  prod:\n    env:\n      X: "\\0"\nfiles: ["a\\0"]\n',
+  });
+  assert.deepEqual(Object.keys(problems).sort(), ["command[1]", "env.\"BAD\\u0000KEY\"", "env.GOOD", "environments.prod.env.X", "files[0]"]);
+  assert.match(problems["env.GOOD"]!, /must not contain a NUL byte/);
+});
+
+test("resources, stopTimeout and baked variables are bounded, and INGOT_ names are ingot's", async () => {
+  const { problems } = await problemsOf({
+    "package.json": "{}",
+    "ingot.yaml": `name: x\nresources:\n  cpus: 65\n  memory: 100G\nstopTimeout: 1h\nenv:\n  INGOT_ENV: prod\n  BIG: "${"x".repeat(33 * 1024)}"\nenvironments:\n  prod:\n    env:\n${Array.from({ length: 3 }, (_, i) => `      V${i}: "${"y".repeat(30 * 1024)}"\n`).join("")}`,
+  });
+  assert.match(problems["resources.cpus"]!, /from 1 to 64, got 65/);
+  assert.match(problems["resources.memory"]!, /from 64M to 64G/);
+  assert.match(problems.stopTimeout!, /at most|from 0 to 10m/);
+  assert.match(problems["env.INGOT_ENV"]!, /is reserved/);
+  assert.match(problems["env.BIG"]!, /33792 bytes long, more than the 32768/);
+  assert.match(problems["environments.prod.env"]!, /more than the 65536 allowed/);
+  assert.match((await problemsOf({ "package.json": "{}", "ingot.yaml": "name: x\nresources:\n  memory: 32M\n" })).problems["resources.memory"]!, /from 64M/);
+});
+
+test("baked variables reach the app as written in ingot.yaml: 0x1F is not 31, 1.50 is not 1.5", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ main: "index.js" }), "ingot.yaml": "name: x\nenv:\n  HEX: 0x1F\n  PRICE: 1.50\n  ON: True\n  ALIAS: &zero 007\nenvironments:\n  prod:\n    env:\n      SAME: *zero\n" });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.env, { HEX: "0x1F", PRICE: "1.50", ON: "True", ALIAS: "007" });
+  assert.deepEqual(config.environments.prod!.env, { SAME: "007" });
+});
+
+test("a YAML alias bomb is a ConfigError, not a crash", async () => {
+  const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (const name of "bcdefgh") levels.push(`${name}: &${name} [${Array(9).fill(`*${levels.length === 1 ? "a" : "bcdefgh"[levels.length - 2]}`).join(", ")}]`);
+  const { problems } = await problemsOf({ "package.json": "{}", "ingot.yaml": `${levels.join("\n")}\n` });
+  assert.match(problems["(top level)"]!, /aliases .* expand too far/);
+});
+
+test("a package.json that is null or has keys of the wrong type is a ConfigError naming the keys", async () => {
+  assert.match((await problemsOf({ "package.json": "null" })).problems["(top level)"]!, /must be an object, got null/);
+  const { file, problems } = await problemsOf({ "package.json": JSON.stringify({ name: 5, engines: "node", scripts: { start: 1 }, main: ["x"] }) });
+  assert.match(file, /package\.json$/);
+  assert.deepEqual(Object.keys(problems).sort(), ["engines", "main", "name", "scripts.start"]);
+});

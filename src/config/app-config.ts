@@ -1,10 +1,13 @@
 // Loads an app folder's configuration: ingot.yaml when present, defaults from package.json.
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseDocument } from "yaml";
 import { IngotError } from "../errors.ts";
+import { imageNameProblem, imageVersionProblem, shortened } from "../vault/tag-name.ts";
 import { validateAppConfig } from "./app-schema.ts";
+import { ConfigError } from "./config-error.ts";
+import { type PackageJson, readPackageJson } from "./package-json.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
+import { readYamlConfig } from "./yaml-file.ts";
 
 export type RuntimeSpec = { kind: "node"; version: string | undefined } | { kind: "elf" };
 
@@ -32,17 +35,7 @@ export interface AppConfig {
   isNodeProject: boolean;
 }
 
-/** Problems in an app's configuration, all of them, each with its path. */
-export class ConfigError extends IngotError {
-  override name = "ConfigError";
-  constructor(readonly file: string, readonly problems: ConfigProblem[]) {
-    super(
-      `Cannot use ${file} as it has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
-        problems.map((p) => `  ${p.path}: ${p.message}${p.hint ? ` (${p.hint})` : ""}`).join("\n"),
-      { code: "config-invalid", hint: "Fix the keys above; docs/config.md lists every key" },
-    );
-  }
-}
+export { ConfigError } from "./config-error.ts";
 
 /**
  * Reads the app folder's ingot.yaml and package.json and returns the normalized configuration.
@@ -55,8 +48,9 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   const appDir = resolve(dir);
   await assertFolder(appDir);
   const yamlFile = join(appDir, "ingot.yaml");
-  const raw = await readYaml(yamlFile);
-  const pkg = await readPackageJson(join(appDir, "package.json"));
+  const raw = await readYamlConfig(yamlFile);
+  const packageFile = join(appDir, "package.json");
+  const pkg = await readPackageJson(packageFile);
 
   const problems: ConfigProblem[] = [];
   validateAppConfig(raw, "", problems);
@@ -66,6 +60,9 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   const command = (raw.command as string[] | undefined) ?? defaultCommand(pkg, appDir);
   const ports = (raw.ports as Record<string, number> | undefined) ?? (runtime.spec.kind === "node" ? { http: 8080 } : {});
   const name = (raw.name as string | undefined) ?? sanitizeName(pkg?.name);
+  const version = (raw.version as string | undefined) ?? pkg?.version ?? "latest";
+  if (raw.name === undefined) assertFromPackageJson(packageFile, "name", pkg?.name, name, imageNameProblem, "Set name: my-app in ingot.yaml");
+  if (raw.version === undefined) assertFromPackageJson(packageFile, "version", pkg?.version, version, imageVersionProblem, 'Set version: "1.0.0" in ingot.yaml or package.json');
   if (!name) {
     throw new IngotError(`Cannot name the image of ${appDir} as neither ingot.yaml nor package.json gives a name`, {
       code: "config-no-name",
@@ -75,7 +72,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   const config: AppConfig = {
     dir: appDir,
     name,
-    version: String(raw.version ?? pkg?.version ?? "latest"),
+    version,
     runtime: runtime.spec,
     runtimeSource: runtime.source,
     command,
@@ -100,44 +97,10 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   return config;
 }
 
-interface PackageJson {
-  name?: string;
-  version?: string;
-  main?: string;
-  engines?: { node?: string };
-  scripts?: Record<string, string>;
-}
-
 async function assertFolder(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new IngotError(`Cannot build ${dir} as it is not a folder`, { code: "app-not-found", hint: "Pass the app's folder, e.g. ingot build examples/hello" });
-  }
-}
-
-async function readYaml(file: string): Promise<Record<string, unknown>> {
-  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw new IngotError(`Cannot read ${file} as ${error.message}`, { code: "config-unreadable", hint: "Check the file's permissions", cause: error });
-  });
-  if (text === undefined) return {};
-  const document = parseDocument(text, { uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(file, document.errors.map((error) => ({ path: `line ${error.linePos?.[0]?.line ?? "?"}`, message: error.message.split("\n")[0]! })));
-  }
-  const value: unknown = document.toJS();
-  if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError(file, [{ path: "(top level)", message: "must be a mapping of keys" }]);
-  return value as Record<string, unknown>;
-}
-
-async function readPackageJson(file: string): Promise<PackageJson | undefined> {
-  const text = await readFile(file, "utf8").catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as PackageJson;
-  } catch (error) {
-    throw new IngotError(`Cannot read ${file} as it is not valid JSON: ${(error as Error).message}`, { code: "package-json-invalid", hint: "Fix the JSON syntax", cause: error });
   }
 }
 
@@ -192,8 +155,15 @@ function portName(ref: unknown, ports: Record<string, number>): string {
   throw new ConfigError("ingot.yaml", [{ path: "healthcheck.port", message: `names no declared port: ${JSON.stringify(ref)}`, hint: `Declared ports: ${Object.keys(ports).join(", ") || "none"}` }]);
 }
 
+/** npm names ("@acme/Shop") made image names ("acme-shop"); what is still not one is refused by the caller. */
 function sanitizeName(name: string | undefined): string | undefined {
-  return name?.toLowerCase().replace(/^@/, "").replace(/[^a-z0-9._-]+/g, "-");
+  return name?.toLowerCase().replace(/^@/, "").replace(/[^a-z0-9._-]+/g, "-").replace(/([._-])[._-]+/g, "$1").replace(/^[._-]+|[._-]+$/g, "");
+}
+
+/** A name or version taken from package.json passes the same grammar as ingot.yaml's, reported against package.json. */
+function assertFromPackageJson(file: string, key: string, original: string | undefined, derived: string | undefined, problemOf: (value: unknown) => string | undefined, hint: string): void {
+  const reason = original === undefined ? undefined : problemOf(derived);
+  if (reason) throw new ConfigError(file, [{ path: key, message: `${shortened(original)} gives the image ${key} ${shortened(derived)}, which ${reason}`, hint }]);
 }
 
 function stringify(env: Record<string, unknown>): Record<string, string> {

@@ -1,8 +1,13 @@
 // The keys of ingot.yaml. Each description is also the reference text in docs/config.md.
 import {
-  type Check, type KeySpec, isDuration, isEnvMap, isName, isPlainObject, isPort, isPositiveInteger,
-  isSize, isString, isStringList, mapping, namedMap,
+  type Check, type KeySpec, durationAtMost, integerBetween, isDuration, isEnvMap, isImageName, isImageVersion, isName,
+  isPlainObject, isPort, isPositiveInteger, isSize, isString, isStringList, mapping, namedMap,
 } from "./schema.ts";
+
+/** More virtual CPUs than this is a typo rather than a plan, and QEMU's own errors say less. */
+const MAX_CPUS = 64;
+/** The longest the app may take to stop gracefully: a stop waits this long. */
+const MAX_STOP_TIMEOUT_MS = 10 * 60_000;
 
 const isRuntime: Check = (value, path, problems) => {
   if (typeof value !== "string" || !/^(elf|node(@\d+(\.\d+){0,2})?)$/.test(value)) {
@@ -47,6 +52,7 @@ const fileEntry = mapping({
 
 function isAbsolute(value: unknown, path: string, problems: Parameters<Check>[2]): void {
   if (typeof value !== "string" || !value.startsWith("/")) problems.push({ path, message: `must be an absolute path inside the image, got ${JSON.stringify(value)}` });
+  else isString(value, path, problems);
 }
 
 const isFiles: Check = (value, path, problems) => {
@@ -61,8 +67,8 @@ const environment = mapping({ env: { description: "Variables baked for this envi
 
 /** Every key ingot.yaml accepts. */
 export const appKeys: Record<string, KeySpec> = {
-  name: { description: "Image name; defaults to package.json name", check: isName },
-  version: { description: "Image version (the tag); defaults to package.json version", check: isString },
+  name: { description: "Image name (a-z, 0-9 joined by single '.', '_' or '-'); defaults to package.json name", check: isImageName },
+  version: { description: "Image version (the tag, e.g. \"1.0.0\"); defaults to package.json version", check: isImageVersion },
   runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node", check: isRuntime },
   command: { description: "The app's argv; defaults to the start script or main of package.json", check: isStringList },
   ports: { description: "Named ports the app listens on, e.g. http: 8080", check: namedMap(isPort) },
@@ -70,13 +76,13 @@ export const appKeys: Record<string, KeySpec> = {
   resources: {
     description: "cpus and memory of each instance",
     check: mapping({
-      cpus: { description: "Virtual CPUs", check: isPositiveInteger },
-      memory: { description: "Memory, e.g. 256M or 1G", check: isSize },
+      cpus: { description: `Virtual CPUs, 1 to ${MAX_CPUS}`, check: integerBetween(1, MAX_CPUS) },
+      memory: { description: "Memory, e.g. 256M or 1G (64M to 64G)", check: isSize },
     }),
   },
-  stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s", check: isDuration },
+  stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s (at most 10m)", check: durationAtMost(MAX_STOP_TIMEOUT_MS) },
   files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
-  env: { description: "Environment variables baked for all environments", check: isEnvMap },
+  env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
   environments: { description: "Per environment settings: environments.<name>.env", check: namedMap(environment) },
 };
 

@@ -1,5 +1,6 @@
 // The schema of ingot.yaml: each key's type, meaning and check, kept as data so that validation and
 // the reference documentation (docs/config.md) come from the same place.
+import { imageNameProblem, imageVersionProblem, shortened } from "../vault/tag-name.ts";
 
 /** A problem found at one path of the configuration. */
 export interface ConfigProblem {
@@ -17,10 +18,24 @@ export interface KeySpec {
   check: Check;
 }
 
-const describe = (value: unknown): string => JSON.stringify(value) ?? String(value);
+const describe = shortened;
+
+/** The guest's init reads its command and environment as NUL-separated lists: a NUL would split one item in two. */
+const NUL_MESSAGE = "must not contain a NUL byte, which would split it in two inside the guest";
 
 export const isString: Check = (value, path, problems) => {
   if (typeof value !== "string" || value === "") problems.push({ path, message: `must be a non-empty string, got ${describe(value)}` });
+  else if (value.includes("\0")) problems.push({ path, message: NUL_MESSAGE });
+};
+
+export const isImageName: Check = (value, path, problems) => {
+  const reason = imageNameProblem(value);
+  if (reason) problems.push({ path, message: `${reason}, got ${describe(value)}`, hint: "Use for example \"my-app\"" });
+};
+
+export const isImageVersion: Check = (value, path, problems) => {
+  const reason = imageVersionProblem(value);
+  if (reason) problems.push({ path, message: `${reason}, got ${describe(value)}`, hint: "Use for example \"1.0.0\" (quoted, so YAML keeps it a string)" });
 };
 
 export const isName: Check = (value, path, problems) => {
@@ -43,16 +58,33 @@ export const isPort: Check = (value, path, problems) => {
   }
 };
 
+/** Baked variables all end up in the app's environment, which Linux bounds (execve fails with E2BIG). */
+export const MAX_ENV_VALUE_BYTES = 32 * 1024;
+/** Per mapping; `env` plus one `environments.<name>.env` stay under 128 KiB together. */
+export const MAX_ENV_MAP_BYTES = 64 * 1024;
+
 export const isEnvMap: Check = (value, path, problems) => {
   if (!isPlainObject(value)) {
     problems.push({ path, message: `must be a mapping of NAME: value, got ${describe(value)}` });
     return;
   }
+  let totalBytes = 0;
   for (const [key, item] of Object.entries(value)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push({ path: `${path}.${key}`, message: `is not a valid environment variable name` });
+    const itemPath = keyPath(path, key);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push({ path: itemPath, message: "is not a valid environment variable name", hint: "Use letters, digits and _, not starting with a digit" });
+    else if (key.startsWith("INGOT_")) problems.push({ path: itemPath, message: "is reserved as INGOT_ variables are set by ingot", hint: "Choose another name; INGOT_ENV comes from --env" });
     if (!["string", "number", "boolean"].includes(typeof item)) {
-      problems.push({ path: `${path}.${key}`, message: `must be a string, number or boolean, got ${describe(item)}` });
+      problems.push({ path: itemPath, message: `must be a string, number or boolean, got ${describe(item)}` });
+      continue;
     }
+    const text = String(item);
+    const bytes = Buffer.byteLength(text);
+    if (text.includes("\0")) problems.push({ path: itemPath, message: NUL_MESSAGE });
+    if (bytes > MAX_ENV_VALUE_BYTES) problems.push({ path: itemPath, message: `is ${bytes} bytes long, more than the ${MAX_ENV_VALUE_BYTES} a baked variable may hold`, hint: "Put large data in a file (files in ingot.yaml)" });
+    totalBytes += Buffer.byteLength(key) + bytes + 2;
+  }
+  if (totalBytes > MAX_ENV_MAP_BYTES) {
+    problems.push({ path, message: `holds ${totalBytes} bytes of variables, more than the ${MAX_ENV_MAP_BYTES} allowed`, hint: "Put large data in a file (files in ingot.yaml)" });
   }
 };
 
@@ -69,6 +101,14 @@ export const isDuration: Check = (value, path, problems) => {
   if (parseDuration(value) === undefined) problems.push({ path, message: `must be a duration like 500ms, 2s or 1m, got ${describe(value)}` });
 };
 
+/** A duration no longer than `maxMs`, e.g. the stop timeout: a typo of 10h would hang every stop. */
+export function durationAtMost(maxMs: number): Check {
+  return (value, path, problems) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms > maxMs) problems.push({ path, message: `must be a duration from 0 to ${maxMs / 60_000}m like 500ms, 2s or 1m, got ${describe(value)}` });
+  };
+}
+
 /** Sizes are written like `256M`, `1G` or `512MiB`; returns MiB or undefined when malformed. */
 export function parseSizeMiB(value: unknown): number | undefined {
   const match = typeof value === "string" ? /^(\d+)\s*(M|MB|MiB|G|GB|GiB)$/i.exec(value) : null;
@@ -77,14 +117,24 @@ export function parseSizeMiB(value: unknown): number | undefined {
   return Number(match[1]) * (match[2]!.toUpperCase().startsWith("G") ? 1024 : 1);
 }
 
+/** Bounds of an instance's memory: below 64M no image boots, above 64G is a typo on one host. */
+export const MIN_MEMORY_MIB = 64;
+export const MAX_MEMORY_MIB = 64 * 1024;
+
 export const isSize: Check = (value, path, problems) => {
   const mib = parseSizeMiB(value);
-  if (mib === undefined || mib < 16) problems.push({ path, message: `must be a memory size of at least 16M like 256M or 1G, got ${describe(value)}` });
+  if (mib === undefined || mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) problems.push({ path, message: `must be a memory size from 64M to 64G like 256M or 1G, got ${describe(value)}` });
 };
 
 export const isPositiveInteger: Check = (value, path, problems) => {
   if (!Number.isInteger(value) || (value as number) < 1) problems.push({ path, message: `must be an integer ≥ 1, got ${describe(value)}` });
 };
+
+export function integerBetween(min: number, max: number): Check {
+  return (value, path, problems) => {
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) problems.push({ path, message: `must be an integer from ${min} to ${max}, got ${describe(value)}` });
+  };
+}
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -99,12 +149,12 @@ export function mapping(keys: Record<string, KeySpec>, required: string[] = []):
     }
     for (const [key, item] of Object.entries(value)) {
       const spec = keys[key];
-      const itemPath = path ? `${path}.${key}` : key;
+      const itemPath = keyPath(path, key);
       if (spec) spec.check(item, itemPath, problems);
       else problems.push({ path: itemPath, message: "is not a known key", hint: suggestion(key, Object.keys(keys)) });
     }
     for (const key of required) {
-      if (!(key in value)) problems.push({ path: path ? `${path}.${key}` : key, message: "is required" });
+      if (!(key in value)) problems.push({ path: keyPath(path, key), message: "is required" });
     }
   };
 }
@@ -117,10 +167,16 @@ export function namedMap(item: Check): Check {
       return;
     }
     for (const [key, entry] of Object.entries(value)) {
-      isName(key, `${path}.${key}`, problems);
-      item(entry, `${path}.${key}`, problems);
+      isName(key, keyPath(path, key), problems);
+      item(entry, keyPath(path, key), problems);
     }
   };
+}
+
+/** The path of a key; an odd key (a NUL, a newline, a dot) is quoted so the path stays one readable line. */
+function keyPath(path: string, key: string): string {
+  const shown = /^[\w-]{1,64}$/.test(key) ? key : shortened(key);
+  return path ? `${path}.${shown}` : shown;
 }
 
 function suggestion(key: string, known: string[]): string {

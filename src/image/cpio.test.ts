@@ -54,3 +54,10 @@ test("a host file that changed size while archiving is an error, not a corrupt a
     /changed while being read/,
   );
 });
+
+test("a file of 4 GiB or more is refused before its header, which newc's 8 hex digits cannot hold", async () => {
+  await assert.rejects(
+    archive((writer) => writer.add({ type: "file", path: "/big", mode: 0o644, source: { kind: "host", path: "/dev/null", size: 2 ** 32 } })),
+    (error: Error & { code?: string }) => error.code === "file-too-large" && /Cannot archive \/big as it is 4294967296 bytes/.test(error.message),
+  );
+});

@@ -2,6 +2,10 @@
 import { createReadStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
+import { IngotError } from "../errors.ts";
+
+/** newc writes sizes as 8 hex digits: a file must be smaller than 4 GiB. */
+export const MAX_CPIO_FILE_SIZE = 0xffff_ffff;
 
 /** One entry of an archive; paths are absolute inside the image ("/etc/hosts"). */
 export type Entry =
@@ -89,6 +93,10 @@ export class CpioWriter {
 }
 
 function header(name: string, mode: number, nlink: number, size: number, rdevMajor: number, rdevMinor: number, inode: number, mtime: number): Buffer {
+  // A ninth hex digit would shift every later field and corrupt the archive without a word.
+  if (size > MAX_CPIO_FILE_SIZE) {
+    throw new IngotError(`Cannot archive /${name} as it is ${size} bytes, and a newc archive holds files under 4 GiB`, { code: "file-too-large", hint: "Keep files over 4 GiB out of the image" });
+  }
   const nameBytes = Buffer.from(`${name}\0`);
   const fields = [inode, mode, 0, 0, nlink, mtime, size, 0, 0, rdevMajor, rdevMinor, nameBytes.length, 0];
   const text = "070701" + fields.map((field) => field.toString(16).padStart(8, "0")).join("");

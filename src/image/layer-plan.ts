@@ -3,6 +3,7 @@
 import type { AppConfig } from "../config/app-config.ts";
 import type { Compression } from "./compression.ts";
 import type { Entry } from "./cpio.ts";
+import { assertEntryFile } from "./entry-file.ts";
 
 export type LayerName = "base" | "runtime" | "deps" | "app";
 
@@ -56,6 +57,7 @@ export const LAYER_COMPRESSION: Record<LayerName, Compression> = { base: "zstd-1
  * imageLayers(inputs).map((layer) => layer.name); // ["base", "runtime", "app"]
  */
 export function imageLayers(inputs: ImageInputs): LayerPlan[] {
+  if (inputs.config.runtime.kind === "node") assertEntryFile(inputs.config.command, [...inputs.appEntries, ...inputs.dependencyEntries]);
   const layers: LayerPlan[] = [
     { name: "base", compression: LAYER_COMPRESSION.base, entries: baseEntries(inputs) },
     { name: "runtime", compression: LAYER_COMPRESSION.runtime, entries: withParents([...inputs.runtimeFiles, ...inputs.runtimeLibraries].map(hostFile)) },

@@ -52,7 +52,9 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
   const pkg = JSON.parse(await readFile(join(appDir, "package.json"), "utf8")) as PackageJson;
   if (!pkg.scripts?.build) return undefined;
   const staging = vault.tempPath("build");
-  await cp(appDir, staging, { recursive: true, filter: (source) => !excluded.has(source.split("/").at(-1)!) || source === appDir });
+  // verbatimSymlinks: without it cp rewrites a relative link (alias.js → server.js) to an absolute path
+  // into the app folder, which the walk then refuses as pointing outside the staging folder.
+  await cp(appDir, staging, { recursive: true, verbatimSymlinks: true, filter: (source) => !excluded.has(source.split("/").at(-1)!) || source === appDir });
   const hasDependencies = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).length > 0;
   try {
     if (hasDependencies) {

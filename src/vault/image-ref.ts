@@ -28,7 +28,7 @@ const MIN_PREFIX_HEX = 12;
  */
 export async function resolveImage(vault: Vault, ref: string): Promise<ResolvedImage> {
   const { manifest, ...image } = await locate(vault, ref);
-  return { ...image, manifest: manifest ?? (await vault.readJson<ImageManifest>(image.digest)) };
+  return { ...image, manifest: manifest ?? (await readManifest(vault, image.digest)) };
 }
 
 /**
@@ -84,10 +84,21 @@ async function findImage(vault: Vault, tags: Tag[], ref: string): Promise<{ dige
 
 async function untaggedManifest(vault: Vault, digest: string): Promise<{ digest: string; manifest: ImageManifest } | undefined> {
   if (!(await vault.hasBlob(digest))) return undefined;
+  return { digest, manifest: await readManifest(vault, digest) };
+}
+
+/**
+ * Reads a blob as an image manifest, verified against its digest; a blob that is not one (a tag
+ * pointing at a layer or a file list) is an error naming it rather than a crash further on.
+ *
+ * @example
+ * const manifest = await readManifest(vault, tag.digest);
+ */
+export async function readManifest(vault: Vault, digest: string): Promise<ImageManifest> {
   const data = await vault.readBlob(digest);
-  let manifest: Partial<ImageManifest> | undefined;
+  let manifest: Partial<ImageManifest> | null | undefined;
   try {
-    manifest = JSON.parse(data.toString("utf8")) as Partial<ImageManifest>;
+    manifest = JSON.parse(data.toString("utf8")) as Partial<ImageManifest> | null;
   } catch {
     manifest = undefined;
   }
@@ -96,7 +107,7 @@ async function untaggedManifest(vault: Vault, digest: string): Promise<{ digest:
       code: "image-not-manifest", hint: "ingot images lists the images' digests",
     });
   }
-  return { digest, manifest: manifest as ImageManifest };
+  return manifest as ImageManifest;
 }
 
 function newest(tags: Tag[]): Tag | undefined {

@@ -3,16 +3,32 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { IngotError } from "../errors.ts";
 import { canonicalJson } from "./canonical-json.ts";
+import { shortened, tagProblem } from "./tag-name.ts";
 
 /** The vault's root: $INGOT_HOME, else $XDG_DATA_HOME/ingot, else ~/.local/share/ingot. */
 export function defaultVaultRoot(): string {
   if (process.env.INGOT_HOME) return process.env.INGOT_HOME;
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "ingot");
+}
+
+/** A tag: the file tags/NAME/VERSION holding the digest of an image manifest. */
+export interface Tag {
+  name: string;
+  version: string;
+  digest: string;
+  /** The tag file's mtime: when it was last set. */
+  taggedMs: number;
+}
+
+/** An entry under tags/ that is not a well-formed tag, and why. */
+export interface DamagedTag {
+  path: string;
+  problem: string;
 }
 
 /** A blob that is missing or whose bytes no longer match its digest. */
@@ -48,19 +64,21 @@ export class Vault {
     return join(this.root, "tmp", `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${label}`);
   }
 
-  /** Moves a finished temporary file into the blob store under its digest. */
+  /**
+   * Moves a finished temporary file into the blob store under its digest. A damaged blob already
+   * there is replaced, so that rebuilding an image repairs it.
+   */
   async adoptBlob(tempFile: string, digest: string): Promise<void> {
-    const target = this.blobPath(digest);
-    if (await exists(target)) {
+    if (await this.#isIntact(digest)) {
       await rm(tempFile, { force: true });
       return;
     }
-    await rename(tempFile, target);
+    await rename(tempFile, this.blobPath(digest));
   }
 
   async putBytes(data: Uint8Array): Promise<{ digest: string; size: number }> {
     const digest = sha256Digest(data);
-    if (!(await exists(this.blobPath(digest)))) {
+    if (!(await this.#isIntact(digest))) {
       const temp = this.tempPath("blob");
       await writeOrExplain(temp, data);
       await this.adoptBlob(temp, digest);
@@ -114,7 +132,7 @@ export class Vault {
         code: "blob-missing", hint: `Rebuild or pull the image; the vault is ${this.root}`, cause: error,
       });
     });
-    if (sha256Digest(data) !== digest) throw corrupt(digest, this.blobPath(digest));
+    if (sha256Digest(data) !== digest) throw await this.#discardCorrupt(digest);
     return data;
   }
 
@@ -131,7 +149,26 @@ export class Vault {
     } catch (error) {
       throw new BlobError(`Cannot read blob ${digest} as it is missing from the vault`, { code: "blob-missing", hint: "Rebuild or pull the image", cause: error });
     }
-    if (`sha256:${hash.digest("hex")}` !== digest) throw corrupt(digest, path);
+    if (`sha256:${hash.digest("hex")}` !== digest) throw await this.#discardCorrupt(digest);
+  }
+
+  /** Whether the blob is there with the bytes its digest promises. */
+  async #isIntact(digest: string): Promise<boolean> {
+    return this.verifyBlob(digest).then(() => true, (error: unknown) => {
+      if (error instanceof BlobError) return false;
+      throw error;
+    });
+  }
+
+  /** A damaged blob is removed when found, so that the next build or pull writes it again. */
+  async #discardCorrupt(digest: string): Promise<BlobError> {
+    const path = this.blobPath(digest);
+    // A read-only vault keeps it; the error is the same.
+    await rm(path, { force: true }).catch(() => {});
+    return new BlobError(`Cannot use blob ${digest} as its content no longer matches its digest: ${path}`, {
+      code: "blob-corrupt",
+      hint: "The vault's copy was damaged and has been removed; build or pull the image again",
+    });
   }
 
   async hasBlob(digest: string): Promise<boolean> {
@@ -161,33 +198,65 @@ export class Vault {
   }
 
   async setTag(name: string, version: string, digest: string): Promise<void> {
-    await mkdir(join(this.root, "tags", name), { recursive: true });
+    const file = this.#tagFile(name, version);
+    await mkdir(dirname(file), { recursive: true });
     const temp = this.tempPath("tag");
     await writeOrExplain(temp, `${digest}\n`);
-    await rename(temp, join(this.root, "tags", name, version));
+    await rename(temp, file);
   }
 
   async removeTag(name: string, version: string): Promise<void> {
-    await rm(join(this.root, "tags", name, version));
+    await rm(this.#tagFile(name, version));
   }
 
-  /** Every tag as {name, version, digest, createdMs}. */
-  async tags(): Promise<{ name: string; version: string; digest: string; taggedMs: number }[]> {
-    const result = [];
-    for (const name of (await readdir(join(this.root, "tags"))).sort()) {
-      for (const version of (await readdir(join(this.root, "tags", name)).catch(() => [])).sort()) {
-        const file = join(this.root, "tags", name, version);
-        const [text, info] = await Promise.all([readFile(file, "utf8"), stat(file)]);
-        result.push({ name, version, digest: text.trim(), taggedMs: info.mtimeMs });
+  /** Every well-formed tag as {name, version, digest, taggedMs}; see tagListing for the others. */
+  async tags(): Promise<Tag[]> {
+    return (await this.tagListing()).tags;
+  }
+
+  /**
+   * Every tag, and apart from them every entry under tags/ that is not one (garbage, a folder where
+   * a tag file belongs, a name outside the tag grammar): one damaged entry must not hide the others.
+   */
+  async tagListing(): Promise<{ tags: Tag[]; damaged: DamagedTag[] }> {
+    const tagsDir = join(this.root, "tags");
+    const tags: Tag[] = [];
+    const damaged: DamagedTag[] = [];
+    for (const name of (await readdir(tagsDir)).sort()) {
+      const versions = await readdir(join(tagsDir, name)).catch((error: NodeJS.ErrnoException) => {
+        damaged.push({ path: join(tagsDir, name), problem: error.code === "ENOTDIR" ? "is a file where a folder of versions belongs" : `cannot be read (${error.code})` });
+        return [];
+      });
+      for (const version of versions.sort()) {
+        const tag = await readTag(join(tagsDir, name, version), name, version);
+        if ("problem" in tag) damaged.push(tag);
+        else tags.push(tag);
       }
     }
-    return result;
+    return { tags, damaged };
+  }
+
+  /** The file of tag NAME:VERSION, refused unless it lies one folder deep inside tags/. */
+  #tagFile(name: string, version: string): string {
+    const tagsDir = join(this.root, "tags");
+    const problem = tagProblem(name, version);
+    const file = resolve(tagsDir, name, version);
+    // The grammar already keeps the path inside; the resolved path is checked too, as defence in depth.
+    if (problem === undefined && dirname(dirname(file)) === tagsDir) return file;
+    throw new IngotError(`Cannot use ${shortened(`${name}:${version}`)} as a tag as ${problem ?? "its path leaves the vault's tags folder"}`, {
+      code: "tag-invalid", hint: "A tag is NAME:VERSION, e.g. my-app:1.0.0 (OCI's tag grammar)",
+    });
   }
 
   /** A small JSON cache keyed by a digest of inputs (layer descriptors, resolved versions). */
   async cacheGet<T>(kind: string, key: string): Promise<T | undefined> {
     const text = await readFile(join(this.root, "cache", kind, hexOf(key)), "utf8").catch(() => undefined);
-    return text === undefined ? undefined : (JSON.parse(text) as T);
+    try {
+      return text === undefined ? undefined : (JSON.parse(text) as T);
+    } catch {
+      // A damaged cache entry is a miss: the value is made again and the entry rewritten.
+      return undefined;
+    }
   }
 
   async cacheSet(kind: string, key: string, value: unknown): Promise<void> {
@@ -200,20 +269,28 @@ export class Vault {
   /**
    * A file derived from a blob, made once: `produce` writes it to a temporary path that is then
    * renamed into cache/KIND/HEX.EXTENSION, so a failed or interrupted run never leaves half a file.
+   * Its sha256 is recorded beside it (….sha256) and checked on every use: a damaged or unrecorded
+   * file is made again rather than booted.
    *
    * @example
    * await vault.cachedFile("kernels-unpacked", kernel.digest, "vmlinux", (temp) => unpackInto(temp));
    */
   async cachedFile(kind: string, digest: string, extension: string, produce: (temp: string) => Promise<void>): Promise<string> {
     const path = join(this.root, "cache", kind, `${hexOf(digest)}.${extension}`);
-    if (await exists(path)) return path;
+    const record = `${path}.sha256`;
+    const recorded = await readFile(record, "utf8").catch(() => undefined);
+    if (recorded !== undefined && (await fileSha256Hex(path).catch(() => undefined)) === recorded.trim()) return path;
     await mkdir(join(this.root, "cache", kind), { recursive: true });
     const temp = this.tempPath(kind);
+    const recordTemp = this.tempPath(`${kind}-sha256`);
     try {
       await produce(temp);
+      await writeOrExplain(recordTemp, `${await fileSha256Hex(temp)}\n`);
+      // The record first: a crash between the two renames leaves a mismatch, which is made again.
+      await rename(recordTemp, record);
       await rename(temp, path);
     } catch (error) {
-      await rm(temp, { force: true });
+      await Promise.all([rm(temp, { force: true }), rm(recordTemp, { force: true })]);
       throw error;
     }
     return path;
@@ -244,11 +321,14 @@ export class Vault {
     return path;
   }
 
-  /** Temporary files of builds whose process is gone are leftovers of a crash or a full disk. */
+  /**
+   * Temporary files of builds whose process is gone are leftovers of a crash or a full disk. Their
+   * removal is best effort: a read-only vault can still be listed, inspected and booted from.
+   */
   async #removeStaleTemporaries(): Promise<void> {
-    for (const name of await readdir(join(this.root, "tmp"))) {
+    for (const name of await readdir(join(this.root, "tmp")).catch(() => [])) {
       const pid = Number(name.split("-")[0]);
-      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.root, "tmp", name), { recursive: true, force: true });
+      if (!Number.isInteger(pid) || !isAlive(pid)) await rm(join(this.root, "tmp", name), { recursive: true, force: true }).catch(() => {});
     }
   }
 }
@@ -264,17 +344,22 @@ export async function fileSha256Hex(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** One tag file read back, or why the entry is not a tag. */
+async function readTag(file: string, name: string, version: string): Promise<Tag | DamagedTag> {
+  const damaged = (problem: string): DamagedTag => ({ path: file, problem });
+  const grammar = tagProblem(name, version);
+  if (grammar) return damaged(`is not a tag as ${grammar}`);
+  const info = await lstat(file).catch(() => undefined);
+  if (!info?.isFile()) return damaged(`is a ${info?.isDirectory() ? "folder" : "link or special file"} where a tag file belongs`);
+  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => `(${error.code})`);
+  if (!/^sha256:[0-9a-f]{64}\n?$/.test(text)) return damaged(`does not hold an image digest: ${shortened(text)}`);
+  return { name, version, digest: text.trim(), taggedMs: info.mtimeMs };
+}
+
 function hexOf(digest: string): string {
   const hex = digest.startsWith("sha256:") ? digest.slice(7) : digest;
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new IngotError(`Cannot use ${digest} as a digest as it is not sha256:<64 hex digits>`, { code: "digest-invalid" });
   return hex;
-}
-
-function corrupt(digest: string, path: string): BlobError {
-  return new BlobError(`Cannot use blob ${digest} as its content no longer matches its digest: ${path}`, {
-    code: "blob-corrupt",
-    hint: "The vault's copy is damaged; remove the image (ingot rm) and build or pull it again",
-  });
 }
 
 async function writeOrExplain(path: string, data: Uint8Array | string): Promise<void> {

@@ -1,0 +1,27 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { AppConfig } from "../config/app-config.ts";
+import type { Entry } from "./cpio.ts";
+import { type ImageInputs, imageLayers } from "./layer-plan.ts";
+
+function inputs(command: string[], appPaths: string[]): ImageInputs {
+  const config = { name: "app", version: "1", runtime: { kind: "node", version: undefined }, command, ports: {}, env: {}, environments: {} } as unknown as AppConfig;
+  const appEntries = appPaths.map((path): Entry => ({ type: "file", path, mode: 0o644, source: { kind: "bytes", data: Buffer.from("") } }));
+  return {
+    config, init: { path: "/init", realPath: "/bin/true", size: 1 }, kernelVersion: "6.1", modules: [],
+    runtimeFiles: [], runtimeLibraries: [], dependencyEntries: [], dependencyLibraries: [], appEntries,
+  };
+}
+
+test("a node command whose script is not in the image is refused at build time, not at boot", () => {
+  assert.throws(() => imageLayers(inputs(["node", "missing.js"], ["/app/server.js"])), (error: Error & { code?: string }) =>
+    error.code === "entry-missing" && error.message === "Cannot start the app as its entry file is not in the image: /app/missing.js");
+  for (const [command, paths] of [
+    [["node", "server.js"], ["/app/server.js"]],
+    [["node", "./dist/server"], ["/app/dist/server.mjs"]],
+    [["node", "lib"], ["/app/lib/index.js"]],
+    [["node", "--enable-source-maps", "server.js"], []],
+  ] as const) {
+    assert.doesNotThrow(() => imageLayers(inputs([...command], [...paths])), command.join(" "));
+  }
+});
