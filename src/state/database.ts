@@ -4,7 +4,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readSync, statSync } from "n
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
 import { defaultVaultRoot } from "../vault/vault.ts";
-import { migrate } from "./migrate.ts";
+import { checkSchema, migrate } from "./migrate.ts";
 import { type Migration, migrations } from "./migrations.ts";
 
 /** Every SQLite file starts with these 16 bytes (https://sqlite.org/fileformat.html#the_database_header). */
@@ -39,9 +39,10 @@ export class StateDatabase {
     try {
       sqlite = new Database(path);
       sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      // Before anything writes (journal_mode rewrites the header): a damaged file stays byte-identical.
+      // Before anything writes (journal_mode rewrites the header): a refused file stays byte-identical.
       const check = sqlite.pragma("quick_check", { simple: true });
       if (check !== "ok") throw corrupt(path, String(check));
+      checkSchema(sqlite, options.migrations ?? migrations, path);
       sqlite.pragma("journal_mode = WAL");
       sqlite.pragma("synchronous = NORMAL");
       sqlite.pragma("foreign_keys = ON");

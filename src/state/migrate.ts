@@ -4,14 +4,14 @@ import { IngotError } from "../errors.ts";
 import type { Migration } from "./migrations.ts";
 
 /**
- * Applies the migrations a database lacks, each in its own IMMEDIATE transaction (so two processes
- * opening the same database apply each one once), and returns the schema version it ends at. A
- * database written by a newer ingot is refused untouched: a downgrade would lose what it knows.
+ * Refuses, without writing anything, a database this ingot must not migrate: one a newer ingot
+ * wrote (a downgrade would lose what it knows), one migrated by a build whose migrations differ,
+ * or one that is not ingot's at all.
  *
  * @example
- * migrate(sqlite, migrations, "/home/me/.local/share/ingot/state/ingot.db"); // → 2
+ * checkSchema(sqlite, migrations, path); // throws IngotError state-newer on a newer database
  */
-export function migrate(sqlite: Database.Database, known: readonly Migration[], path: string): number {
+export function checkSchema(sqlite: Database.Database, known: readonly Migration[], path: string): void {
   checkOrder(known);
   const latest = known.at(-1)?.version ?? 0;
   const applied = appliedMigrations(sqlite, path);
@@ -31,6 +31,17 @@ export function migrate(sqlite: Database.Database, known: readonly Migration[], 
       });
     }
   }
+}
+
+/**
+ * Applies the migrations a database lacks, each in its own IMMEDIATE transaction (so two processes
+ * opening the same database apply each one once), and returns the schema version it ends at.
+ *
+ * @example
+ * migrate(sqlite, migrations, "/home/me/.local/share/ingot/state/ingot.db"); // → 2
+ */
+export function migrate(sqlite: Database.Database, known: readonly Migration[], path: string): number {
+  checkSchema(sqlite, known, path);
   sqlite.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL) STRICT");
   const isApplied = sqlite.prepare<[number], { version: number }>("SELECT version FROM schema_migrations WHERE version = ?");
   const record = sqlite.prepare("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)");
@@ -42,7 +53,7 @@ export function migrate(sqlite: Database.Database, known: readonly Migration[], 
       record.run(migration.version, migration.name, Date.now());
     }).immediate();
   }
-  return latest;
+  return known.at(-1)?.version ?? 0;
 }
 
 /** version → name of every migration recorded; refuses a database ingot did not create. */
