@@ -35,7 +35,7 @@ export function variableName(name: string, what: "config key" | "secret name"): 
       hint: "Use an environment variable name such as DATABASE_URL",
     });
   }
-  if (name.toUpperCase().startsWith("INGOT_")) {
+  if (name.startsWith("INGOT_")) {
     throw new IngotError(`Cannot use ${name} as a ${what} as names starting with INGOT_ are set by ingot`, {
       code: "variable-name-reserved",
       hint: "Choose a name without the INGOT_ prefix",
