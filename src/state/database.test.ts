@@ -122,6 +122,12 @@ describe("StateDatabase", () => {
     state.close();
   });
 
+  it("refuses a database path that is a folder, with a hint", () => {
+    const folder = newFolder();
+    mkdirSync(join(folder, "ingot.db"), { recursive: true });
+    assert.throws(() => StateDatabase.open({ folder }), { code: "state-create" });
+  });
+
   it("refuses a migration list with a gap (two branches numbering alike)", () => {
     assert.throws(() => StateDatabase.open({ folder: newFolder(), migrations: [migrations[0]!, { version: 3, name: "gap", sql: "" }] }), /expected 2/);
   });

@@ -52,7 +52,12 @@ export class StateDatabase {
       sqlite?.close();
       const code = (error as { code?: string }).code;
       if (code === "SQLITE_NOTADB" || code?.startsWith("SQLITE_CORRUPT")) throw corrupt(path, (error as Error).message, error);
-      throw error;
+      if (!code?.startsWith("SQLITE_")) throw error;
+      throw new IngotError(`Cannot open the state database as ${(error as Error).message}: ${path}`, {
+        code: "state-open",
+        hint: "Check that you own INGOT_HOME/state and its files, and that the disk is not full",
+        cause: error,
+      });
     }
   }
 
