@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { Environments } from "./environments.ts";
+import { tempState } from "./testing.ts";
+
+describe("Environments", () => {
+  const { state, remove } = tempState();
+  after(remove);
+  const environments = new Environments(state);
+
+  it("has dev, test and prod from the start, without an entry port yet", () => {
+    assert.deepEqual(environments.list().map((environment) => environment.name), ["dev", "test", "prod"]);
+    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0 });
+  });
+
+  it("names the known environments when asked for an unknown one", () => {
+    assert.throws(() => environments.get("staging"), (error: Error & { code?: string }) => error.code === "environment-unknown" && /dev, test, prod/.test(error.message));
+    assert.throws(() => environments.get("Bad Name"), { code: "environment-name-invalid" });
+  });
+
+  it("creates a declared environment once", () => {
+    const first = environments.ensure("staging");
+    assert.deepEqual(environments.ensure("staging"), first);
+    assert.deepEqual(environments.list().map((environment) => environment.name), ["dev", "test", "prod", "staging"]);
+  });
+
+  it("records an entry point and refuses a port another environment holds", () => {
+    assert.equal(environments.setEntryPoint("prod", { port: 8080, bindAddress: "0.0.0.0" }).entryPort, 8080);
+    assert.equal(environments.setEntryPoint("prod", { port: 8080, bindAddress: "127.0.0.1" }).bindAddress, "127.0.0.1");
+    assert.throws(() => environments.setEntryPoint("test", { port: 8080, bindAddress: "127.0.0.1" }), /environment prod has it/);
+    assert.equal(environments.get("test").entryPort, null);
+  });
+
+  it("counts configuration versions per environment", () => {
+    assert.equal(state.transaction(() => environments.bumpConfigVersion("dev")), 1);
+    assert.equal(state.transaction(() => environments.bumpConfigVersion("dev")), 2);
+    assert.equal(environments.get("test").configVersion, 0);
+  });
+});

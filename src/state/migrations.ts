@@ -1,0 +1,126 @@
+// The state database's schema as numbered migrations: append new ones, never edit an applied one.
+
+/** One step of the schema, applied in its own transaction and recorded in schema_migrations. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Every migration ingot knows, oldest first; versions are 1, 2, 3… without gaps. Tables are STRICT
+ * so a wrong type is an error, not a silent conversion; times are milliseconds since the epoch.
+ *
+ * @example
+ * const latest = migrations.at(-1)!.version; // the schema this ingot writes
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "environments, configuration and secrets",
+    sql: `
+      -- An environment is a stable address (its entry point) that deploys replace images behind.
+      -- entry_port stays null until the first deploy picks one; config_version counts every change
+      -- to its configuration or secrets, so a deploy can record exactly what it started with.
+      CREATE TABLE environments (
+        name TEXT PRIMARY KEY,
+        entry_port INTEGER UNIQUE CHECK (entry_port BETWEEN 1 AND 65535),
+        bind_address TEXT NOT NULL DEFAULT '127.0.0.1',
+        config_version INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO environments (name, created_ms)
+        VALUES ('dev', unixepoch() * 1000), ('test', unixepoch() * 1000), ('prod', unixepoch() * 1000);
+
+      -- Runtime variables (ingot config set): the current value of each key and the environment's
+      -- config_version it was set in. History lives in the audit table, not here.
+      CREATE TABLE config_entries (
+        environment TEXT NOT NULL REFERENCES environments (name) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (environment, key)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Secrets (ingot secret set), AES-256-GCM under $INGOT_HOME/state/secret.key: the database
+      -- alone never holds a value in the clear.
+      CREATE TABLE secrets (
+        environment TEXT NOT NULL REFERENCES environments (name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        nonce BLOB NOT NULL CHECK (length(nonce) = 12),
+        ciphertext BLOB NOT NULL,
+        auth_tag BLOB NOT NULL CHECK (length(auth_tag) = 16),
+        version INTEGER NOT NULL,
+        PRIMARY KEY (environment, name)
+      ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    name: "deployments, instances, events and audit",
+    sql: `
+      -- One row per deploy (also rollbacks and promotions): what it deployed, with which
+      -- configuration, and how it ended. The partial index lets one deploy per environment run.
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY,
+        environment TEXT NOT NULL REFERENCES environments (name),
+        image_ref TEXT NOT NULL,
+        image_digest TEXT NOT NULL CHECK (image_digest GLOB 'sha256:*'),
+        strategy TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'rolled-back')),
+        reason TEXT,
+        config_version INTEGER NOT NULL,
+        started_ms INTEGER NOT NULL,
+        finished_ms INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX deployments_one_running ON deployments (environment) WHERE state = 'running';
+      CREATE INDEX deployments_by_environment ON deployments (environment, id);
+
+      -- Every instance ingot started. pid + process_start (as the provider reads it, e.g. ticks
+      -- from /proc/PID/stat) let a restarted server adopt a QEMU that still runs and never a
+      -- stranger that reused its pid. environment and deployment are null for a plain ingot run.
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        environment TEXT REFERENCES environments (name),
+        deployment INTEGER REFERENCES deployments (id),
+        image_digest TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('booting', 'healthy', 'draining', 'stopped', 'failed')),
+        pid INTEGER,
+        process_start INTEGER,
+        qmp_socket TEXT,
+        ports TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(ports)),
+        run_dir TEXT,
+        started_ms INTEGER NOT NULL,
+        stopped_ms INTEGER
+      ) STRICT;
+      CREATE INDEX instances_live ON instances (environment) WHERE state NOT IN ('stopped', 'failed');
+
+      -- Typed progress and state changes, the same records the terminal and the log store get.
+      -- No foreign keys: a log line must never block removing what it mentions.
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        environment TEXT,
+        instance TEXT,
+        deployment INTEGER,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data))
+      ) STRICT;
+      CREATE INDEX events_by_environment ON events (environment, id);
+      CREATE INDEX events_by_deployment ON events (deployment, id) WHERE deployment IS NOT NULL;
+
+      -- Every mutating call: who (OS user and uid of the caller), what (verb and its arguments with
+      -- secrets redacted) and how it ended. Append-only.
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        verb TEXT NOT NULL,
+        arguments TEXT NOT NULL CHECK (json_valid(arguments)),
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed')),
+        error TEXT
+      ) STRICT;
+    `,
+  },
+];
