@@ -9,12 +9,15 @@ interface Verb {
 
 const verbs: Record<string, () => Promise<Verb>> = {
   build: async () => (await import("./build.ts")).buildVerb,
+  config: async () => (await import("./config.ts")).configVerb,
+  env: async () => (await import("./env.ts")).envVerb,
   images: async () => (await import("./images.ts")).imagesVerb,
   inspect: async () => (await import("./inspect.ts")).inspectVerb,
   kernel: async () => (await import("./kernel.ts")).kernelVerb,
   lock: async () => (await import("./lock.ts")).lockVerb,
   rm: async () => (await import("./rm.ts")).rmVerb,
   run: async () => (await import("./run.ts")).runVerb,
+  secret: async () => (await import("./secret.ts")).secretVerb,
   server: async () => (await import("./server.ts")).serverVerb,
 };
 
@@ -29,6 +32,9 @@ Commands:
   rm IMAGE                                                            remove an image's tag
   run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
 
+  env ls [--json]                                                     the environments, their entry point and config version
+  config set|unset|ls --env E [KEY=VALUE|KEY …]                       an environment's runtime variables
+  secret set|rm|ls --env E [NAME] [--from-file PATH]                  an environment's secrets (value on stdin)
   server [status|stop]                                                the control plane: run it in the foreground, show or stop it
 
 Options: --verbose (stack traces), --help`;

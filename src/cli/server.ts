@@ -3,7 +3,9 @@
 import { IngotError } from "../errors.ts";
 import { ControlServer, type ServerStatus } from "../server/control-server.ts";
 import { requestServer } from "../server/control-client.ts";
+import { environmentRoutes } from "../server/environment-routes.ts";
 import { serverPaths } from "../server/server-paths.ts";
+import { StateDatabase } from "../state/database.ts";
 import { allowOnly, type Parsed } from "./args.ts";
 
 /**
@@ -21,11 +23,13 @@ export const serverVerb = {
     }
     const paths = serverPaths();
     if (action === undefined) {
-      const server = await ControlServer.start();
+      const state = StateDatabase.open();
+      const server = await ControlServer.start({ routes: environmentRoutes(state) }).catch((error: unknown) => { state.close(); throw error; });
       console.error(`ingot server: listening on ${paths.socket} (pid ${process.pid})`);
       const stop = (): void => void server.close();
       process.once("SIGTERM", stop).once("SIGINT", stop);
       await server.closed;
+      state.close();
       console.error("ingot server: stopped");
       return 0;
     }

@@ -1,0 +1,56 @@
+// Through bin/ingot: environments, runtime variables and secrets go through the control plane,
+// which the first verb starts in the background; a secret's value never comes back out.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "../../test/helpers.ts";
+import { AuditLog } from "../state/audit.ts";
+import { StateDatabase } from "../state/database.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/ingot", import.meta.url));
+
+function ingot(home: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(BIN, args, { env: { ...process.env, INGOT_HOME: home } }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(stdin ?? "");
+  });
+}
+
+test("env ls, config set|unset|ls and secret set|rm|ls work through the background server, versioned and audited", async (t) => {
+  const home = await tempDir("ingot-env-");
+  t.after(async () => {
+    await ingot(home.path, ["server", "stop"]);
+    await home.remove();
+  });
+  assert.match((await ingot(home.path, ["env", "ls"])).stdout, /^NAME\s+ENTRY POINT\s+CONFIG\ndev\s+-\s+v0\ntest\s+-\s+v0\nprod\s+-\s+v0\n$/);
+  assert.equal((await ingot(home.path, ["config", "set", "--env", "prod", "LOG_LEVEL=info", "WORKERS=4"])).stdout, "prod: config v1\n");
+  assert.equal((await ingot(home.path, ["config", "unset", "--env", "prod", "WORKERS"])).stdout, "prod: config v2\n");
+  assert.match((await ingot(home.path, ["config", "ls", "--env", "prod"])).stdout, /^KEY\s+VALUE\s+SET IN\nLOG_LEVEL\s+info\s+v1\n$/);
+
+  const secretValue = "s3cr3t-Xq9-hunter2";
+  assert.equal((await ingot(home.path, ["secret", "set", "--env", "prod", "DB_PASSWORD"], `${secretValue}\n`)).stdout, "prod: DB_PASSWORD set (config v3)\n");
+  const listed = await ingot(home.path, ["secret", "ls", "--env", "prod", "--json"]);
+  assert.deepEqual(JSON.parse(listed.stdout), [{ name: "DB_PASSWORD", version: 3 }]);
+  const onCommandLine = await ingot(home.path, ["secret", "set", "--env", "prod", `TOKEN=${secretValue}`]);
+  assert.equal(onCommandLine.code, 1);
+  assert.match(onCommandLine.stderr, /^error: Cannot take the secret TOKEN from the command line/m);
+  assert.equal(onCommandLine.stderr.includes(secretValue), false, "the refused value is not echoed");
+  const unknown = await ingot(home.path, ["config", "set", "--env", "staging", "A=1"]);
+  assert.match(unknown.stderr, /^error: Cannot find environment staging .*dev, test, prod/m);
+  assert.equal((await ingot(home.path, ["secret", "rm", "--env", "prod", "DB_PASSWORD"])).stdout, "prod: DB_PASSWORD removed (config v4)\n");
+  assert.match((await ingot(home.path, ["env", "ls"])).stdout, /^prod\s+-\s+v4$/m);
+
+  const stateFolder = join(home.path, "state");
+  const state = StateDatabase.open({ folder: stateFolder });
+  const audit = new AuditLog(state).list();
+  state.close();
+  assert.deepEqual(audit.map((record) => `${record.verb} ${record.outcome}`).reverse(), ["config set ok", "config unset ok", "secret set ok", "config set failed", "secret rm ok"]);
+  for (const name of await readdir(stateFolder)) {
+    assert.equal((await readFile(join(stateFolder, name))).includes(secretValue), false, `${name} never holds the secret in clear`);
+  }
+});
