@@ -15,6 +15,7 @@ import { bootImage } from "../vm/boot-image.ts";
 import { waitHealthy } from "../vm/health.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
+import { assertDeclared, publishedPorts } from "./publish.ts";
 
 export const runVerb = {
   summary: "boot an image (or build and boot a folder) in the foreground",
@@ -27,6 +28,7 @@ export const runVerb = {
     const memory = flag(args, "memory");
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
+    const hostPorts = publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]);
     const cpusFlag = flag(args, "cpus");
     const cpus = cpusFlag === undefined ? undefined : Number(cpusFlag);
     if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 32)) {
@@ -38,6 +40,7 @@ export const runVerb = {
     const { digest, manifest } = await resolveImage(vault, imageRef);
     const environment = flag(args, "env") ?? "dev";
     assertEnvironment(manifest, environment);
+    assertDeclared(hostPorts, manifest);
     const config = instanceConfig({
       instanceId: `i-${randomBytes(4).toString("hex")}`, image: { name: manifest.name, version: manifest.version, digest },
       platform: "qemu", runtimeEnv, secrets,
@@ -46,7 +49,7 @@ export const runVerb = {
     console.error(`config  ${describeConfig(config)}`);
     const instance = await bootImage(vault, digest, manifest, {
       cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
-      hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
+      hostPorts,
       memoryMiB, cpus,
     });
     const { vm } = instance;
@@ -95,14 +98,4 @@ function assertEnvironment(manifest: ImageManifest, environment: string): void {
       code: "environment-unknown", hint: `Environments: ${known.join(", ")}`,
     });
   }
-}
-
-function publishedPorts(values: string[]): Map<number, number> {
-  const ports = new Map<number, number>();
-  for (const value of values) {
-    const match = /^(\d+):(\d+)$/.exec(value);
-    if (!match) throw new IngotError(`Cannot publish ${value} as it is not HOST:GUEST`, { code: "cli-bad-value", hint: "For example -p 8080:8080" });
-    ports.set(Number(match[2]), Number(match[1]));
-  }
-  return ports;
 }
