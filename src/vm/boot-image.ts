@@ -13,6 +13,7 @@ import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
 import { QemuVm } from "./qemu-vm.ts";
+import { assertResources } from "./resources.ts";
 
 export interface BootOptions {
   /** Host ports by guest port; free ports are chosen for the others. */
@@ -42,6 +43,8 @@ export interface Instance {
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
+  const cpus = options.cpus ?? manifest.resources.cpus;
+  assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
   for (const hostPort of options.hostPorts?.values() ?? []) await assertPortFree(hostPort);
   const initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
@@ -63,7 +66,7 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
     const vm = QemuVm.start({
       kernel: await kernelFile(vault, manifest.kernel), initrd,
       cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
-      cpus: options.cpus ?? manifest.resources.cpus,
+      cpus,
       memoryMiB,
       forwards, accelerator: detectAccelerator(), qmpSocket,
       ...(options.machine ? { machine: options.machine } : {}),
