@@ -26,7 +26,7 @@ export function assertResources(resources: { cpus?: number | undefined; memoryMi
   const { cpus, memoryMiB } = resources;
   if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= maxCpus)) {
     throw new IngotError(`Cannot boot with ${cpus} CPUs as this machine allows 1 to ${maxCpus}`, {
-      code: "resources-out-of-range", hint: `Use --cpus ${Math.min(2, maxCpus)} (at most ${maxCpus}: ${host.cores} host cores, ingot's limit ${MAX_CPUS})`,
+      code: "resources-out-of-range", hint: `Use --cpus ${maxCpus} or fewer (${host.cores} host cores; ingot allows at most ${MAX_CPUS})`,
     });
   }
   if (memoryMiB !== undefined && !(Number.isInteger(memoryMiB) && memoryMiB >= MIN_MEMORY_MIB && memoryMiB <= host.memoryMiB)) {
