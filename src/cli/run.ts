@@ -60,9 +60,23 @@ export const runVerb = {
       lines.push({ atMs: performance.now() - vm.startedAt, line });
       if (line.trim()) console.log(`${elapsed()} | ${line}`);
     });
-    const stop = (): void => { console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`); void vm.stop(manifest.stopTimeoutMs + 5000); };
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`);
+      void vm.stop(manifest.stopTimeoutMs + 5000);
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // `ingot run … | head -1`: once the reader is gone, stop the instance as Ctrl-C would, and clean
+    // up, instead of dying of EPIPE with the run folder left behind. Later writes fail quietly.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+        stop();
+      });
+    }
 
     const healthy = new AbortController();
     vm.exited.finally(() => healthy.abort(new Error("stopped"))).catch(() => {});

@@ -7,12 +7,14 @@ import { tempDir } from "../../test/helpers.ts";
 import { createRunFolder, runFolderBase } from "./run-folder.ts";
 
 test("the run folder is under $XDG_RUNTIME_DIR when its path is short and plain, else /tmp, never $TMPDIR", () => {
-  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000", TMPDIR: "/var/tmp" }), "/run/user/1000");
-  assert.equal(runFolderBase({ TMPDIR: "/tmp/with a space" }), "/tmp");
-  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/with space" }), "/tmp");
-  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: `/run/${"x".repeat(60)}` }), "/tmp");
-  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "relative/dir" }), "/tmp");
-  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000,x" }), "/tmp", "a comma means something to QEMU's options");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000", TMPDIR: "/var/tmp" }, undefined), "/run/user/1000");
+  assert.equal(runFolderBase({ TMPDIR: "/tmp/with a space" }, undefined), "/tmp");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/with space" }, undefined), "/tmp");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: `/run/${"x".repeat(60)}` }, undefined), "/tmp");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "relative/dir" }, undefined), "/tmp");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000,x" }, undefined), "/tmp", "a comma means something to QEMU's options");
+  assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/0" }, { uid: 2113929300, gid: 2113929300, groups: [] }), "/tmp",
+    "a QEMU with its own user cannot enter root's 0700 runtime folder");
 });
 
 test("a run folder is 0700, holds a socket path under 108 bytes for the longest base, and is removed", async (t) => {

@@ -18,14 +18,15 @@ export interface RunFolder {
 }
 
 /**
- * $XDG_RUNTIME_DIR (private to the user, cleaned at logout) when its path is short and plain,
- * else /tmp.
+ * $XDG_RUNTIME_DIR (private to the user, cleaned at logout) when its path is short and plain and
+ * QEMU runs as ingot's user, else /tmp: a QEMU with its own user could not enter ingot's 0700
+ * runtime folder to reach the sockets in its own run folder.
  *
- * @example runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000" }) // "/run/user/1000"
+ * @example runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000" }, undefined) // "/run/user/1000"
  */
-export function runFolderBase(environment: NodeJS.ProcessEnv = process.env): string {
+export function runFolderBase(environment: NodeJS.ProcessEnv, user: QemuUser | undefined): string {
   const runtime = environment.XDG_RUNTIME_DIR;
-  return runtime && runtime.length <= MAX_BASE_CHARS && PLAIN_PATH.test(runtime) ? runtime : "/tmp";
+  return !user && runtime && runtime.length <= MAX_BASE_CHARS && PLAIN_PATH.test(runtime) ? runtime : "/tmp";
 }
 
 /**
@@ -35,7 +36,7 @@ export function runFolderBase(environment: NodeJS.ProcessEnv = process.env): str
  * @example
  * const folder = await createRunFolder("i-1a2b3c4d", user); // /tmp/ingot-i-1a2b3c4d-Xy12Ab
  */
-export async function createRunFolder(label: string, user: QemuUser | undefined, base = runFolderBase()): Promise<RunFolder> {
+export async function createRunFolder(label: string, user: QemuUser | undefined, base = runFolderBase(process.env, user)): Promise<RunFolder> {
   const path = await mkdtemp(join(base, `ingot-${label.replace(/[^A-Za-z0-9-]/g, "").slice(0, 16)}-`));
   const handOver = async (file: string): Promise<void> => {
     if (user) await chown(file, user.uid, user.gid);

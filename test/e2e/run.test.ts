@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageManifest } from "../../src/image/manifest.ts";
 import { Vault } from "../../src/vault/vault.ts";
@@ -147,4 +147,25 @@ test("ingot run refuses a corrupt image blob, naming it, and suggests close tags
   const unknown = spawnSync("bin/ingot", ["run", "run-tset"], { env, encoding: "utf8" });
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /hint: Did you mean run-test\?/);
+});
+
+test("ingot run | head -1: a closed stdout stops the instance gracefully and removes its run folder", async (t) => {
+  const vault = await sharedTestVault();
+  const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Read one chunk of the console, then go away like head -1 does.
+  await new Promise((resolve) => child.stdout.once("data", resolve));
+  child.stdout.destroy();
+  const code = await exited;
+  assert.notEqual(code, null, "ingot exited on its own");
+  assert.doesNotMatch(stderr, /EPIPE|bug in ingot/, stderr);
+  assert.match(stderr, /stopping \(graceful/);
+  const instance = /instance (i-[0-9a-f]{8}) of run-test/.exec(stderr)?.[1];
+  assert.ok(instance, stderr);
+  const bases = ["/tmp", process.env.XDG_RUNTIME_DIR].filter((base): base is string => Boolean(base));
+  const leftovers = (await Promise.all(bases.map((base) => readdir(base).catch(() => [])))).flat().filter((name) => name.startsWith(`ingot-${instance}-`));
+  assert.deepEqual(leftovers, [], "no run folder is left behind");
 });
