@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
@@ -12,7 +12,7 @@ import { instanceConfig } from "../../src/metadata/instance-config.ts";
 import { bootImage } from "../../src/vm/boot-image.ts";
 import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
-test("a guest cannot reach a service on the host's 127.0.0.1, while its metadata endpoint works", async (t) => {
+test("a guest cannot reach a service on the host's 127.0.0.1, while its metadata endpoint works, whatever $TMPDIR is", async (t) => {
   let hostRequests = 0;
   const hostService = createServer((_request, response) => { hostRequests++; response.end("host loopback service\n"); });
   await new Promise<void>((resolve) => hostService.listen(0, "127.0.0.1", resolve));
@@ -28,7 +28,15 @@ test("a guest cannot reach a service on the host's 127.0.0.1, while its metadata
   // With a configuration, init fetches it from 10.0.2.100:80 before it starts the app: a guest
   // that serves at all has used its metadata endpoint.
   const config = instanceConfig({ instanceId: "i-reach", image: { name: "reach-test", version: "1.0.0", digest: built.digest }, platform: "qemu", runtimeEnv: [["PROBE", "1"]], secrets: [] });
-  const instance = await bootImage(vault, built.digest, built.manifest, { config, cpus: 1 });
+  // An awkward $TMPDIR (a space, a path past the unix socket limit) must not reach the sockets.
+  const awkwardTmp = join(app.path, `a folder with spaces ${"x".repeat(80)}`);
+  await mkdir(awkwardTmp);
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = awkwardTmp;
+  const instance = await bootImage(vault, built.digest, built.manifest, { config, cpus: 1 }).finally(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  });
   const { vm } = instance;
   t.after(async () => { vm.kill(); await vm.exited.catch(() => {}); await instance.dispose(); });
   const url = `http://127.0.0.1:${instance.forwards[0]!.hostPort}`;
