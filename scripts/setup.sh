@@ -9,6 +9,7 @@ packages=(
   zstd xz-utils lz4 gzip git curl ca-certificates util-linux procps socat
   linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev   # ingot's kernel (kernel/)
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
+  wrk   # the guest network figures (npm run bench:network)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()
