@@ -3,8 +3,7 @@
 // latency). Each network is QEMU's command as ingot computes it, with only the network (and, for
 // the "before" row, the sandbox and the user) changed as data.
 // Usage: npm run bench:network -- [--boots N] [--seconds S] [--vault DIR]
-import { execFileSync, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { assembleInitrd, initrdForm } from "../src/vm/initrd.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
 import { qemuCommand, type VmSpec } from "../src/vm/qemu-args.ts";
 import { qemuUser } from "../src/vm/qemu-user.ts";
+import { spawnQemu } from "../src/vm/qemu-vm.ts";
 import { median } from "./measure.ts";
 
 const { values } = parseArgs({
@@ -82,11 +82,8 @@ function parseWrk(output: string): Omit<Run, "healthyMs"> {
 }
 
 async function bootOnce(network: Network, spec: VmSpec, hostPort: number): Promise<Run> {
-  const [binary, ...args] = network.command(spec);
-  const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
   const startedAt = performance.now();
-  const qemu = spawn(binary!, args, { stdio: ["ignore", "ignore", "inherit", ...bootFiles] });
-  for (const fd of bootFiles) closeSync(fd);
+  const qemu = spawnQemu(spec, network.command(spec), { stdio: ["ignore", "ignore", "inherit"] });
   try {
     const healthyMs = await timeToHttp200(`http://127.0.0.1:${hostPort}/`, startedAt);
     const wrk = execFileSync("wrk", [...WRK, `http://127.0.0.1:${hostPort}/`], { encoding: "utf8" });

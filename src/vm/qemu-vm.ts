@@ -44,14 +44,7 @@ export class QemuVm extends EventEmitter {
     // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
     // instead of killing QEMU outright. setpriv's parent-death signal kills QEMU if ingot itself is
     // killed (SIGKILL runs no exit handler), so no VM outlives the process that started it.
-    const [command, ...args] = qemuCommand(spec, binary);
-    // An unprivileged QEMU reads the kernel and initrd through descriptors 3 and 4 (INHERITED_BOOT_FILES).
-    const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
-    try {
-      this.#process = spawn(command!, args, { stdio: ["ignore", "pipe", "pipe", ...bootFiles], detached: true });
-    } finally {
-      for (const fd of bootFiles) closeSync(fd);
-    }
+    this.#process = spawnQemu(spec, qemuCommand(spec, binary), { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const killOnExit = (): void => { this.kill(); };
     process.once("exit", killOnExit);
     this.#process.once("exit", () => process.off("exit", killOnExit));
@@ -136,6 +129,19 @@ export class QemuVm extends EventEmitter {
   /** Hard stop; safe to call at any time, also after exit. */
   kill(): void {
     if (this.state !== "stopped") this.#process.kill("SIGKILL");
+  }
+}
+
+/**
+ * Starts QEMU's command (qemuCommand, or a variant of it in a benchmark). An unprivileged QEMU reads
+ * the kernel and initrd through descriptors 3 and 4 (INHERITED_BOOT_FILES), opened here.
+ */
+export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: { stdio: ["ignore", "pipe" | "ignore", "pipe" | "inherit"]; detached?: boolean }): ChildProcess {
+  const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
+  try {
+    return spawn(command!, args, { ...options, stdio: [...options.stdio, ...bootFiles] });
+  } finally {
+    for (const fd of bootFiles) closeSync(fd);
   }
 }
 
