@@ -10,6 +10,7 @@ packages=(
   linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev   # ingot's kernel (kernel/)
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
   haproxy   # environments' entry points (src/entry/); ingot starts its own, not the system service
+  wrk   # the guest network figures (npm run bench:network)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()

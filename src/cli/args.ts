@@ -6,8 +6,9 @@ export interface Parsed {
   flags: Map<string, string[]>;
 }
 
-/** Options that take no value. */
+/** Options that take no value; given one (`--json=false`), it must be one of BOOLEAN_VALUES. */
 const BOOLEAN = new Set(["json", "verbose", "help", "force", "locked", "update"]);
+const BOOLEAN_VALUES: Record<string, "true" | "false"> = { true: "true", "1": "true", false: "false", "0": "false" };
 
 export function parseArgs(argv: string[]): Parsed {
   const parsed: Parsed = { positionals: [], flags: new Map() };
@@ -18,11 +19,19 @@ export function parseArgs(argv: string[]): Parsed {
       continue;
     }
     const [rawKey, inline] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = BOOLEAN.has(rawKey) ? "true" : inline ?? argv[++index];
+    const value = BOOLEAN.has(rawKey) ? booleanValue(arg, inline) : inline ?? argv[++index];
     if (value === undefined) throw new IngotError(`Cannot read option ${arg} as it needs a value`, { code: "cli-missing-value", hint: `Write ${arg} VALUE` });
     parsed.flags.set(rawKey, [...(parsed.flags.get(rawKey) ?? []), value]);
   }
   return parsed;
+}
+
+/** `--json` is true; `--json=false` is false, not true: a value that is neither is an error. */
+function booleanValue(arg: string, inline: string | undefined): "true" | "false" {
+  if (inline === undefined) return "true";
+  const value = BOOLEAN_VALUES[inline.toLowerCase()];
+  if (!value) throw new IngotError(`Cannot read option ${arg} as it takes true or false`, { code: "cli-bad-value", hint: `Write ${arg.split("=")[0]}, or =true, =false, =1, =0` });
+  return value;
 }
 
 export function flag(parsed: Parsed, name: string): string | undefined {

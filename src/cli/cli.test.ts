@@ -11,6 +11,8 @@ import { promisify } from "node:util";
 const BIN = fileURLToPath(new URL("../../bin/ingot", import.meta.url));
 const run = promisify(execFile);
 
+const EVIL_NAME = "evil\x1b]0;pwned\x07.bin";
+
 interface Outcome { code: number; stdout: string; stderr: string }
 
 describe("ingot CLI", () => {
@@ -43,6 +45,8 @@ describe("ingot CLI", () => {
     // A dynamically linked C program: the image gets glibc and its loader, and nothing else.
     await writeFile(join(app, "hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n");
     await run("gcc", ["-O2", "-o", join(app, "hello"), join(app, "hello.c")]);
+    // A name that would retitle the terminal, large enough to be among the largest files.
+    await writeFile(join(app, EVIL_NAME), Buffer.alloc(4 * 1024 * 1024));
     await writeFile(join(app, "ingot.yaml"), "name: tiny\nversion: 1.2.3\nruntime: elf\ncommand: [./hello]\nports: {}\nhealthcheck: false\n");
     digest = (JSON.parse(await succeed("build", app, "--json")) as { digest: string }).digest;
   });
@@ -89,6 +93,13 @@ describe("ingot CLI", () => {
     assert.match(text, /^audit ✓/m);
     assert.match(text, /^\s+shells\s+none$/m);
     assert.match(text, /^\s+libc\.so\.6\s+\S+ \(libc6\)$/m);
+    assert.ok(text.includes("/app/evil\\x1b]0;pwned\\x07.bin"), "a file name's control characters are escaped");
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f]/, "no control character but newlines reaches the terminal");
+  });
+
+  test("--json=false prints for people, not JSON", async () => {
+    assert.match(await succeed("inspect", "tiny", "--json=false"), /^image\s+tiny:1\.2\.3$/m);
   });
 
   test("the build pinned its inputs: lock is up to date, --locked builds the same image, kernel ls and inspect show them", async () => {
@@ -160,7 +171,11 @@ describe("ingot CLI", () => {
 
   test("run refuses bad --cpus, --memory and -e values before any work", async () => {
     for (const [args, message] of [
-      [["--cpus", "0"], /Cannot use --cpus 0 as it is not a whole number from 1 to 32/],
+      [["--cpus", "0"], /Cannot boot with 0 CPUs as this machine allows 1 to \d+/],
+      [["--cpus", "two"], /Cannot use --cpus two as it is not a whole number/],
+      [["--memory", "100000G"], /Cannot boot with 102400000 MiB of memory as this machine allows 16 to/],
+      [["-p", "99999:1"], /Cannot publish 99999:1 as the host port is not from 1 to 65535: 99999/],
+      [["-p", "8080:9999"], /Cannot publish 8080:9999 as tiny does not declare guest port 9999/],
       [["--memory", "lots"], /Cannot use --memory lots as it is not a size/],
       [["-e", "NOT_SET_ANYWHERE_42"], /Cannot pass -e NOT_SET_ANYWHERE_42 as it is neither KEY=VALUE nor set/],
       [["-e", "INGOT_ENV=prod"], /INGOT_ENV as INGOT_ variables are set by ingot/],

@@ -12,8 +12,24 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Left-aligned columns, two spaces apart. */
-export function table(rows: string[][]): string {
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides written as escapes, so a name ingot
+ * did not make (a file in an image, a tag, an SBOM entry) cannot move the cursor, retitle the
+ * terminal, write to the clipboard or reorder what is shown.
+ *
+ * @example printable("a\x1b]0;pwned\x07.txt") // "a\\x1b]0;pwned\\x07.txt"
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => {
+    const code = char.codePointAt(0)!;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** Left-aligned columns, two spaces apart; every cell printable. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
 }

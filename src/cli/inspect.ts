@@ -8,7 +8,7 @@ import type { Sbom, SbomComponent } from "../image/sbom.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
-import { formatBytes, table } from "./format.ts";
+import { formatBytes, printable, table } from "./format.ts";
 
 interface ImageReport {
   image: string;
@@ -95,7 +95,7 @@ function describe(report: ImageReport): string {
     `largest files`,
     indent(table(report.largestFiles.map((file) => [file.path, formatBytes(file.size)]))),
     "",
-    `sbom (CycloneDX ${report.sbom.specVersion}): ${countsByType(report.sbom.components)}`,
+    printable(`sbom (CycloneDX ${report.sbom.specVersion}): ${countsByType(report.sbom.components)}`),
     indent(table(report.sbom.components.filter((component) => (component.type === "library" || component.type === "framework") && !component.hashes).map(componentRow))),
     "",
     "locked inputs (ingot.lock)",

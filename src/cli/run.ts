@@ -12,9 +12,11 @@ import { describeConfig, instanceConfig } from "../metadata/instance-config.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
+import { assertResources } from "../vm/resources.ts";
 import { waitHealthy } from "../vm/health.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
+import { assertDeclared, publishedPorts } from "./publish.ts";
 
 export const runVerb = {
   summary: "boot an image (or build and boot a folder) in the foreground",
@@ -27,17 +29,19 @@ export const runVerb = {
     const memory = flag(args, "memory");
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
+    const hostPorts = publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]);
     const cpusFlag = flag(args, "cpus");
     const cpus = cpusFlag === undefined ? undefined : Number(cpusFlag);
-    if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 32)) {
-      throw new IngotError(`Cannot use --cpus ${cpusFlag} as it is not a whole number from 1 to 32`, { code: "cli-bad-value", hint: "For example --cpus 2" });
-    }
+    if (cpusFlag !== undefined && !/^\d+$/.test(cpusFlag)) throw new IngotError(`Cannot use --cpus ${cpusFlag} as it is not a whole number`, { code: "cli-bad-value", hint: "For example --cpus 2" });
+    // The image's own values are checked against the same bounds at boot.
+    assertResources({ cpus, memoryMiB });
     const vault = await Vault.open();
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
     const imageRef = isFolder ? (await buildImage(ref, { vault, log: (line) => console.error(line) })).digest : ref;
     const { digest, manifest } = await resolveImage(vault, imageRef);
     const environment = flag(args, "env") ?? "dev";
     assertEnvironment(manifest, environment);
+    assertDeclared(hostPorts, manifest);
     const config = instanceConfig({
       instanceId: `i-${randomBytes(4).toString("hex")}`, image: { name: manifest.name, version: manifest.version, digest },
       platform: "qemu", runtimeEnv, secrets,
@@ -46,7 +50,7 @@ export const runVerb = {
     console.error(`config  ${describeConfig(config)}`);
     const instance = await bootImage(vault, digest, manifest, {
       cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
-      hostPorts: publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]),
+      hostPorts,
       memoryMiB, cpus,
     });
     const { vm } = instance;
@@ -56,9 +60,23 @@ export const runVerb = {
       lines.push({ atMs: performance.now() - vm.startedAt, line });
       if (line.trim()) console.log(`${elapsed()} | ${line}`);
     });
-    const stop = (): void => { console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`); void vm.stop(manifest.stopTimeoutMs + 5000); };
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`);
+      void vm.stop(manifest.stopTimeoutMs + 5000);
+    };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // `ingot run … | head -1`: once the reader is gone, stop the instance as Ctrl-C would, and clean
+    // up, instead of dying of EPIPE with the run folder left behind. Later writes fail quietly.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+        stop();
+      });
+    }
 
     const healthy = new AbortController();
     vm.exited.finally(() => healthy.abort(new Error("stopped"))).catch(() => {});
@@ -95,14 +113,4 @@ function assertEnvironment(manifest: ImageManifest, environment: string): void {
       code: "environment-unknown", hint: `Environments: ${known.join(", ")}`,
     });
   }
-}
-
-function publishedPorts(values: string[]): Map<number, number> {
-  const ports = new Map<number, number>();
-  for (const value of values) {
-    const match = /^(\d+):(\d+)$/.exec(value);
-    if (!match) throw new IngotError(`Cannot publish ${value} as it is not HOST:GUEST`, { code: "cli-bad-value", hint: "For example -p 8080:8080" });
-    ports.set(Number(match[2]), Number(match[1]));
-  }
-  return ports;
 }

@@ -64,17 +64,3 @@ export function describeConfig(config: InstanceConfig): string {
     .map(([name, value]) => `${name}=${config.secretNames.includes(name) ? "[secret]" : value}`)
     .join(" ");
 }
-
-/**
- * Replaces every secret value in a line of output with [secret:NAME]. Longest values first, so a
- * secret that contains another is redacted whole. Values shorter than 4 characters are left alone:
- * redacting "1" or "on" would garble every line and hide nothing.
- */
-export function secretRedactor(config: InstanceConfig): (line: string) => string {
-  const secrets = config.secretNames
-    .map((name) => ({ name, value: config.env[name] ?? "" }))
-    .filter((secret) => secret.value.length >= 4)
-    .sort((a, b) => b.value.length - a.value.length);
-  if (secrets.length === 0) return (line) => line;
-  return (line) => secrets.reduce((text, secret) => text.replaceAll(secret.value, `[secret:${secret.name}]`), line);
-}

@@ -1,17 +1,19 @@
 // Boots an image from the vault as one local instance: ports forwarded to 127.0.0.1, QMP for stop,
 // and, given its configuration, the instance's own metadata endpoint.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../image/manifest.ts";
-import { secretRedactor, type InstanceConfig } from "../metadata/instance-config.ts";
-import { METADATA_GUEST_ADDRESS, serveInstanceConfig } from "../metadata/metadata-server.ts";
+import type { InstanceConfig } from "../metadata/instance-config.ts";
+import { secretRedactor } from "../metadata/secret-redactor.ts";
+import { METADATA_GUEST_ADDRESS, type MetadataEndpoint, serveInstanceConfig } from "../metadata/metadata-server.ts";
 import type { Vault } from "../vault/vault.ts";
 import { assertPortFree, freePort } from "./free-port.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
+import { qemuUser } from "./qemu-user.ts";
 import { QemuVm } from "./qemu-vm.ts";
+import { assertResources } from "./resources.ts";
+import { createRunFolder } from "./run-folder.ts";
 
 export interface BootOptions {
   /** Host ports by guest port; free ports are chosen for the others. */
@@ -41,30 +43,37 @@ export interface Instance {
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
+  const cpus = options.cpus ?? manifest.resources.cpus;
+  assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
   for (const hostPort of options.hostPorts?.values() ?? []) await assertPortFree(hostPort);
   const initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
   const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({
     guestPort, hostPort: options.hostPorts?.get(guestPort) ?? (await freePort()),
   })));
-  // mkdtemp makes the folder 0700: only this user reaches the QMP and metadata sockets.
-  const runDir = await mkdtemp(join(tmpdir(), `ingot-${options.config?.instance ?? "vm"}-`));
-  const qmpSocket = join(runDir, "qmp.sock");
-  const endpoint = options.config ? await serveInstanceConfig(join(runDir, "metadata.sock"), options.config) : undefined;
+  const accelerator = detectAccelerator();
+  const user = qemuUser(accelerator);
+  const runFolder = await createRunFolder(options.config?.instance ?? "vm", user);
+  const qmpSocket = join(runFolder.path, "qmp.sock");
+  let endpoint: MetadataEndpoint | undefined;
   const dispose = async (): Promise<void> => {
     await endpoint?.close();
-    await rm(runDir, { recursive: true, force: true });
+    await runFolder.remove();
   };
-  const metadataArgs = endpoint
+  const metadataArgs = options.config
     ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
     : [];
   try {
+    endpoint = options.config ? await serveInstanceConfig(join(runFolder.path, "metadata.sock"), options.config) : undefined;
+    // QEMU's guestfwd connector runs as QEMU's user and must open the socket.
+    if (endpoint) await runFolder.handOver(endpoint.socketPath);
     const vm = QemuVm.start({
       kernel: await kernelFile(vault, manifest.kernel), initrd,
       cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
-      cpus: options.cpus ?? manifest.resources.cpus,
+      cpus,
       memoryMiB,
-      forwards, accelerator: detectAccelerator(), qmpSocket,
+      forwards, accelerator, qmpSocket,
+      ...(user ? { user } : {}),
       ...(options.machine ? { machine: options.machine } : {}),
       ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
     }, options.config ? { redact: secretRedactor(options.config) } : {});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { detectAccelerator, qemuArgs } from "./qemu-args.ts";
+import { detectAccelerator, qemuArgs, qemuCommand, type VmSpec } from "./qemu-args.ts";
 
 test("QEMU's arguments are computed as data: machine, resources, direct boot, forwards, QMP", () => {
   const args = qemuArgs({
@@ -15,7 +15,7 @@ test("QEMU's arguments are computed as data: machine, resources, direct boot, fo
   assert.equal(value("-kernel"), "/k");
   assert.equal(value("-initrd"), "/i");
   assert.equal(value("-append"), "console=ttyS0 quiet");
-  assert.equal(value("-netdev"), "user,id=net0,hostfwd=tcp:127.0.0.1:41000-:8080,hostfwd=tcp:127.0.0.1:41001-:9090");
+  assert.equal(value("-netdev"), "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:41000-:8080,hostfwd=tcp:127.0.0.1:41001-:9090");
   assert.equal(value("-qmp"), "unix:/run/x.qmp,server=on,wait=off");
   assert.ok(args.includes("-no-reboot") && args.includes("-nodefaults"));
   assert.ok(!args.includes("-drive"), "ingot images need no disk");
@@ -27,7 +27,29 @@ test("the metadata endpoint is a guestfwd to the instance's own unix socket", ()
     forwards: [{ hostPort: 41000, guestPort: 8080 }], metadata: { guestHost: "10.0.2.100", guestPort: 80, socket: "/tmp/ingot-i-1/metadata.sock" },
   });
   assert.equal(args[args.indexOf("-netdev") + 1],
-    "user,id=net0,hostfwd=tcp:127.0.0.1:41000-:8080,guestfwd=tcp:10.0.2.100:80-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/metadata.sock");
+    "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:41000-:8080,guestfwd=tcp:10.0.2.100:80-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/metadata.sock");
+});
+
+const spec: VmSpec = { kernel: "/vault/k", initrd: "/vault/i", cmdline: "", cpus: 1, memoryMiB: 256, accelerator: "tcg", forwards: [] };
+
+test("the guest's network reaches only the explicit forwards, and QEMU runs under its seccomp sandbox", () => {
+  const args = qemuArgs(spec);
+  assert.match(args[args.indexOf("-netdev") + 1]!, /^user,id=net0,restrict=on(,|$)/);
+  // elevateprivileges stays allowed: libslirp's guestfwd spawn calls setsid() (qemu-args.ts).
+  assert.equal(args[args.indexOf("-sandbox") + 1], "on,obsolete=deny,resourcecontrol=deny");
+});
+
+test("QEMU drops to its own user through setpriv, which sets the parent-death signal after the drop", () => {
+  const user = { uid: 2113929300, gid: 2113929300, groups: [] };
+  const command = qemuCommand({ ...spec, user }, "qemu-system-x86_64");
+  assert.deepEqual(command.slice(0, command.indexOf("qemu-system-x86_64")),
+    ["setpriv", "--reuid", "2113929300", "--regid", "2113929300", "--clear-groups", "--no-new-privs", "--pdeathsig", "KILL", "--"]);
+  assert.ok(!command.includes("-runas"), "-runas would clear the parent-death signal");
+  const args = qemuArgs({ ...spec, user });
+  assert.equal(args[args.indexOf("-kernel") + 1], "/proc/self/fd/3", "the vault may be where QEMU's user cannot enter");
+  assert.equal(args[args.indexOf("-initrd") + 1], "/proc/self/fd/4");
+  assert.deepEqual(qemuCommand({ ...spec, user: { ...user, groups: [108] } }, "q").slice(5, 7), ["--groups", "108"], "the kvm group, for /dev/kvm");
+  assert.deepEqual(qemuCommand(spec, "q").slice(0, 6), ["setpriv", "--no-new-privs", "--pdeathsig", "KILL", "--", "q"], "a non-root ingot runs QEMU as itself");
 });
 
 test("KVM only with hardware virtualization in the CPU flags; INGOT_ACCEL overrides", () => {

@@ -15,6 +15,25 @@ export interface PortForward {
  */
 export const DEFAULT_MACHINE = "q35,sata=off,smbus=off";
 
+/** An unprivileged identity for QEMU (qemu-user.ts); supplementary groups only where a device needs one. */
+export interface QemuUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/**
+ * QEMU's seccomp filter: no obsolete system calls and no changes to scheduling or CPU affinity.
+ * Spawning stays allowed, as the metadata guestfwd starts a connector per guest connection, and so
+ * do set*id calls, as libslirp's spawn calls setsid() (elevateprivileges=deny or =children kills
+ * the connector: measured under QEMU 7.2). Raising privileges is prevented otherwise: QEMU starts
+ * as an unprivileged user with no_new_privs (qemuCommand).
+ */
+export const SANDBOX = "on,obsolete=deny,resourcecontrol=deny";
+
+/** Where a QEMU started as a QemuUser finds the kernel and initrd ingot opened for it (fd 3 and 4). */
+export const INHERITED_BOOT_FILES = { kernel: "/proc/self/fd/3", initrd: "/proc/self/fd/4" };
+
 export interface VmSpec {
   /** QEMU's machine type with its options, without the accelerator; DEFAULT_MACHINE unless given. */
   machine?: string;
@@ -34,6 +53,28 @@ export interface VmSpec {
    * connector process each, to a unix socket on the host.
    */
   metadata?: { guestHost: string; guestPort: number; socket: string };
+  /**
+   * Who QEMU runs as. Given, setpriv drops to it before QEMU starts, and QEMU reads the kernel and
+   * initrd through descriptors ingot opened (INHERITED_BOOT_FILES), as the vault may be in a folder
+   * only ingot's user can enter.
+   */
+  user?: QemuUser;
+}
+
+/**
+ * The command that starts QEMU: setpriv drops privileges (when there is a user to drop to) and sets
+ * the parent-death signal after that, so that QEMU dies with ingot even when ingot is killed. Not
+ * QEMU's own -runas: it changes the uid after start, which clears the parent-death signal, and a
+ * killed ingot would leave its QEMU running.
+ *
+ * @example
+ * qemuCommand(spec, "qemu-system-x86_64"); // ["setpriv", "--reuid", "2113929216", …, "--pdeathsig", "KILL", "--", "qemu-system-x86_64", …]
+ */
+export function qemuCommand(spec: VmSpec, binary: string): string[] {
+  const user = spec.user
+    ? ["--reuid", String(spec.user.uid), "--regid", String(spec.user.gid), ...(spec.user.groups.length > 0 ? ["--groups", spec.user.groups.join(",")] : ["--clear-groups"])]
+    : [];
+  return ["setpriv", ...user, "--no-new-privs", "--pdeathsig", "KILL", "--", binary, ...qemuArgs(spec)];
 }
 
 /**
@@ -42,6 +83,7 @@ export interface VmSpec {
  * // ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1", "-m", "256", …]
  */
 export function qemuArgs(spec: VmSpec): string[] {
+  const boot = spec.user ? INHERITED_BOOT_FILES : spec;
   const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
   // QEMU runs the cmd through /bin/sh for each connection; commas in option values are doubled.
   const guestfwd = spec.metadata
@@ -52,14 +94,17 @@ export function qemuArgs(spec: VmSpec): string[] {
     "-cpu", spec.accelerator === "kvm" ? "host" : "max",
     "-smp", String(spec.cpus),
     "-m", String(spec.memoryMiB),
-    "-kernel", spec.kernel,
-    "-initrd", spec.initrd,
+    "-kernel", boot.kernel,
+    "-initrd", boot.initrd,
     "-append", spec.cmdline,
+    // restrict=on: the guest reaches nothing on or beyond the host (10.0.2.2 is the host's loopback
+    // otherwise: other instances, local databases) but the explicit forwards, metadata included.
     // No firmware option ROM for the NIC: iPXE is never used and costs boot time.
-    "-netdev", `user,id=net0${hostfwd}${guestfwd}`,
+    "-netdev", `user,id=net0,restrict=on${hostfwd}${guestfwd}`,
     "-device", "virtio-net-pci,netdev=net0,romfile=",
     "-nographic", "-no-reboot", "-nodefaults",
     "-serial", "stdio",
+    "-sandbox", SANDBOX,
     ...(spec.qmpSocket ? ["-qmp", `unix:${spec.qmpSocket},server=on,wait=off`] : []),
     ...(spec.disk ? ["-drive", `file=${spec.disk},if=virtio,format=raw`, "-snapshot"] : []),
   ];

@@ -1,12 +1,12 @@
 // A running QEMU instance: its console as lines, the app's exit status, and stop (graceful, then hard).
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { IngotError } from "../errors.ts";
-import { qemuArgs, type VmSpec } from "./qemu-args.ts";
+import { qemuCommand, type VmSpec } from "./qemu-args.ts";
 
 export type VmState = "booting" | "running" | "stopping" | "stopped";
 
@@ -44,7 +44,7 @@ export class QemuVm extends EventEmitter {
     // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
     // instead of killing QEMU outright. setpriv's parent-death signal kills QEMU if ingot itself is
     // killed (SIGKILL runs no exit handler), so no VM outlives the process that started it.
-    this.#process = spawn("setpriv", ["--pdeathsig", "KILL", "--", binary, ...qemuArgs(spec)], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    this.#process = spawnQemu(spec, qemuCommand(spec, binary), { stdio: ["ignore", "pipe", "pipe"], detached: true });
     const killOnExit = (): void => { this.kill(); };
     process.once("exit", killOnExit);
     this.#process.once("exit", () => process.off("exit", killOnExit));
@@ -84,6 +84,7 @@ export class QemuVm extends EventEmitter {
     if (spec.metadata && !onPath("socat")) {
       throw new IngotError("Cannot serve the instance its configuration as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
     }
+    if (spec.user) for (const file of [spec.kernel, spec.initrd]) assertWorldReadable(file);
     return new QemuVm(spec, binary, redact);
   }
 
@@ -131,6 +132,19 @@ export class QemuVm extends EventEmitter {
   }
 }
 
+/**
+ * Starts QEMU's command (qemuCommand, or a variant of it in a benchmark). An unprivileged QEMU reads
+ * the kernel and initrd through descriptors 3 and 4 (INHERITED_BOOT_FILES), opened here.
+ */
+export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: { stdio: ["ignore", "pipe" | "ignore", "pipe" | "inherit"]; detached?: boolean }): ChildProcess {
+  const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
+  try {
+    return spawn(command!, args, { ...options, stdio: [...options.stdio, ...bootFiles] });
+  } finally {
+    for (const fd of bootFiles) closeSync(fd);
+  }
+}
+
 async function sendCtrlAltDel(socket: string): Promise<void> {
   const keys = ["ctrl", "alt", "delete"].map((data) => ({ type: "qcode", data }));
   await new Promise<void>((resolve, reject) => {
@@ -150,6 +164,15 @@ async function sendCtrlAltDel(socket: string): Promise<void> {
       }
     });
   });
+}
+
+/** An unprivileged QEMU opens the kernel and initrd through /proc/self/fd, which checks the file's own mode. */
+function assertWorldReadable(file: string): void {
+  if ((statSync(file).mode & 0o004) === 0) {
+    throw new IngotError(`Cannot boot as QEMU's unprivileged user cannot read the boot file: ${file}`, {
+      code: "boot-file-private", hint: `Make it readable: chmod o+r ${file} (the vault's files follow the umask ingot ran under)`,
+    });
+  }
 }
 
 function onPath(binary: string): boolean {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { chown, rm, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
@@ -90,6 +90,8 @@ test("an instance whose metadata endpoint never answers stops before its app wit
   const held: Socket[] = [];
   const silent = createServer((connection) => { held.push(connection); });
   await new Promise<void>((resolve) => silent.listen(socket, resolve));
+  // QEMU's own user (under a root ingot) must be able to open it, as the endpoint it replaces.
+  if (vm.spec.user) await chown(socket, vm.spec.user.uid, vm.spec.user.gid);
   t.after(() => { for (const connection of held) connection.destroy(); silent.close(); });
 
   await vm.waitForLine(/boot failed \(status 69\)/, 120_000);

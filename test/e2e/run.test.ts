@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageManifest } from "../../src/image/manifest.ts";
 import { Vault } from "../../src/vault/vault.ts";
@@ -60,17 +60,25 @@ test("ingot run refuses a busy host port before booting", async (t) => {
 });
 
 /** Starts `ingot run run-test` and resolves once QEMU is up (its firmware printed), with QEMU's pid. */
-async function runUntilFirmware(t: { after: (fn: () => void) => void }): Promise<{ child: ReturnType<typeof spawn>; qemuPid: number; exited: Promise<number | null> }> {
+async function runUntilFirmware(t: { after: (fn: () => void) => void }): Promise<{ child: ReturnType<typeof spawn>; qemuPid: number; exited: Promise<number | null>; instance: string }> {
   const vault = await sharedTestVault();
   const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 60_000;
   while (!output.includes("SeaBIOS") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   const qemuPid = Number(execFileSync("pgrep", ["-P", String(child.pid), "qemu-system"]).toString().trim());
-  return { child, qemuPid, exited };
+  return { child, qemuPid, exited, instance: /instance (i-[0-9a-f]{8}) of/.exec(output)?.[1] ?? "none" };
+}
+
+/** An instance's run folders (src/vm/run-folder.ts) that still exist, under either base. */
+async function runFolders(instance: string): Promise<string[]> {
+  const bases = ["/tmp", process.env.XDG_RUNTIME_DIR].filter((base): base is string => Boolean(base));
+  const found = await Promise.all(bases.map(async (base) => (await readdir(base).catch(() => [])).filter((name) => name.startsWith(`ingot-${instance}-`)).map((name) => join(base, name))));
+  return found.flat();
 }
 
 /** Alive and not a zombie waiting to be reaped. */
@@ -84,7 +92,9 @@ function isRunning(pid: number): boolean {
 }
 
 test("a killed ingot run leaves no QEMU behind", async (t) => {
-  const { child, qemuPid } = await runUntilFirmware(t);
+  const { child, qemuPid, instance } = await runUntilFirmware(t);
+  // A killed ingot cleans nothing up: its run folder is the test's to remove.
+  t.after(async () => { for (const folder of await runFolders(instance)) await rm(folder, { recursive: true, force: true }); });
   child.kill("SIGKILL");
   const gone = Date.now() + 10_000;
   while (isRunning(qemuPid) && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -112,7 +122,13 @@ test("two instances run side by side on different host ports", async (t) => {
   const env = { ...process.env, INGOT_HOME: vault.root };
   const ports = [await freePort(), await freePort()];
   const children = ports.map((port) => spawn("bin/ingot", ["run", "run-test", "-p", `${port}:8080`], { env, stdio: "ignore" }));
-  t.after(() => { for (const child of children) if (child.exitCode === null) child.kill("SIGKILL"); });
+  // Stopped as Ctrl-C would, so that each removes its run folder; killed if that takes too long.
+  t.after(() => Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => { clearTimeout(timer); resolve(); });
+    child.kill("SIGINT");
+  }))));
   const answers = await Promise.all(ports.map((port) => waitForHttp(`http://127.0.0.1:${port}/`, 180_000)));
   assert.deepEqual(answers, ["elf ok uid=1000\n", "elf ok uid=1000\n"]);
 });
@@ -147,4 +163,23 @@ test("ingot run refuses a corrupt image blob, naming it, and suggests close tags
   const unknown = spawnSync("bin/ingot", ["run", "run-tset"], { env, encoding: "utf8" });
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /hint: Did you mean run-test\?/);
+});
+
+test("ingot run | head -1: a closed stdout stops the instance gracefully and removes its run folder", async (t) => {
+  const vault = await sharedTestVault();
+  const child = spawn("bin/ingot", ["run", "run-test"], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => { if (child.exitCode === null) child.kill("SIGKILL"); });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Read one chunk of the console, then go away like head -1 does.
+  await new Promise((resolve) => child.stdout.once("data", resolve));
+  child.stdout.destroy();
+  const code = await exited;
+  assert.notEqual(code, null, "ingot exited on its own");
+  assert.doesNotMatch(stderr, /EPIPE|bug in ingot/, stderr);
+  assert.match(stderr, /stopping \(graceful/);
+  const instance = /instance (i-[0-9a-f]{8}) of run-test/.exec(stderr)?.[1];
+  assert.ok(instance, stderr);
+  assert.deepEqual(await runFolders(instance), [], "no run folder is left behind");
 });

@@ -1,0 +1,127 @@
+// `npm run bench:network`: the guest network before and after issue 8, side by side in one run:
+// boot to healthy, then wrk from the host against the guest's forwarded port (requests per second,
+// latency). Each network is QEMU's command as ingot computes it, with only the network (and, for
+// the "before" row, the sandbox and the user) changed as data.
+// Usage: npm run bench:network -- [--boots N] [--seconds S] [--vault DIR]
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildImage } from "../src/image/build.ts";
+import { Vault } from "../src/vault/vault.ts";
+import { freePort } from "../src/vm/free-port.ts";
+import { assembleInitrd, initrdForm } from "../src/vm/initrd.ts";
+import { kernelFile } from "../src/vm/kernel-file.ts";
+import { qemuCommand, type VmSpec } from "../src/vm/qemu-args.ts";
+import { qemuUser } from "../src/vm/qemu-user.ts";
+import { spawnQemu } from "../src/vm/qemu-vm.ts";
+import { median } from "./measure.ts";
+
+const { values } = parseArgs({
+  options: {
+    boots: { type: "string", default: "3" },
+    seconds: { type: "string", default: "10" },
+    vault: { type: "string", default: join(tmpdir(), "ingot-bench-vault") },
+  },
+});
+const log = (line: string): void => console.error(`bench: ${line}`);
+const WRK = ["-t1", "-c8", `-d${values.seconds}s`, "--latency"];
+
+interface Network {
+  name: string;
+  /** QEMU's command for this network, from ingot's own. */
+  command: (spec: VmSpec) => string[];
+}
+
+/** The value after `flag` replaced, or the flag and its value dropped when `value` is undefined. */
+function withFlag(command: string[], flag: string, value: string | undefined): string[] {
+  const at = command.indexOf(flag);
+  if (at < 0) return command;
+  return [...command.slice(0, at), ...(value === undefined ? [] : [flag, value]), ...command.slice(at + 2)];
+}
+
+const NETWORKS: Network[] = [
+  {
+    name: "user network, before (host loopback reachable, QEMU as root, no sandbox)",
+    command: (spec) => {
+      const command = withFlag(qemuCommand({ ...spec, user: undefined }, "qemu-system-x86_64"), "-sandbox", undefined);
+      return withFlag(command, "-netdev", command[command.indexOf("-netdev") + 1]!.replace(",restrict=on", ""));
+    },
+  },
+  {
+    name: "user network, restrict=on, sandbox, own uid (ingot now)",
+    command: (spec) => qemuCommand(spec, "qemu-system-x86_64"),
+  },
+];
+
+interface Run { healthyMs: number; requestsPerSecond: number; latencyP50Ms: number; latencyP99Ms: number; errors: number }
+
+async function timeToHttp200(url: string, startedAt: number, timeoutMs = 120_000): Promise<number> {
+  while (performance.now() - startedAt < timeoutMs) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(async (response) => { await response.arrayBuffer(); return response.status === 200; }, () => false);
+    if (ok) return performance.now() - startedAt;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** wrk's figures: Requests/sec, the 50% and 99% latency lines, socket errors and non-2xx answers. */
+function parseWrk(output: string): Omit<Run, "healthyMs"> {
+  const milliseconds = (text: string): number => {
+    const match = /([\d.]+)(us|ms|s)/.exec(text)!;
+    return Number(match[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[match[2]!]!;
+  };
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)?.slice(1).reduce((sum, count) => sum + Number(count), 0) ?? 0;
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)![1]),
+    latencyP50Ms: milliseconds(/ 50%\s+(\S+)/.exec(output)![1]!),
+    latencyP99Ms: milliseconds(/ 99%\s+(\S+)/.exec(output)![1]!),
+    errors: errors + Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
+  };
+}
+
+async function bootOnce(network: Network, spec: VmSpec, hostPort: number): Promise<Run> {
+  const startedAt = performance.now();
+  const qemu = spawnQemu(spec, network.command(spec), { stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    const healthyMs = await timeToHttp200(`http://127.0.0.1:${hostPort}/`, startedAt);
+    const wrk = execFileSync("wrk", [...WRK, `http://127.0.0.1:${hostPort}/`], { encoding: "utf8" });
+    return { healthyMs, ...parseWrk(wrk) };
+  } finally {
+    qemu.kill("SIGKILL");
+  }
+}
+
+const work = await mkdtemp(join("/tmp", "ingot-bench-net-"));
+try {
+  const vault = await Vault.open(values.vault);
+  execFileSync("gcc", ["-O2", "-o", join(work, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(work, "ingot.yaml"), "name: net-bench\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\n");
+  const image = await buildImage(work, { vault });
+  const { manifest } = image;
+  const user = qemuUser("tcg");
+  const results: Record<string, Run[]> = {};
+  for (let boot = 0; boot < Number(values.boots); boot++) {
+    // Interleaved, so that a slower minute of the host weighs on every network alike.
+    for (const network of NETWORKS) {
+      const hostPort = await freePort();
+      const spec: VmSpec = {
+        kernel: await kernelFile(vault, manifest.kernel), initrd: await assembleInitrd(vault, image.digest, manifest, initrdForm(manifest, 128)),
+        cmdline: manifest.kernel.cmdline, cpus: 1, memoryMiB: 128, accelerator: "tcg", forwards: [{ hostPort, guestPort: 8080 }],
+        ...(user ? { user } : {}),
+      };
+      const run = await bootOnce(network, spec, hostPort);
+      log(`${network.name}: ${JSON.stringify(run)}`);
+      (results[network.name] ??= []).push(run);
+    }
+  }
+  const rows = Object.entries(results).map(([name, runs]) => {
+    const pick = (key: keyof Run): number => median(runs.map((run) => run[key]));
+    return `| ${name} | ${(pick("healthyMs") / 1000).toFixed(2)} s | ${Math.round(pick("requestsPerSecond"))} | ${pick("latencyP50Ms").toFixed(2)} ms | ${pick("latencyP99Ms").toFixed(2)} ms | ${runs.reduce((sum, run) => sum + run.errors, 0)} |`;
+  });
+  console.log(["| network | boot to healthy | requests/s | latency p50 | latency p99 | errors |", "| --- | --- | --- | --- | --- | --- |", ...rows].join("\n"));
+  await writeFile("bench/results/network.json", JSON.stringify({ date: new Date().toISOString(), boots: Number(values.boots), wrk: WRK, results }, null, 2) + "\n");
+} finally {
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,46 @@
+// An instance's private folder for its unix sockets (QMP, metadata). Unix socket paths are limited
+// to 108 bytes, and the metadata socket's path goes through /bin/sh in QEMU's guestfwd, so the
+// folder is placed where its path is short and plain, never under whatever $TMPDIR says.
+import { chown, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { QemuUser } from "./qemu-args.ts";
+
+/** Bases no longer than this keep `BASE/ingot-i-12345678-XXXXXX/metadata.sock` well under 108 bytes. */
+const MAX_BASE_CHARS = 48;
+/** Characters that mean nothing to /bin/sh, to socat's address syntax or to QEMU's option parser. */
+const PLAIN_PATH = /^\/[A-Za-z0-9/._-]*$/;
+
+export interface RunFolder {
+  path: string;
+  remove: () => Promise<void>;
+  /** Hands a file in the folder to QEMU's user: the metadata socket its guestfwd connector opens. */
+  handOver: (file: string) => Promise<void>;
+}
+
+/**
+ * $XDG_RUNTIME_DIR (private to the user, cleaned at logout) when its path is short and plain and
+ * QEMU runs as ingot's user, else /tmp: a QEMU with its own user could not enter ingot's 0700
+ * runtime folder to reach the sockets in its own run folder.
+ *
+ * @example runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000" }, undefined) // "/run/user/1000"
+ */
+export function runFolderBase(environment: NodeJS.ProcessEnv, user: QemuUser | undefined): string {
+  const runtime = environment.XDG_RUNTIME_DIR;
+  return !user && runtime && runtime.length <= MAX_BASE_CHARS && PLAIN_PATH.test(runtime) ? runtime : "/tmp";
+}
+
+/**
+ * A new 0700 folder for one instance, owned by its QEMU user when it has one, so that only that
+ * QEMU (and ingot) can reach the sockets inside.
+ *
+ * @example
+ * const folder = await createRunFolder("i-1a2b3c4d", user); // /tmp/ingot-i-1a2b3c4d-Xy12Ab
+ */
+export async function createRunFolder(label: string, user: QemuUser | undefined, base = runFolderBase(process.env, user)): Promise<RunFolder> {
+  const path = await mkdtemp(join(base, `ingot-${label.replace(/[^A-Za-z0-9-]/g, "").slice(0, 16)}-`));
+  const handOver = async (file: string): Promise<void> => {
+    if (user) await chown(file, user.uid, user.gid);
+  };
+  await handOver(path);
+  return { path, handOver, remove: () => rm(path, { recursive: true, force: true }) };
+}
