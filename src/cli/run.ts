@@ -79,6 +79,7 @@ export const runVerb = {
     }
 
     const healthy = new AbortController();
+    let unhealthy: IngotError | undefined;
     vm.exited.finally(() => healthy.abort(new Error("stopped"))).catch(() => {});
     const first = instance.forwards[0];
     if (manifest.healthcheck && first) {
@@ -91,10 +92,16 @@ export const runVerb = {
         const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
         console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);
         if (timeline) console.log(`${elapsed()} boot: ${describeTimeline(timeline)} (${vm.spec.accelerator === "kvm" ? "KVM" : "software emulation"})`);
-      }, () => {});
+      }, (error: unknown) => {
+        // Never healthy: say why, then stop it as Ctrl-C would; the exit status says it failed.
+        if (!(error instanceof IngotError)) return;
+        unhealthy = error;
+        stop();
+      });
     }
     await vm.exited;
     await instance.dispose();
+    if (unhealthy) throw unhealthy;
     if (vm.bootFailure) {
       throw new IngotError(`Cannot start ${manifest.name} as the instance failed to boot: ${vm.bootFailure.reason}`, {
         code: "boot-failed", exitCode: vm.bootFailure.status,

@@ -17,7 +17,7 @@ test("the example app's ingot.yaml loads with every default filled in", async ()
   assert.deepEqual(config.command, ["node", "server.js"]);
   assert.deepEqual(config.runtime, { kind: "node", version: "22" });
   assert.deepEqual(config.ports, { http: 8080 });
-  assert.deepEqual(config.healthcheck, { type: "http", path: "/health", port: "http", intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 1 });
+  assert.deepEqual(config.healthcheck, { type: "http", path: "/health", port: "http", intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 1, startTimeoutMs: 120_000 });
   assert.equal(config.resources.memoryMiB, 256);
   assert.deepEqual(config.environments.prod, { env: { LOG_LEVEL: "warn" } });
 });

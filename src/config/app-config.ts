@@ -11,9 +11,15 @@ import { readYamlConfig } from "./yaml-file.ts";
 
 export type RuntimeSpec = { kind: "node"; version: string | undefined } | { kind: "elf" };
 
+/** How a check is paced; startTimeoutMs bounds the wait from the app's start to healthy. */
+interface HealthTiming { intervalMs: number; timeoutMs: number; healthyThreshold: number; startTimeoutMs: number }
+
 export type Healthcheck =
-  | { type: "http"; path: string; port: string; intervalMs: number; timeoutMs: number; healthyThreshold: number }
-  | { type: "tcp"; port: string; intervalMs: number; timeoutMs: number; healthyThreshold: number };
+  | ({ type: "http"; path: string; port: string } & HealthTiming)
+  | ({ type: "tcp"; port: string } & HealthTiming);
+
+/** How long an instance may take from its app's start to healthy when ingot.yaml does not say. */
+export const DEFAULT_START_TIMEOUT_MS = 120_000;
 
 /** The app's configuration, normalized: every default filled in. */
 export interface AppConfig {
@@ -135,13 +141,14 @@ function normalizeHealthcheck(raw: unknown, ports: Record<string, number>): Heal
   const firstPort = Object.keys(ports)[0];
   if (raw === false) return false;
   if (raw === undefined) {
-    return firstPort ? { type: "tcp", port: firstPort, intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 1 } : false;
+    return firstPort ? { type: "tcp", port: firstPort, intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 1, startTimeoutMs: DEFAULT_START_TIMEOUT_MS } : false;
   }
   const check = raw as Record<string, unknown>;
   const timing = {
     intervalMs: parseDuration(check.interval) ?? 1000,
     timeoutMs: parseDuration(check.timeout) ?? 2000,
     healthyThreshold: (check.healthy as number | undefined) ?? 1,
+    startTimeoutMs: parseDuration(check.startTimeout) ?? DEFAULT_START_TIMEOUT_MS,
   };
   const portOf = (ref: unknown): string => portName(ref ?? firstPort, ports);
   if ("tcp" in check) return { type: "tcp", port: portOf(check.tcp), ...timing };

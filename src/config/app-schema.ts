@@ -6,6 +6,8 @@ import {
 
 /** More virtual CPUs than this is a typo rather than a plan, and QEMU's own errors say less. */
 const MAX_CPUS = 64;
+/** The longest an instance may take to become healthy: a deploy waits this long before giving up. */
+const MAX_START_TIMEOUT_MS = 30 * 60_000;
 /** The longest the app may take to stop gracefully: a stop waits this long. */
 const MAX_STOP_TIMEOUT_MS = 10 * 60_000;
 
@@ -29,6 +31,7 @@ const healthTiming: Record<string, KeySpec> = {
   interval: { description: "Time between checks, e.g. 1s", check: isDuration },
   timeout: { description: "Time one check may take, e.g. 2s", check: isDuration },
   healthy: { description: "Consecutive passing checks before the instance counts as healthy", check: isPositiveInteger },
+  startTimeout: { description: "Longest wait from the app's start until it is healthy, e.g. 2m (default 120s, at most 30m)", check: durationAtMost(MAX_START_TIMEOUT_MS) },
 };
 
 const httpHealth = mapping({ path: { description: "HTTP path that answers 2xx when healthy", check: isHealthPath }, ...healthTiming }, ["path"]);
@@ -72,7 +75,7 @@ export const appKeys: Record<string, KeySpec> = {
   runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node", check: isRuntime },
   command: { description: "The app's argv; defaults to the start script or main of package.json", check: isStringList },
   ports: { description: "Named ports the app listens on, e.g. http: 8080", check: namedMap(isPort) },
-  healthcheck: { description: "{path, interval, timeout, healthy}, {tcp: PORT, …} or false", check: isHealthcheck },
+  healthcheck: { description: "{path, interval, timeout, healthy, startTimeout}, {tcp: PORT, …} or false; startTimeout (default 120s) bounds the wait for healthy", check: isHealthcheck },
   resources: {
     description: "cpus and memory of each instance",
     check: mapping({

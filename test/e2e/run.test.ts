@@ -183,3 +183,17 @@ test("ingot run | head -1: a closed stdout stops the instance gracefully and rem
   assert.ok(instance, stderr);
   assert.deepEqual(await runFolders(instance), [], "no run folder is left behind");
 });
+
+test("an instance that never passes its health check is stopped after healthcheck.startTimeout, and ingot run says why", async (t) => {
+  const app = await tempDir("ingot-run-unhealthy-");
+  t.after(app.remove);
+  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
+  // The fixture answers /env/NAME with 404 while NAME is unset: a health path that never passes.
+  await writeFile(join(app.path, "ingot.yaml"), "name: unhealthy\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nhealthcheck:\n  path: /env/NEVER_SET\n  startTimeout: 3s\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
+  const vault = await sharedTestVault();
+  const result = spawnSync("bin/ingot", ["run", app.path], { env: { ...process.env, INGOT_HOME: vault.root }, encoding: "utf8", timeout: 180_000 });
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /^error: Cannot call the instance healthy as GET \/env\/NEVER_SET did not pass within 3 s: last answer HTTP 404$/m);
+  assert.match(result.stderr, /^hint: .*healthcheck\.startTimeout/m);
+  assert.match(result.stdout + result.stderr, /ingot-init: app killed by signal 15|power off/, "stopped gracefully");
+});
