@@ -3,7 +3,8 @@
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
 import { assertHaproxyName, entryPaths, haproxyConfig, serverOptions, unavailablePage, type EntrySpec } from "./haproxy-config.ts";
-import { assertBindable, isHaproxyOf, processStartTime, startHaproxy } from "./haproxy-process.ts";
+import { processStartTime } from "../process/process-identity.ts";
+import { assertBindable, isHaproxyOf, startHaproxy } from "./haproxy-process.ts";
 import { pollUntil } from "./poll.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 import type { ServerStatus } from "./server-status.ts";

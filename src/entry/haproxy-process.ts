@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { IngotError } from "../errors.ts";
+import { processStartTime } from "../process/process-identity.ts";
 
 /** HAProxy on PATH, else Debian's /usr/sbin/haproxy: /usr/sbin is often missing from a user's PATH. */
 export function haproxyBinary(): string {
@@ -40,13 +41,6 @@ export async function startHaproxy(configPath: string, environment: string, bina
       code: "entry-start-failed", hint: `Check ${configPath} with: haproxy -c -f ${configPath}`,
     });
   }
-}
-
-/** The process's start time in clock ticks since boot (/proc/PID/stat field 22), or undefined when it is gone. */
-export async function processStartTime(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  // Fields after the command name, which is in parentheses and may itself hold spaces: field 3 is index 0.
-  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
 }
 
 /** True when pid is an HAProxy run with this config file and started at startTime. */

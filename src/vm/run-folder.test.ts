@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { stat } from "node:fs/promises";
+import { readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { tempDir } from "../../test/helpers.ts";
-import { createRunFolder, runFolderBase } from "./run-folder.ts";
+import { createRunFolder, removeOrphanedRunFolders, runFolderBase } from "./run-folder.ts";
 
 test("the run folder is under $XDG_RUNTIME_DIR when its path is short and plain, else /tmp, never $TMPDIR", () => {
   assert.equal(runFolderBase({ XDG_RUNTIME_DIR: "/run/user/1000", TMPDIR: "/var/tmp" }, undefined), "/run/user/1000");
@@ -39,4 +39,20 @@ test("with a QEMU user, the folder and what is handed over belong to that user",
   const folder = await createRunFolder("i-1", user, base.path);
   const info = await stat(folder.path);
   assert.deepEqual([info.uid, info.gid, info.mode & 0o777], [2113929300, 2113929301, 0o700]);
+});
+
+test("a run folder left by an ingot that is gone is removed when the next one is made; a live one's stays", async (t) => {
+  const base = await tempDir("ingot-base-orphans-");
+  t.after(base.remove);
+  const live = await createRunFolder("i-live", undefined, base.path);
+  const orphan = await createRunFolder("i-orphan", undefined, base.path);
+  // What a SIGKILLed ingot leaves: its owner file names a process that no longer runs as that pid.
+  await writeFile(join(orphan.path, "owner.json"), JSON.stringify({ pid: process.pid, startTime: "1" }));
+  const unowned = await createRunFolder("i-unowned", undefined, base.path);
+  await rm(join(unowned.path, "owner.json"));
+  const next = await createRunFolder("i-next", undefined, base.path);
+  const names = await readdir(base.path);
+  for (const kept of [live, unowned, next]) assert.ok(names.includes(basename(kept.path)), `${kept.path} stays`);
+  assert.equal(names.includes(basename(orphan.path)), false, "the orphan is gone");
+  assert.deepEqual(await removeOrphanedRunFolders(base.path), []);
 });

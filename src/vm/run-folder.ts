@@ -1,8 +1,9 @@
 // An instance's private folder for its unix sockets (QMP, metadata). Unix socket paths are limited
 // to 108 bytes, and the metadata socket's path goes through /bin/sh in QEMU's guestfwd, so the
 // folder is placed where its path is short and plain, never under whatever $TMPDIR says.
-import { chown, mkdtemp, rm } from "node:fs/promises";
+import { chown, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isRunning, processStartTime } from "../process/process-identity.ts";
 import type { QemuUser } from "./qemu-args.ts";
 
 /** Bases no longer than this keep `BASE/ingot-i-12345678-XXXXXX/metadata.sock` well under 108 bytes. */
@@ -29,18 +30,40 @@ export function runFolderBase(environment: NodeJS.ProcessEnv, user: QemuUser | u
   return !user && runtime && runtime.length <= MAX_BASE_CHARS && PLAIN_PATH.test(runtime) ? runtime : "/tmp";
 }
 
+/** The file in each run folder that names the ingot process that made it. */
+const OWNER_FILE = "owner.json";
+
 /**
  * A new 0700 folder for one instance, owned by its QEMU user when it has one, so that only that
- * QEMU (and ingot) can reach the sockets inside.
+ * QEMU (and ingot) can reach the sockets inside. It names the ingot process that made it, so the
+ * folders of an ingot that was killed (SIGKILL runs no cleanup) are removed by the next one.
  *
  * @example
  * const folder = await createRunFolder("i-1a2b3c4d", user); // /tmp/ingot-i-1a2b3c4d-Xy12Ab
  */
 export async function createRunFolder(label: string, user: QemuUser | undefined, base = runFolderBase(process.env, user)): Promise<RunFolder> {
+  await removeOrphanedRunFolders(base);
   const path = await mkdtemp(join(base, `ingot-${label.replace(/[^A-Za-z0-9-]/g, "").slice(0, 16)}-`));
+  await writeFile(join(path, OWNER_FILE), JSON.stringify({ pid: process.pid, startTime: await processStartTime(process.pid) }), { mode: 0o600 });
   const handOver = async (file: string): Promise<void> => {
     if (user) await chown(file, user.uid, user.gid);
   };
   await handOver(path);
   return { path, handOver, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Removes the run folders under `base` whose ingot is gone (its pid runs no more, or runs another
+ * process). Folders without an owner file, or whose owner file cannot be read, are left alone.
+ */
+export async function removeOrphanedRunFolders(base: string): Promise<string[]> {
+  const removed = [];
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!name.startsWith("ingot-")) continue;
+    const owner = await readFile(join(base, name, OWNER_FILE), "utf8").then((text) => JSON.parse(text) as { pid: number; startTime: string }, () => undefined);
+    if (!owner || typeof owner.pid !== "number" || typeof owner.startTime !== "string" || (await isRunning(owner))) continue;
+    await rm(join(base, name), { recursive: true, force: true }).catch(() => {});
+    removed.push(join(base, name));
+  }
+  return removed;
 }

@@ -1,0 +1,21 @@
+// A process named by its pid and its start time, so a pid the kernel has handed to another process
+// since is never mistaken for the one ingot started (HAProxy, QEMU, an ingot that crashed).
+import { readFile } from "node:fs/promises";
+
+/**
+ * The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined
+ * when no such process runs.
+ *
+ * @example
+ * await processStartTime(process.pid); // "1234567"
+ */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  // Fields after the command name, which is in parentheses and may itself hold spaces: field 3 is index 0.
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+/** True while the process that had this pid and start time still runs. */
+export async function isRunning(identity: { pid: number; startTime: string }): Promise<boolean> {
+  return (await processStartTime(identity.pid)) === identity.startTime;
+}
