@@ -6,7 +6,7 @@ import type { InstanceConfig } from "../metadata/instance-config.ts";
 import { secretRedactor } from "../metadata/secret-redactor.ts";
 import { METADATA_GUEST_ADDRESS, type MetadataEndpoint, serveInstanceConfig } from "../metadata/metadata-server.ts";
 import type { Vault } from "../vault/vault.ts";
-import { assertPortFree, freePort } from "./free-port.ts";
+import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { detectAccelerator, type PortForward } from "./qemu-args.ts";
@@ -46,19 +46,31 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
   const cpus = options.cpus ?? manifest.resources.cpus;
   assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
-  for (const hostPort of options.hostPorts?.values() ?? []) await assertPortFree(hostPort);
-  const initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
-  const forwards = await Promise.all(Object.values(manifest.ports).map(async (guestPort) => ({
-    guestPort, hostPort: options.hostPorts?.get(guestPort) ?? (await freePort()),
-  })));
+  // Held until the instance is disposed of, so an instance booting beside this one never takes them.
+  const reservations: PortReservation[] = [];
+  const releasePorts = (): Promise<unknown> => Promise.all(reservations.map((reservation) => reservation.release()));
+  let forwards: PortForward[];
+  let initrd: string;
+  try {
+    for (const guestPort of Object.values(manifest.ports)) reservations.push(await reservePort(options.hostPorts?.get(guestPort)));
+    forwards = Object.values(manifest.ports).map((guestPort, index) => ({ guestPort, hostPort: reservations[index]!.port }));
+    initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
+  } catch (error) {
+    await releasePorts();
+    throw error;
+  }
   const accelerator = detectAccelerator();
   const user = qemuUser(accelerator);
-  const runFolder = await createRunFolder(options.config?.instance ?? "vm", user);
+  const runFolder = await createRunFolder(options.config?.instance ?? "vm", user).catch(async (error: unknown) => {
+    await releasePorts();
+    throw error;
+  });
   const qmpSocket = join(runFolder.path, "qmp.sock");
   let endpoint: MetadataEndpoint | undefined;
   const dispose = async (): Promise<void> => {
     await endpoint?.close();
     await runFolder.remove();
+    await releasePorts();
   };
   const metadataArgs = options.config
     ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
