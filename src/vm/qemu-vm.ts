@@ -1,19 +1,14 @@
 // A running QEMU instance: its console as lines, the app's exit status, and stop (graceful, then hard).
 import { type ChildProcess, spawn } from "node:child_process";
-import { EventEmitter } from "node:events";
 import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { IngotError } from "../errors.ts";
 import { qemuCommand, type VmSpec } from "./qemu-args.ts";
+import { VmConsole } from "./vm-console.ts";
 
-export type VmState = "booting" | "running" | "stopping" | "stopped";
-
-/** The line init prints when the app ends (init/app.c). */
-const EXIT_LINE = /ingot-init: app (?:exited with status (\d+)|killed by signal (\d+))/;
-/** The line init prints when it powers off without starting the app (init/README.md). */
-const BOOT_FAILED_LINE = /ingot-init: \[[\d.]+\] boot failed \(status (\d+)\): (.*)$/;
+export type { VmState } from "./vm-console.ts";
 
 export interface VmOptions {
   binary?: string;
@@ -27,20 +22,12 @@ export interface VmOptions {
  * await vm.waitForLine(/listening/, 60_000);
  * await vm.stop(10_000);
  */
-export class QemuVm extends EventEmitter {
-  state: VmState = "booting";
-  readonly console: string[] = [];
-  /** The app's exit status as init reported it; 128 + signal when it was killed. */
-  appStatus: number | undefined;
-  /** Why init powered off without starting the app, when it did. */
-  bootFailure: { status: number; reason: string } | undefined;
+export class QemuVm extends VmConsole {
   readonly exited: Promise<number | null>;
-  /** performance.now() when QEMU was started: the zero of boot timings. */
-  readonly startedAt = performance.now();
   #process: ChildProcess;
 
   private constructor(readonly spec: VmSpec, binary: string, redact: (line: string) => string) {
-    super();
+    super(redact);
     // Its own process group: a Ctrl-C in the terminal reaches ingot, which stops the guest gracefully,
     // instead of killing QEMU outright. setpriv's parent-death signal kills QEMU if ingot itself is
     // killed (SIGKILL runs no exit handler), so no VM outlives the process that started it.
@@ -63,17 +50,7 @@ export class QemuVm extends EventEmitter {
     });
     this.exited.catch(() => {});
     for (const stream of [this.#process.stdout!, this.#process.stderr!]) {
-      createInterface({ input: stream }).on("line", (raw) => {
-        // SeaBIOS leaves terminal escape sequences on the serial line.
-        // eslint-disable-next-line no-control-regex
-        const line = redact(raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, ""));
-        this.console.push(line);
-        const exit = EXIT_LINE.exec(line);
-        if (exit) this.appStatus = exit[1] !== undefined ? Number(exit[1]) : 128 + Number(exit[2]);
-        const failed = BOOT_FAILED_LINE.exec(line);
-        if (failed) this.bootFailure = { status: Number(failed[1]), reason: failed[2]! };
-        this.emit("line", line);
-      });
+      createInterface({ input: stream }).on("line", (raw) => this.acceptLine(raw));
     }
   }
 
@@ -90,26 +67,6 @@ export class QemuVm extends EventEmitter {
 
   get pid(): number | undefined {
     return this.#process.pid;
-  }
-
-  /** Resolves with the first console line matching `pattern`; rejects on timeout or when QEMU exits first. */
-  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const seen = this.console.find((line) => pattern.test(line));
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.off("line", onLine);
-        this.off("exit", onExit);
-      };
-      const onLine = (line: string): void => {
-        if (pattern.test(line)) { cleanup(); resolve(line); }
-      };
-      const onExit = (): void => { cleanup(); reject(new Error(`QEMU exited before printing ${pattern}:\n${this.console.slice(-15).join("\n")}`)); };
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`QEMU did not print ${pattern} within ${timeoutMs} ms:\n${this.console.slice(-15).join("\n")}`)); }, timeoutMs);
-      this.on("line", onLine);
-      this.on("exit", onExit);
-    });
   }
 
   /**
@@ -145,7 +102,8 @@ export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: {
   }
 }
 
-async function sendCtrlAltDel(socket: string): Promise<void> {
+/** Asks the guest to stop gracefully (ctrl-alt-del over QMP: init takes it as SIGINT). */
+export async function sendCtrlAltDel(socket: string): Promise<void> {
   const keys = ["ctrl", "alt", "delete"].map((data) => ({ type: "qcode", data }));
   await new Promise<void>((resolve, reject) => {
     const connection = createConnection(socket);
