@@ -19,3 +19,28 @@ export async function processStartTime(pid: number): Promise<string | undefined>
 export async function isRunning(identity: { pid: number; startTime: string }): Promise<boolean> {
   return (await processStartTime(identity.pid)) === identity.startTime;
 }
+
+export interface ProcessIdentity {
+  pid: number;
+  startTime: string;
+}
+
+/** This process, as an owner file names it. */
+export async function ownIdentity(): Promise<ProcessIdentity> {
+  return { pid: process.pid, startTime: (await processStartTime(process.pid)) ?? "" };
+}
+
+/**
+ * The process an owner file names; undefined when the file is missing, half written or not one.
+ *
+ * @example
+ * await readOwner("/tmp/ingot-ports-0/41234"); // { pid: 4242, startTime: "1234567" }
+ */
+export async function readOwner(file: string): Promise<ProcessIdentity | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(file, "utf8")) as Partial<ProcessIdentity>;
+    return typeof owner.pid === "number" && typeof owner.startTime === "string" ? { pid: owner.pid, startTime: owner.startTime } : undefined;
+  } catch {
+    return undefined;
+  }
+}

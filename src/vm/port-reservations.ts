@@ -1,11 +1,11 @@
 // Host ports held for instances from the moment one is chosen until the instance is gone, so two
 // instances booting at once never pick the same port: between choosing a free port and QEMU
 // binding it there is a window in which the kernel would hand the same port to another ingot.
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
-import { isRunning, processStartTime } from "../process/process-identity.ts";
+import { isRunning, ownIdentity, readOwner } from "../process/process-identity.ts";
 import { assertPortFree, freePort } from "./free-port.ts";
 
 export interface PortReservation {
@@ -49,12 +49,12 @@ async function claim(folder: string, port: number): Promise<PortReservation | un
   for (let tries = 0; tries < 2; tries++) {
     try {
       const handle = await open(file, "wx", 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid, startTime: await processStartTime(process.pid) }));
+      await handle.writeFile(JSON.stringify(await ownIdentity()));
       await handle.close();
       return { port, release: () => rm(file, { force: true }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = await readFile(file, "utf8").then((text) => JSON.parse(text) as { pid: number; startTime: string }, () => undefined);
+      const owner = await readOwner(file);
       // A half-written file is a reservation being made right now: treat it as held.
       if (!owner || (await isRunning(owner))) return undefined;
       await rm(file, { force: true });

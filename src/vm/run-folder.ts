@@ -1,9 +1,9 @@
 // An instance's private folder for its unix sockets (QMP, metadata). Unix socket paths are limited
 // to 108 bytes, and the metadata socket's path goes through /bin/sh in QEMU's guestfwd, so the
 // folder is placed where its path is short and plain, never under whatever $TMPDIR says.
-import { chown, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isRunning, processStartTime } from "../process/process-identity.ts";
+import { isRunning, ownIdentity, readOwner } from "../process/process-identity.ts";
 import type { QemuUser } from "./qemu-args.ts";
 
 /** Bases no longer than this keep `BASE/ingot-i-12345678-XXXXXX/metadata.sock` well under 108 bytes. */
@@ -44,7 +44,7 @@ const OWNER_FILE = "owner.json";
 export async function createRunFolder(label: string, user: QemuUser | undefined, base = runFolderBase(process.env, user)): Promise<RunFolder> {
   await removeOrphanedRunFolders(base);
   const path = await mkdtemp(join(base, `ingot-${label.replace(/[^A-Za-z0-9-]/g, "").slice(0, 16)}-`));
-  await writeFile(join(path, OWNER_FILE), JSON.stringify({ pid: process.pid, startTime: await processStartTime(process.pid) }), { mode: 0o600 });
+  await writeFile(join(path, OWNER_FILE), JSON.stringify(await ownIdentity()), { mode: 0o600 });
   const handOver = async (file: string): Promise<void> => {
     if (user) await chown(file, user.uid, user.gid);
   };
@@ -60,8 +60,8 @@ export async function removeOrphanedRunFolders(base: string): Promise<string[]> 
   const removed = [];
   for (const name of await readdir(base).catch(() => [] as string[])) {
     if (!name.startsWith("ingot-")) continue;
-    const owner = await readFile(join(base, name, OWNER_FILE), "utf8").then((text) => JSON.parse(text) as { pid: number; startTime: string }, () => undefined);
-    if (!owner || typeof owner.pid !== "number" || typeof owner.startTime !== "string" || (await isRunning(owner))) continue;
+    const owner = await readOwner(join(base, name, OWNER_FILE));
+    if (!owner || (await isRunning(owner))) continue;
     await rm(join(base, name), { recursive: true, force: true }).catch(() => {});
     removed.push(join(base, name));
   }
