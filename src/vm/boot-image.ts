@@ -9,8 +9,9 @@ import type { Vault } from "../vault/vault.ts";
 import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
-import { detectAccelerator, type PortForward } from "./qemu-args.ts";
+import { detectAccelerator, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
+import { DetachedVm } from "./detached-vm.ts";
 import { QemuVm } from "./qemu-vm.ts";
 import { assertResources } from "./resources.ts";
 import { createRunFolder } from "./run-folder.ts";
@@ -29,9 +30,11 @@ export interface BootOptions {
   metadataTimeoutS?: number;
 }
 
-export interface Instance {
-  vm: QemuVm;
+export interface Instance<V = QemuVm> {
+  vm: V;
   forwards: PortForward[];
+  /** The instance's private folder: QMP and metadata sockets, and the console of a detached one. */
+  runFolder: string;
   /** Stops its metadata endpoint and removes its sockets after QEMU has exited. */
   dispose: () => Promise<void>;
 }
@@ -42,6 +45,24 @@ export interface Instance {
  * instance.forwards; // [{ guestPort: 8080, hostPort: 41234 }]
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
+  return bootWith(vault, digest, manifest, options, (spec, redact) => QemuVm.start(spec, { redact }));
+}
+
+/**
+ * Boots an instance that outlives this process (the control plane's instances): QEMU in its own
+ * session with no parent-death signal, its console in the run folder, adopted later by its record.
+ *
+ * @example
+ * const { vm } = await bootDetachedImage(vault, digest, manifest);
+ * await saveRecord(vm.record); // … later, in another process: await DetachedVm.adopt(record)
+ */
+export async function bootDetachedImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance<DetachedVm>> {
+  return bootWith(vault, digest, manifest, options, (spec, redact, runFolder) => DetachedVm.start({ ...spec, qmpSocket: join(runFolder, "qmp.sock"), outlivesIngot: true }, join(runFolder, "console.log"), { redact }));
+}
+
+type StartVm<V> = (spec: VmSpec, redact: (line: string) => string, runFolder: string) => V | Promise<V>;
+
+async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions, startVm: StartVm<V>): Promise<Instance<V>> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
   const cpus = options.cpus ?? manifest.resources.cpus;
   assertResources({ cpus, memoryMiB });
@@ -79,7 +100,7 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
     endpoint = options.config ? await serveInstanceConfig(join(runFolder.path, "metadata.sock"), options.config) : undefined;
     // QEMU's guestfwd connector runs as QEMU's user and must open the socket.
     if (endpoint) await runFolder.handOver(endpoint.socketPath);
-    const vm = QemuVm.start({
+    const vm = await startVm({
       kernel: await kernelFile(vault, manifest.kernel), initrd,
       cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
       cpus,
@@ -88,8 +109,8 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
       ...(user ? { user } : {}),
       ...(options.machine ? { machine: options.machine } : {}),
       ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
-    }, options.config ? { redact: secretRedactor(options.config) } : {});
-    return { vm, forwards, dispose };
+    }, options.config ? secretRedactor(options.config) : (line) => line, runFolder.path);
+    return { vm, forwards, dispose, runFolder: runFolder.path };
   } catch (error) {
     await dispose();
     throw error;

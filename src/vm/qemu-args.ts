@@ -59,6 +59,8 @@ export interface VmSpec {
    * only ingot's user can enter.
    */
   user?: QemuUser;
+  /** True for an instance the control plane owns: QEMU must not die with the process that started it. */
+  outlivesIngot?: boolean;
 }
 
 /**
@@ -74,7 +76,8 @@ export function qemuCommand(spec: VmSpec, binary: string): string[] {
   const user = spec.user
     ? ["--reuid", String(spec.user.uid), "--regid", String(spec.user.gid), ...(spec.user.groups.length > 0 ? ["--groups", spec.user.groups.join(",")] : ["--clear-groups"])]
     : [];
-  return ["setpriv", ...user, "--no-new-privs", "--pdeathsig", "KILL", "--", binary, ...qemuArgs(spec)];
+  const dieWithIngot = spec.outlivesIngot ? [] : ["--pdeathsig", "KILL"];
+  return ["setpriv", ...user, "--no-new-privs", ...dieWithIngot, "--", binary, ...qemuArgs(spec)];
 }
 
 /**

@@ -55,13 +55,7 @@ export class QemuVm extends VmConsole {
   }
 
   static start(spec: VmSpec, { binary = "qemu-system-x86_64", redact = (line) => line }: VmOptions = {}): QemuVm {
-    if (!onPath(binary)) {
-      throw new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86 (scripts/setup.sh installs it)" });
-    }
-    if (spec.metadata && !onPath("socat")) {
-      throw new IngotError("Cannot serve the instance its configuration as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
-    }
-    if (spec.user) for (const file of [spec.kernel, spec.initrd]) assertWorldReadable(file);
+    assertCanBoot(spec, binary);
     return new QemuVm(spec, binary, redact);
   }
 
@@ -93,7 +87,7 @@ export class QemuVm extends VmConsole {
  * Starts QEMU's command (qemuCommand, or a variant of it in a benchmark). An unprivileged QEMU reads
  * the kernel and initrd through descriptors 3 and 4 (INHERITED_BOOT_FILES), opened here.
  */
-export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: { stdio: ["ignore", "pipe" | "ignore", "pipe" | "inherit"]; detached?: boolean }): ChildProcess {
+export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: { stdio: ["ignore", "pipe" | "ignore" | number, "pipe" | "inherit" | number]; detached?: boolean }): ChildProcess {
   const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
   try {
     return spawn(command!, args, { ...options, stdio: [...options.stdio, ...bootFiles] });
@@ -122,6 +116,17 @@ export async function sendCtrlAltDel(socket: string): Promise<void> {
       }
     });
   });
+}
+
+/** What booting needs on this host, refused before anything starts: QEMU, socat for metadata, readable boot files. */
+export function assertCanBoot(spec: VmSpec, binary: string): void {
+  if (!onPath(binary)) {
+    throw new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86 (scripts/setup.sh installs it)" });
+  }
+  if (spec.metadata && !onPath("socat")) {
+    throw new IngotError("Cannot serve the instance its configuration as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
+  }
+  if (spec.user) for (const file of [spec.kernel, spec.initrd]) assertWorldReadable(file);
 }
 
 /** An unprivileged QEMU opens the kernel and initrd through /proc/self/fd, which checks the file's own mode. */
