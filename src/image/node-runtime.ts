@@ -151,13 +151,14 @@ async function download(vault: Vault, pinned: PinnedNode): Promise<string> {
     }
   });
   const source = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream).pipe(hasher);
-  // putStream keeps the blob only when integrityChecked succeeds too.
-  const stored = await vault.putStream(source, integrityChecked);
-  if (pinned.digest && stored.digest !== pinned.digest) {
-    throw new IngotError(`Cannot use node ${pinned.version} from ${url} as its sha256 is not the one ingot.lock pins: ${stored.digest}, locked ${pinned.digest}`, {
-      code: "lock-digest-mismatch", hint: "The registry serves other bytes under this version; check with your team, then ingot lock --update re-pins it",
-    });
-  }
+  // putStream keeps the blob only when the integrity matches and, for a pinned runtime, the sha256 too.
+  const stored = await vault.putStream(source, integrityChecked, (digest) => {
+    if (pinned.digest && digest !== pinned.digest) {
+      throw new IngotError(`Cannot use node ${pinned.version} from ${url} as its sha256 is not the one ingot.lock pins: ${digest}, locked ${pinned.digest}`, {
+        code: "lock-digest-mismatch", hint: "The registry serves other bytes under this version; check with your team, then ingot lock --update re-pins it",
+      });
+    }
+  });
   return stored.digest;
 }
 

@@ -96,10 +96,11 @@ export class Vault {
    * into place under its digest. On failure the temporary file is removed and a full disk is named.
    * `producer` (the compressor's exit) must succeed too before the blob is kept.
    */
-  async putStream(source: Readable, producer: Promise<unknown> = Promise.resolve()): Promise<{ digest: string; size: number }> {
+  async putStream(source: Readable, producer: Promise<unknown> = Promise.resolve(), accept: (digest: string) => void = () => {}): Promise<{ digest: string; size: number }> {
     const temp = this.tempPath("blob");
     const hash = createHash("sha256");
     let size = 0;
+    let digest: string;
     // When the write fails first (disk full), the producer fails next (its pipe closed): one failure,
     // reported as the write's, so the producer's rejection must not go unhandled.
     producer.catch(() => {});
@@ -112,11 +113,13 @@ export class Vault {
         },
       }), createWriteStream(temp)).catch((error: unknown) => { throw diskError(error, temp); });
       await producer;
+      digest = `sha256:${hash.digest("hex")}`;
+      // The caller may refuse bytes it expected to be others (a pinned digest): then nothing is kept.
+      accept(digest);
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
-    const digest = `sha256:${hash.digest("hex")}`;
     await this.adoptBlob(temp, digest);
     return { digest, size };
   }
