@@ -1,5 +1,6 @@
 // Shared fixtures for tests: a vault for test images, booting an image under real QEMU, HTTP polling.
-import { cp, mkdtemp, readdir, rm, utimes } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { cp, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ImageManifest } from "../src/image/manifest.ts";
@@ -30,6 +31,17 @@ export async function copyOfExample(mtime: Date): Promise<{ path: string; remove
   await rm(join(copy.path, "ingot.lock"), { force: true });
   for (const name of await readdir(copy.path)) await utimes(join(copy.path, name), mtime, mtime);
   return copy;
+}
+
+/**
+ * An app folder holding the test HTTP server (test/fixtures/http-server.c, compiled here) and the
+ * given ingot.yaml: the ELF app most end-to-end tests boot, as it is ready in about a second.
+ */
+export async function elfServerApp(prefix: string, ingotYaml: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const app = await tempDir(prefix);
+  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
+  await writeFile(join(app.path, "ingot.yaml"), ingotYaml);
+  return app;
 }
 
 export interface BootedImage {

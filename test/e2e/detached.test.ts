@@ -3,19 +3,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { buildImage } from "../../src/image/build.ts";
 import { isRunning } from "../../src/process/process-identity.ts";
 import { type DetachedRecord, DetachedVm } from "../../src/vm/detached-vm.ts";
 import type { PortForward } from "../../src/vm/qemu-args.ts";
-import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+import { elfServerApp, sharedTestVault, waitForHttp } from "../helpers.ts";
 
 test("a detached instance keeps serving after the process that booted it exits, and is adopted and stopped by another", async (t) => {
-  const app = await tempDir("ingot-detached-");
+  const app = await elfServerApp("ingot-detached-", "name: detached\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
   t.after(app.remove);
-  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
-  await writeFile(join(app.path, "ingot.yaml"), "name: detached\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
   const vault = await sharedTestVault();
   const { digest } = await buildImage(app.path, { vault });
 

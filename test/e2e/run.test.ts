@@ -8,13 +8,11 @@ import { join } from "node:path";
 import type { ImageManifest } from "../../src/image/manifest.ts";
 import { Vault } from "../../src/vault/vault.ts";
 import { freePort } from "../../src/vm/free-port.ts";
-import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+import { elfServerApp, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
 test("ingot run serves, prints the URL and the boot breakdown, and Ctrl-C stops it gracefully", async (t) => {
-  const app = await tempDir("ingot-run-");
+  const app = await elfServerApp("ingot-run-", "name: run-test\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
   t.after(app.remove);
-  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
-  await writeFile(join(app.path, "ingot.yaml"), "name: run-test\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
   const vault = await sharedTestVault();
   const hostPort = await freePort();
   const child = spawn("bin/ingot", ["run", app.path, "-p", `${hostPort}:8080`], { env: { ...process.env, INGOT_HOME: vault.root }, stdio: ["ignore", "pipe", "pipe"] });
@@ -185,11 +183,9 @@ test("ingot run | head -1: a closed stdout stops the instance gracefully and rem
 });
 
 test("an instance that never passes its health check is stopped after healthcheck.startTimeout, and ingot run says why", async (t) => {
-  const app = await tempDir("ingot-run-unhealthy-");
-  t.after(app.remove);
-  execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
   // The fixture answers /env/NAME with 404 while NAME is unset: a health path that never passes.
-  await writeFile(join(app.path, "ingot.yaml"), "name: unhealthy\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nhealthcheck:\n  path: /env/NEVER_SET\n  startTimeout: 3s\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
+  const app = await elfServerApp("ingot-run-unhealthy-", "name: unhealthy\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nhealthcheck:\n  path: /env/NEVER_SET\n  startTimeout: 3s\nresources:\n  memory: 128M\nstopTimeout: 2s\n");
+  t.after(app.remove);
   const vault = await sharedTestVault();
   const result = spawnSync("bin/ingot", ["run", app.path], { env: { ...process.env, INGOT_HOME: vault.root }, encoding: "utf8", timeout: 180_000 });
   assert.equal(result.status, 1, result.stderr);
