@@ -1,5 +1,6 @@
 // The schema of ingot.yaml: each key's type, meaning and check, kept as data so that validation and
 // the reference documentation (docs/config.md) come from the same place.
+import { variableNameProblem } from "../metadata/variable-name.ts";
 import { imageNameProblem, imageVersionProblem, shortened } from "../vault/tag-name.ts";
 
 /** A problem found at one path of the configuration. */
@@ -71,8 +72,9 @@ export const isEnvMap: Check = (value, path, problems) => {
   let totalBytes = 0;
   for (const [key, item] of Object.entries(value)) {
     const itemPath = keyPath(path, key);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) problems.push({ path: itemPath, message: "is not a valid environment variable name", hint: "Use letters, digits and _, not starting with a digit" });
-    else if (key.startsWith("INGOT_")) problems.push({ path: itemPath, message: "is reserved as INGOT_ variables are set by ingot", hint: "Choose another name; INGOT_ENV comes from --env" });
+    const nameProblem = variableNameProblem(key);
+    if (nameProblem === "invalid") problems.push({ path: itemPath, message: "is not a valid environment variable name", hint: "Use letters, digits and _, not starting with a digit" });
+    else if (nameProblem === "reserved") problems.push({ path: itemPath, message: "is reserved as INGOT_ variables are set by ingot", hint: "Choose another name; INGOT_ENV comes from --env" });
     if (!["string", "number", "boolean"].includes(typeof item)) {
       problems.push({ path: itemPath, message: `must be a string, number or boolean, got ${describe(item)}` });
       continue;

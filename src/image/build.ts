@@ -12,15 +12,16 @@ import { readElf } from "./elf.ts";
 import { moduleLoadOrder } from "./kernel.ts";
 import type { StoredKernel } from "./kernel-store.ts";
 import { layerKey } from "./layer-key.ts";
-import { APP_USER, type HostFile, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
+import { APP_USER, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
 import { writeLayer } from "./layer-writer.ts";
+import { hostFile } from "./host-file.ts";
 import { defaultCmdline, type ImageManifest, type LayerDescriptor, MANIFEST_MEDIA_TYPE } from "./manifest.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 import { lockedKernel, lockedNode, pinInit, pinKernel, pinNode } from "./pinned-inputs.ts";
-import { pinnedLibraries } from "./pinned-libraries.ts";
+import { combinedLibraries, type PinnedLibraries, pinnedLibraries } from "./pinned-libraries.ts";
 import { provenanceStatement } from "./attestation.ts";
 import { lockChanges } from "../lock/lock-changes.ts";
-import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockedHostFile, type LockedPackage, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
+import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
 import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
 import { sourceProvenance } from "./provenance.ts";
 import { imageSbom } from "./sbom.ts";
@@ -78,7 +79,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     await gathered.cleanup();
   }
 
-  const sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.owners, inputs: gathered.inputs }));
+  const sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.libraries.owners, inputs: gathered.inputs }));
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,
@@ -128,8 +129,8 @@ export async function pinInputs(config: AppConfig, vault: Vault, options: BuildO
     ...(gathered.runtime ? { node: lockedNode(gathered.runtime) } : {}),
     kernel: lockedKernel(kernel),
     init: { digest: init.digest },
-    packages: gathered.packages,
-    hostFiles: gathered.hostFiles,
+    packages: gathered.libraries.packages,
+    hostFiles: gathered.libraries.hostFiles,
   };
   const changes = previous && formatLock(previous) === formatLock(lock) ? [] : lockChanges(previous, lock);
   if (changes.length > 0 && options.locked) {
@@ -151,10 +152,8 @@ interface Gathered {
   runtimeDescription: string;
   /** The argv init runs; an ELF program's path is rewritten to where it lies in the image. */
   command: string[];
-  /** The Debian packages and host files the libraries came from, and which package gave which library. */
-  packages: LockedPackage[];
-  hostFiles: LockedHostFile[];
-  owners: Map<string, LockedPackage>;
+  /** The libraries' Debian packages and host files, and which package gave which library. */
+  libraries: PinnedLibraries;
   cleanup: () => Promise<void>;
 }
 
@@ -170,7 +169,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     inputs.runtimeLibraries = libraries.files;
     return {
       inputs, runtime: undefined, runtimeDescription: "elf (no language runtime)", command: [program.guestPath, ...config.command.slice(1)],
-      packages: libraries.packages, hostFiles: libraries.hostFiles, owners: libraries.owners, cleanup: async () => {},
+      libraries, cleanup: async () => {},
     };
   }
 
@@ -195,25 +194,17 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
       inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
       const addons = await findNativeAddons(nodeModules);
       if (addons.length > 0) {
-        const addonLibraries = await pinnedLibraries(vault, addons, unique([...runtimeLibraries.packages, ...lockedPackages]), { ownFolders: [nodeModules], log });
+        const addonLibraries = await pinnedLibraries(vault, addons, [...runtimeLibraries.packages, ...lockedPackages], { ownFolders: [nodeModules], log });
         const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
         inputs.dependencyLibraries = addonLibraries.files.filter((library) => !runtimePaths.has(library.path));
-        libraries = {
-          files: [], packages: unique([...runtimeLibraries.packages, ...addonLibraries.packages]),
-          hostFiles: [...runtimeLibraries.hostFiles, ...addonLibraries.hostFiles.filter((file) => !runtimePaths.has(file.path))],
-          owners: new Map([...addonLibraries.owners, ...runtimeLibraries.owners]),
-        };
+        libraries = combinedLibraries(runtimeLibraries, addonLibraries);
       }
     }
   } catch (error) {
     await cleanup();
     throw error;
   }
-  return { inputs, runtime, runtimeDescription, command: config.command, packages: libraries.packages, hostFiles: libraries.hostFiles, owners: libraries.owners, cleanup };
-}
-
-function unique(packages: LockedPackage[]): LockedPackage[] {
-  return [...new Map(packages.map((pinned) => [`${pinned.name}:${pinned.architecture}`, pinned])).values()];
+  return { inputs, runtime, runtimeDescription, command: config.command, libraries, cleanup };
 }
 
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {
@@ -261,13 +252,6 @@ function fileIndexEntry(entry: Entry): FileIndexEntry {
     default:
       return { path: entry.path, type: entry.type, mode: entry.mode, size: 0 };
   }
-}
-
-async function hostFile(realPath: string, path: string, hint?: string): Promise<HostFile> {
-  const info = await stat(realPath).catch((error: unknown) => {
-    throw new IngotError(`Cannot put ${path} into the image as ${realPath} does not exist`, { code: "input-missing", hint: hint ?? "Reinstall the package that provides it", cause: error });
-  });
-  return { path, realPath, size: info.size };
 }
 
 /** The ELF program to run: a file of the app folder (./server) or a host program given by absolute path. */

@@ -8,6 +8,7 @@ import type { LockedKernel, LockedNode } from "../lock/lock-file.ts";
 import type { Vault } from "../vault/vault.ts";
 import { findKernel } from "./kernel.ts";
 import { lockedKernelOrExplain, type StoredKernel, storedKernel, storeKernel } from "./kernel-store.ts";
+import { hostFile } from "./host-file.ts";
 import type { HostFile } from "./layer-plan.ts";
 import { fetchNodeRuntime, type NodeRuntime, PINNED_NODE_VERSION, resolveNodeVersion } from "./node-runtime.ts";
 
@@ -37,11 +38,9 @@ export async function pinInit(vault: Vault, path: string, locked: { digest: stri
   if (locked && (await vault.hasBlob(locked.digest))) {
     return { path: "/init", realPath: vault.blobPath(locked.digest), size: (await stat(vault.blobPath(locked.digest))).size, digest: locked.digest };
   }
-  const info = await stat(path).catch((error: unknown) => {
-    throw new IngotError(`Cannot put /init into the image as ${path} does not exist`, { code: "input-missing", hint: "Build it with make -C init (scripts/setup.sh does it)", cause: error });
-  });
+  const built = await hostFile(path, "/init", "Build it with make -C init (scripts/setup.sh does it)");
   const { digest } = await vault.putFile(path);
-  return { path: "/init", realPath: vault.blobPath(digest), size: info.size, digest };
+  return { ...built, realPath: vault.blobPath(digest), digest };
 }
 
 /** The Node.js runtime: the locked release while it still satisfies the app's version spec. */

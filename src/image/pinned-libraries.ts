@@ -2,11 +2,11 @@
 // lock names, unpacked in the vault) instead of the build host's /lib, so the same lock gives the
 // same bytes on any machine. A library no locked package supplies is pinned from the host's owner
 // package; one that no package owns (a /usr/local build) is pinned by content.
-import { stat } from "node:fs/promises";
 import { fileSha256Hex, type Vault } from "../vault/vault.ts";
 import type { LockedHostFile, LockedPackage } from "../lock/lock-file.ts";
 import { type DebianPackage, debianPackages } from "./debian-packages.ts";
 import { pinPackage, unpackedDeb } from "./debian-archive.ts";
+import { hostFile } from "./host-file.ts";
 import type { HostFile } from "./layer-plan.ts";
 import { libraryClosure } from "./library-closure.ts";
 
@@ -29,7 +29,7 @@ const MAX_ROUNDS = 4;
  * packages.map((p) => p.name); // ["libc6", "libgcc-s1", "libstdc++6"]
  */
 export async function pinnedLibraries(vault: Vault, roots: string[], locked: LockedPackage[], options: { ownFolders?: string[]; log?: (line: string) => void } = {}): Promise<PinnedLibraries> {
-  let packages = [...locked];
+  let packages = uniquePackages(locked);
   const ownFolders = options.ownFolders ?? [];
   for (let round = 0; ; round++) {
     const trees = await Promise.all(packages.map((pinned) => unpackedDeb(vault, pinned)));
@@ -52,10 +52,25 @@ export async function pinnedLibraries(vault: Vault, roots: string[], locked: Loc
     const fileOwners = new Map(files.flatMap((file) => (file.tree === undefined ? [] : [[file.path, treeOwner.get(file.tree)!] as const])));
     const used = packages.filter((pinned) => [...fileOwners.values()].includes(pinned));
     return {
-      files: await Promise.all(files.map(async (file) => ({ path: file.path, realPath: file.realPath, size: (await stat(file.realPath)).size }))),
+      files: await Promise.all(files.map((file) => hostFile(file.realPath, file.path))),
       packages: used,
       hostFiles: await Promise.all(fromHost.map(async (file) => ({ path: file.path, digest: `sha256:${await fileSha256Hex(file.realPath)}` }))),
       owners: fileOwners,
     };
   }
+}
+
+/** The libraries of two closures (the runtime's, then native addons'), each file and package once. */
+export function combinedLibraries(first: PinnedLibraries, second: PinnedLibraries): PinnedLibraries {
+  const byPath = <T extends { path: string }>(items: T[]): T[] => [...new Map(items.map((item) => [item.path, item])).values()];
+  return {
+    files: byPath([...second.files, ...first.files]),
+    packages: uniquePackages([...first.packages, ...second.packages]),
+    hostFiles: byPath([...second.hostFiles, ...first.hostFiles]),
+    owners: new Map([...second.owners, ...first.owners]),
+  };
+}
+
+function uniquePackages(packages: LockedPackage[]): LockedPackage[] {
+  return [...new Map(packages.map((pinned) => [`${pinned.name}:${pinned.architecture}`, pinned])).values()];
 }

@@ -18,20 +18,21 @@ export function lockChanges(previous: LockFile | undefined, next: LockFile): str
   }
   if (previous.init.digest !== next.init.digest) changes.push(`init: ${short(previous.init.digest)} → ${short(next.init.digest)}`);
   const describe = (item: { version: string; architecture: string }): string => `${item.version} (${item.architecture})`;
-  changes.push(...listChanges("package", previous.packages, next.packages, (item) => `${item.name}:${item.architecture}`, (a, b) => a.sha256 === b.sha256, describe));
-  changes.push(...listChanges("host file", previous.hostFiles, next.hostFiles, (item) => item.path, (a, b) => a.digest === b.digest, (item) => short(item.digest)));
+  changes.push(...listChanges("package", previous.packages, next.packages, { key: (item) => `${item.name}:${item.architecture}`, label: (item) => item.name }, (a, b) => a.sha256 === b.sha256, describe));
+  changes.push(...listChanges("host file", previous.hostFiles, next.hostFiles, { key: (item) => item.path, label: (item) => item.path }, (a, b) => a.digest === b.digest, (item) => short(item.digest)));
   return changes;
 }
 
-function listChanges<T>(kind: string, before: T[], after: T[], key: (item: T) => string, same: (a: T, b: T) => boolean, describe: (item: T) => string): string[] {
-  const old = new Map(before.map((item) => [key(item), item]));
-  const fresh = new Map(after.map((item) => [key(item), item]));
+/** Entries matched by `key` (a package per architecture), named by `label` in the lines. */
+function listChanges<T>(kind: string, before: T[], after: T[], names: { key: (item: T) => string; label: (item: T) => string }, same: (a: T, b: T) => boolean, describe: (item: T) => string): string[] {
+  const old = new Map(before.map((item) => [names.key(item), item]));
+  const fresh = new Map(after.map((item) => [names.key(item), item]));
   const lines: string[] = [];
-  for (const [name, item] of fresh) {
-    const was = old.get(name);
-    if (!was) lines.push(`${kind} ${name.replace(/:[^:]*$/, "")}: added ${describe(item)}`);
-    else if (!same(was, item)) lines.push(`${kind} ${name.replace(/:[^:]*$/, "")}: ${describe(was)} → ${describe(item)}`);
+  for (const [key, item] of fresh) {
+    const was = old.get(key);
+    if (!was) lines.push(`${kind} ${names.label(item)}: added ${describe(item)}`);
+    else if (!same(was, item)) lines.push(`${kind} ${names.label(item)}: ${describe(was)} → ${describe(item)}`);
   }
-  for (const [name, item] of old) if (!fresh.has(name)) lines.push(`${kind} ${name.replace(/:[^:]*$/, "")}: removed ${describe(item)}`);
+  for (const [key, item] of old) if (!fresh.has(key)) lines.push(`${kind} ${names.label(item)}: removed ${describe(item)}`);
   return lines;
 }

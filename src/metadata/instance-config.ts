@@ -2,6 +2,7 @@
 // runtime variables (-e) and the secrets, merged in that order so that a secret wins over a runtime
 // variable of the same name. Baked variables are in the image; init applies these after them.
 import { IngotError } from "../errors.ts";
+import { variableNameProblem } from "./variable-name.ts";
 
 export interface InstanceConfigInput {
   instanceId: string;
@@ -19,9 +20,6 @@ export interface InstanceConfig {
   /** Names whose values are secret: never printed, redacted wherever ingot shows the console. */
   secretNames: string[];
 }
-
-/** A POSIX-portable variable name; init also rejects empty names and names with "=". */
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * @example
@@ -46,12 +44,13 @@ export function instanceConfig(input: InstanceConfigInput): InstanceConfig {
 }
 
 function assertSettable(name: string, origin: string): void {
-  if (!NAME.test(name)) {
+  const problem = variableNameProblem(name);
+  if (problem === "invalid") {
     throw new IngotError(`Cannot pass the ${origin} variable ${JSON.stringify(name)} as it is not a variable name`, {
       code: "env-bad-name", hint: "Names are letters, digits and _, not starting with a digit: -e LOG_LEVEL=debug",
     });
   }
-  if (name.startsWith("INGOT_")) {
+  if (problem === "reserved") {
     throw new IngotError(`Cannot pass the ${origin} variable ${name} as INGOT_ variables are set by ingot`, {
       code: "env-reserved", hint: "Choose another name; INGOT_ENV comes from --env",
     });

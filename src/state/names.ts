@@ -1,9 +1,9 @@
 // The names users give to environments, configuration keys and secrets, checked before they are stored.
 import { IngotError } from "../errors.ts";
+import { variableNameProblem } from "../metadata/variable-name.ts";
 import type { StateDatabase } from "./database.ts";
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Returns an environment name that is safe in a path, a HAProxy section and a URL, or throws.
@@ -29,13 +29,14 @@ export function environmentName(name: string): string {
  * variableName("DATABASE_URL", "config key"); // → "DATABASE_URL"
  */
 export function variableName(name: string, what: "config key" | "secret name"): string {
-  if (!VARIABLE_NAME.test(name)) {
+  const problem = variableNameProblem(name);
+  if (problem === "invalid") {
     throw new IngotError(`Cannot use ${JSON.stringify(name)} as a ${what} as it must be letters, digits and underscores, not starting with a digit`, {
       code: "variable-name-invalid",
       hint: "Use an environment variable name such as DATABASE_URL",
     });
   }
-  if (name.startsWith("INGOT_")) {
+  if (problem === "reserved") {
     throw new IngotError(`Cannot use ${name} as a ${what} as names starting with INGOT_ are set by ingot`, {
       code: "variable-name-reserved",
       hint: "Choose a name without the INGOT_ prefix",
