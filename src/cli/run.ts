@@ -14,6 +14,7 @@ import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
 import { assertResources } from "../vm/resources.ts";
 import { waitHealthy } from "../vm/health.ts";
+import { APP_STARTED_LINE } from "../vm/init-lines.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
 import { assertDeclared, publishedPorts } from "./publish.ts";
@@ -87,7 +88,7 @@ export const runVerb = {
       // Checks start once init has started the app: before the guest's network is up, QEMU's user
       // network holds host connections open, which would pass a TCP check.
       const check = manifest.healthcheck;
-      vm.waitForLine(/ingot-init: \[[\d.]+\] starting app/, 10 * 60_000)
+      vm.waitForLine(APP_STARTED_LINE, 10 * 60_000)
         .then(() => waitHealthy(check, "127.0.0.1", port.hostPort, healthy.signal)).then(() => {
         const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
         console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);
