@@ -10,15 +10,22 @@ interface Verb {
 const verbs: Record<string, () => Promise<Verb>> = {
   build: async () => (await import("./build.ts")).buildVerb,
   config: async () => (await import("./config.ts")).configVerb,
+  deploy: async () => (await import("./deploy.ts")).deployVerb,
   env: async () => (await import("./env.ts")).envVerb,
+  history: async () => (await import("./history.ts")).historyVerb,
   images: async () => (await import("./images.ts")).imagesVerb,
   inspect: async () => (await import("./inspect.ts")).inspectVerb,
   kernel: async () => (await import("./kernel.ts")).kernelVerb,
   lock: async () => (await import("./lock.ts")).lockVerb,
+  promote: async () => (await import("./promote.ts")).promoteVerb,
+  ps: async () => (await import("./ps.ts")).psVerb,
   rm: async () => (await import("./rm.ts")).rmVerb,
+  rollback: async () => (await import("./rollback.ts")).rollbackVerb,
   run: async () => (await import("./run.ts")).runVerb,
   secret: async () => (await import("./secret.ts")).secretVerb,
   server: async () => (await import("./server.ts")).serverVerb,
+  status: async () => (await import("./status.ts")).statusVerb,
+  stop: async () => (await import("./stop.ts")).stopVerb,
 };
 
 const usage = `Usage: ingot <command> [options]
@@ -32,6 +39,13 @@ Commands:
   rm IMAGE                                                            remove an image's tag
   run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
 
+  deploy IMAGE|DIR --env E [--bind ADDRESS] [--json]                 blue/green deploy to an environment
+  rollback --env E [--to VERSION] [--json]                            deploy the environment's previous image again
+  promote --from E --to E [--force] [--json]                          deploy the digest serving one environment to another
+  status [--env E] [--json]                                           entry URL, image, config version and instances
+  history --env E [--json]                                            an environment's deploys, newest first
+  ps [--json]                                                         every running instance
+  stop --env E                                                        stop an environment's instances (its entry point answers 503)
   env ls [--json]                                                     the environments, their entry point and config version
   config set|unset|ls --env E [KEY=VALUE|KEY …]                       an environment's runtime variables
   secret set|rm|ls --env E [NAME] [--from-file PATH]                  an environment's secrets (value on stdin)

@@ -1,11 +1,11 @@
 // `ingot server [status|stop]`: runs the control plane in the foreground (for a service manager),
 // or tells whether it runs, or stops it. Other verbs start it in the background when needed.
 import { IngotError } from "../errors.ts";
-import { ControlServer, type ServerStatus } from "../server/control-server.ts";
+import { assertNotRunning, ControlServer, type ServerStatus } from "../server/control-server.ts";
 import { requestServer } from "../server/control-client.ts";
-import { environmentRoutes } from "../server/environment-routes.ts";
+import { openControlPlane } from "../server/control-plane.ts";
 import { serverPaths } from "../server/server-paths.ts";
-import { StateDatabase } from "../state/database.ts";
+import { defaultVaultRoot } from "../vault/vault.ts";
 import { allowOnly, type Parsed } from "./args.ts";
 
 /**
@@ -23,13 +23,16 @@ export const serverVerb = {
     }
     const paths = serverPaths();
     if (action === undefined) {
-      const state = StateDatabase.open();
-      const server = await ControlServer.start({ routes: environmentRoutes(state) }).catch((error: unknown) => { state.close(); throw error; });
+      const home = defaultVaultRoot();
+      // A second server must be refused before this one adopts (and so touches) anything.
+      await assertNotRunning(paths);
+      const plane = await openControlPlane(home, (line) => console.error(`ingot server: ${line}`));
+      const server = await ControlServer.start({ home, routes: plane.routes }).catch((error: unknown) => { plane.close(); throw error; });
       console.error(`ingot server: listening on ${paths.socket} (pid ${process.pid})`);
       const stop = (): void => void server.close();
       process.once("SIGTERM", stop).once("SIGINT", stop);
       await server.closed;
-      state.close();
+      plane.close();
       console.error("ingot server: stopped");
       return 0;
     }

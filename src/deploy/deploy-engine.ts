@@ -112,7 +112,7 @@ export class DeployEngine {
       const failed = outcome.outcome === "failed" ? outcome.failedInstance : undefined;
       const lastLines = failed ? greens.get(failed)?.lastLines() : undefined;
       if (failed && lastLines) progress({ type: "console", instance: failed, lines: lastLines });
-      const finished = this.deployments.finish(deployment.id, outcome.outcome, outcome.reason);
+      const finished = this.deployments.finish(deployment.id, outcome.outcome, outcome.reason && reasonOf(outcome.reason, outcome.failedInstance));
       return { deployment: finished, entryUrl, ...(failed ? { failedInstance: failed } : {}), ...(lastLines ? { lastLines } : {}) };
     } catch (error) {
       this.deployments.finish(deployment.id, "failed", (error as Error).message);
@@ -170,6 +170,12 @@ export class DeployEngine {
     if (environment.entryPort !== port || environment.bindAddress !== address) this.environments.setEntryPoint(environment.name, { port, bindAddress: address });
     return entry;
   }
+}
+
+/** "instance i-3f2a: GET /health did not pass within 8 s", from the error "Cannot call the instance healthy as GET …". */
+function reasonOf(message: string, instance: string | undefined): string {
+  const why = message.split("\n")[0]!.replace(/^Cannot .+? as /, "");
+  return instance && !why.includes(instance) ? `instance ${instance}: ${why}` : why;
 }
 
 /** An entry point forwards to a port: an image that declares none cannot be deployed behind one. */

@@ -109,14 +109,19 @@ async function privateFolder(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-/** A socket that answers belongs to a running server: refuse. One that does not is a crash's leftover: remove it. */
-async function takeOverSocket(paths: ServerPaths): Promise<void> {
+/** Refuses to start beside a server that answers on the socket. */
+export async function assertNotRunning(paths: ServerPaths): Promise<void> {
   const running = await requestServer<ServerStatus>(paths, "GET", "/v1/status").catch(() => undefined);
   if (running) {
     throw new IngotError(`Cannot start ingot server as one is already running (pid ${running.pid}) on ${paths.socket}`, {
       code: "server-running", hint: "Use it, or stop it first with ingot server stop",
     });
   }
+}
+
+/** A socket that answers belongs to a running server: refuse. One that does not is a crash's leftover: remove it. */
+async function takeOverSocket(paths: ServerPaths): Promise<void> {
+  await assertNotRunning(paths);
   await rm(paths.socket, { force: true });
   await readFile(paths.pidFile).then(() => rm(paths.pidFile, { force: true }), () => {});
 }
