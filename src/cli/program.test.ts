@@ -70,6 +70,7 @@ test("an unknown option or command is a usage error with a suggestion", async ()
   await assert.rejects(parse("run", "hello", "--memroy", "1G"), usageError("cli-unknown-option", /^Cannot run ingot run as it has no option --memroy$/, /^Did you mean --memory\? ingot run --help lists its options$/));
   await assert.rejects(parse("images", "--jsno"), usageError("cli-unknown-option", /^Cannot run ingot images as it has no option --jsno$/, /Did you mean --json\?/));
   await assert.rejects(parse("imagse"), usageError("cli-unknown-command", /^Cannot run ingot imagse as it is not a command$/, /^Did you mean images\? ingot --help lists the commands$/));
+  await assert.rejects(parse("help", "imagse"), usageError("cli-unknown-command", /^Cannot run ingot imagse as it is not a command$/, /Did you mean images\?/));
   await assert.rejects(parse("frobnicate"), usageError("cli-unknown-command", /^Cannot run ingot frobnicate as it is not a command$/, /^ingot --help lists the commands$/));
 });
 

@@ -45,8 +45,11 @@ export async function runCli(argv: string[], verbs: Verb[], output: Pick<OutputC
     for (const argument of verb.arguments ?? []) command.argument(argument.name, argument.description);
     for (const spec of verb.options) addOption(command, spec);
   }
+  // `help NAME` of a NAME that is no verb: the unknown command's error and suggestion, not the whole help.
+  const [first, name] = argv;
+  const words = first === "help" && name !== undefined && !verbs.some((verb) => verb.name === name) ? [name] : argv;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(words, { from: "user" });
     return status;
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
