@@ -3,11 +3,10 @@
 // fails leaves the previous version serving and exits non-zero with the reason.
 import { stat } from "node:fs/promises";
 import type { DeployReport } from "../deploy/deploy-engine.ts";
-import { IngotError } from "../errors.ts";
 import { buildImage } from "../image/build.ts";
 import { streamServer } from "../server/control-client.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { deployProgress } from "./deploy-progress.ts";
 
 /**
@@ -18,11 +17,9 @@ import { deployProgress } from "./deploy-progress.ts";
  * //   12.4s  hello:2.0.0 serves prod at http://127.0.0.1:8080/
  */
 export const deployVerb = {
-  summary: "deploy an image (or build and deploy a folder) to an environment, blue/green",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "deploy", ["env", "bind", "json"]);
-    const ref = oneImage(args, "deploy", "NAME[:VERSION] --env E, or ingot deploy DIR --env E");
-    const environment = requiredFlag(args, "env", "deploy", "--env prod");
+    const ref = args.positionals[0]!;
+    const environment = flag(args, "env")!;
     const isFolder = await stat(ref).then((info) => info.isDirectory(), () => false);
     const image = isFolder ? (await buildImage(ref, { vault: await Vault.open(), log: (line) => console.error(line) })).digest : ref;
     const bind = flag(args, "bind");
@@ -31,12 +28,3 @@ export const deployVerb = {
     return progress.finish(report, "deploy");
   },
 };
-
-/** An option a verb cannot do without: its absence is a usage error with an example. */
-export function requiredFlag(args: Parsed, name: string, verb: string, example: string): string {
-  const value = flag(args, name);
-  if (value === undefined || value === "") {
-    throw new IngotError(`Cannot run ingot ${verb} as it needs --${name}`, { code: "cli-missing-option", hint: `For example: ingot ${verb} … ${example}` });
-  }
-  return value;
-}

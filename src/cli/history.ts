@@ -2,15 +2,12 @@
 // with how each ended and why.
 import type { Deployment } from "../state/deployments.ts";
 import { callServer } from "../server/control-client.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
-import { requiredFlag } from "./deploy.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatDuration, table } from "./format.ts";
 
 export const historyVerb = {
-  summary: "list an environment's deploys, newest first",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "history", ["env", "json"]);
-    const environment = requiredFlag(args, "env", "history", "--env prod");
+    const environment = flag(args, "env")!;
     const deployments = await callServer<Deployment[]>("POST", "/v1/history", { environment });
     if (flag(args, "json") === "true") {
       console.log(JSON.stringify(deployments, null, 2));

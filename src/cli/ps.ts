@@ -1,13 +1,11 @@
 // `ingot ps [--json]`: every running instance the control plane holds, across environments.
 import type { InstanceStatus } from "../server/environment-status.ts";
 import { callServer } from "../server/control-client.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatDuration, table } from "./format.ts";
 
 export const psVerb = {
-  summary: "list running instances",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "ps", ["json"]);
     const instances = await callServer<InstanceStatus[]>("GET", "/v1/instances");
     if (flag(args, "json") === "true") {
       console.log(JSON.stringify(instances, null, 2));

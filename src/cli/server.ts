@@ -6,7 +6,7 @@ import { requestServer } from "../server/control-client.ts";
 import { openControlPlane } from "../server/control-plane.ts";
 import { serverPaths } from "../server/server-paths.ts";
 import { defaultVaultRoot } from "../vault/vault.ts";
-import { allowOnly, type Parsed } from "./args.ts";
+import type { Parsed } from "./args.ts";
 
 /**
  * @example
@@ -14,9 +14,7 @@ import { allowOnly, type Parsed } from "./args.ts";
  * // running, pid 4242, up 3m12s, socket /root/.local/share/ingot/server/api.sock
  */
 export const serverVerb = {
-  summary: "run the control plane, or show or stop it",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "server", []);
     const [action, ...extra] = args.positionals;
     if (extra.length > 0 || (action !== undefined && action !== "status" && action !== "stop")) {
       throw new IngotError(`Cannot run ingot server ${args.positionals.join(" ")} as it takes status, stop or nothing`, { code: "cli-unknown-command", hint: "Write ingot server, ingot server status or ingot server stop" });

@@ -2,7 +2,7 @@
 // version it was deployed with, a running deploy, and its instances with state, uptime and health.
 import type { EnvironmentStatus } from "../server/environment-status.ts";
 import { callServer } from "../server/control-client.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatDuration, printable, table } from "./format.ts";
 
 /**
@@ -13,9 +13,7 @@ import { formatDuration, printable, table } from "./format.ts";
  * //   i-9c1d   healthy  3m12s   41234  UP L7OK 200
  */
 export const statusVerb = {
-  summary: "show environments: entry point, image, config version, instances",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "status", ["env", "json"]);
     const environment = flag(args, "env");
     const environments = await callServer<EnvironmentStatus[]>("POST", "/v1/status", environment ? { environment } : {});
     if (flag(args, "json") === "true") {
