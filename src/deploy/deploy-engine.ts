@@ -103,8 +103,13 @@ export class DeployEngine {
           }, { deployment: deployment.id }));
         },
         waitHealthy: (id, timeoutMs, signal) => this.#instance(id).waitHealthy(timeoutMs, signal),
-        addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: this.#instance(id).servicePort }),
+        // At weight 0: up and checked, but no request reaches it before the switch.
+        addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: this.#instance(id).servicePort, weight: 0 }),
         waitUp: (id, timeoutMs, signal) => entry.waitUp(id, timeoutMs, signal),
+        switchTraffic: async (serve, replace) => {
+          await entry.switchTraffic(serve, replace);
+          for (const id of replace) this.parts.live.get(id)?.markDraining();
+        },
         drain: (id, timeoutMs) => this.drain(entry, id, timeoutMs),
         stop: (id, timeoutMs) => this.parts.live.stop(id, timeoutMs),
       };
