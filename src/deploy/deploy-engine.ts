@@ -10,7 +10,7 @@ import { type InstanceChange, LiveInstances } from "../instance/live-instances.t
 import { instanceConfig } from "../metadata/instance-config.ts";
 import type { StateDatabase } from "../state/database.ts";
 import { type Deployment, Deployments } from "../state/deployments.ts";
-import { environmentConfig } from "../state/environment-config.ts";
+import { type EnvironmentConfig, environmentConfig } from "../state/environment-config.ts";
 import { type Environment, Environments } from "../state/environments.ts";
 import { EventLog } from "../state/events.ts";
 import type { SecretStore } from "../state/secret-store.ts";
@@ -96,12 +96,7 @@ export class DeployEngine {
       const green = Array.from({ length: settings.instances }, () => LiveInstances.newId());
       progress({ type: "deploy", deployment: deployment.id, environment: environment.name, imageRef: deployment.imageRef, imageDigest: digest, configVersion: config.version, blue, green, entryUrl });
       const actions: DeployActions = {
-        boot: async (id) => {
-          greens.set(id, await this.parts.live.boot({
-            id, environment: environment.name, imageDigest: digest, manifest, cpus: settings.cpus, memoryMiB: settings.memoryMiB,
-            config: instanceConfig({ instanceId: id, image: { name: manifest.name, version: manifest.version, digest }, platform: this.parts.live.platform, runtimeEnv: config.runtimeEnv, secrets: config.secrets }),
-          }, { deployment: deployment.id }));
-        },
+        boot: async (id) => { greens.set(id, await this.bootInstance(id, { environment: environment.name, digest, manifest, settings, config, deployment: deployment.id })); },
         waitHealthy: (id, timeoutMs, signal) => this.#instance(id).waitHealthy(timeoutMs, signal),
         // At weight 0: up and checked, but no request reaches it before the switch.
         addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: this.#instance(id).servicePort, weight: 0 }),
@@ -118,6 +113,7 @@ export class DeployEngine {
       const lastLines = failed ? greens.get(failed)?.lastLines() : undefined;
       if (failed && lastLines) progress({ type: "console", instance: failed, lines: lastLines });
       const finished = this.deployments.finish(deployment.id, outcome.outcome, outcome.reason && reasonOf(outcome.reason, outcome.failedInstance));
+      if (outcome.outcome === "succeeded") this.environments.setStopped(environment.name, false);
       return { deployment: finished, entryUrl, ...(failed ? { failedInstance: failed } : {}), ...(lastLines ? { lastLines } : {}) };
     } catch (error) {
       this.deployments.finish(deployment.id, "failed", (error as Error).message);
@@ -125,6 +121,15 @@ export class DeployEngine {
     } finally {
       unsubscribe();
     }
+  }
+
+  /** Boots one instance of a deploy (or a replacement), configured with the environment's configuration. */
+  bootInstance(id: string, of: { environment: string; digest: string; manifest: ImageManifest; settings: DeploySettings; config: EnvironmentConfig; deployment: number }): Promise<Instance> {
+    const { environment, digest, manifest, settings, config } = of;
+    return this.parts.live.boot({
+      id, environment, imageDigest: digest, manifest, cpus: settings.cpus, memoryMiB: settings.memoryMiB,
+      config: instanceConfig({ instanceId: id, image: { name: manifest.name, version: manifest.version, digest }, platform: this.parts.live.platform, runtimeEnv: config.runtimeEnv, secrets: config.secrets }),
+    }, { deployment: of.deployment });
   }
 
   /** Takes an instance out of its entry point: no new requests, in-flight ones finish up to the timeout. */
@@ -138,6 +143,8 @@ export class DeployEngine {
   async stopEnvironment(name: string, emit: (event: ProgressEvent) => void = () => {}): Promise<string[]> {
     const environment = this.environments.get(name);
     this.deployments.assertNoneRunning(environment.name, `stop ${environment.name}`);
+    // First, so that nothing replaces the instances about to stop.
+    this.environments.setStopped(environment.name, true);
     const entry = this.parts.entryPoints.get(environment.name);
     const instances = this.parts.live.in(environment.name);
     const unsubscribe = this.parts.live.subscribe((change) => { if (change.environment === environment.name) emit({ type: "instance", ...change }); });

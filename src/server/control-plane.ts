@@ -3,6 +3,7 @@
 // adopts what the last server left running before the API answers.
 import { join } from "node:path";
 import { DeployEngine } from "../deploy/deploy-engine.ts";
+import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
 import { recover } from "../deploy/deploy-recovery.ts";
 import { EntryPoints } from "../entry/entry-points.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
@@ -37,7 +38,14 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const live = new LiveInstances({ provider: new QemuProvider(vault), records: new InstanceRecords(state), events: new EventLog(state), entryPoints });
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
     await recover(engine, log);
-    return { engine, routes: [...environmentRoutes(state), ...deployRoutes(engine)], close: () => state.close() };
+    const keeper = new CapacityKeeper(engine, log);
+    keeper.watch();
+    // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
+    for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    return {
+      engine, routes: [...environmentRoutes(state), ...deployRoutes(engine)],
+      close: () => { keeper.close(); state.close(); },
+    };
   } catch (error) {
     state.close();
     throw error;

@@ -1,7 +1,8 @@
 // End to end, through bin/ingot with a real control plane, real QEMU instances and a real HAProxy:
 // blue/green under continuous load (kept-alive and fresh connections), a version that never becomes
 // healthy, a rollback, a second deploy refused during a deploy, a promotion by digest, the server
-// killed with SIGKILL while serving and adopting its instances again, and a stopped environment.
+// killed with SIGKILL while serving and adopting its instances again, a killed instance replaced,
+// and a stopped environment.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
@@ -32,7 +33,7 @@ environments:
 
 interface Status { name: string; entryUrl: string | null; serving: { imageRef: string; imageDigest: string } | null; running: { id: number } | null; instances: { id: string; state: string; pid: number }[] }
 
-test("deploys switch versions under load without a failed request, a bad version never serves, rollback and promotion move digests, and a killed server's instances keep serving and are adopted", async (t) => {
+test("deploys switch versions under load without a failed request, a bad version never serves, rollback and promotion move digests, a killed server's instances keep serving and are adopted, a killed instance is replaced", async (t) => {
   const vault = await sharedTestVault();
   const digests: string[] = [];
   for (const [version, healthPath] of [[1, "/"], [2, "/"], [3, "/env/NOPE"]] as const) {
@@ -126,7 +127,23 @@ test("deploys switch versions under load without a failed request, a bad version
   assert.deepEqual(adopted.instances.map((instance) => `${instance.id} ${instance.pid}`).sort(), before, "the restarted server adopted the very same instances");
   assert.ok(adopted.instances.every((instance) => instance.state === "healthy"));
 
-  // 6. Stop: the instances go, the entry point stays and answers 503 naming the environment.
+  // 6. An instance killed outright is replaced by a new one of the same image; the other serves meanwhile.
+  const victim = adopted.instances[0]!;
+  const replaced = await underLoad(url, async () => {
+    process.kill(victim.pid, "SIGKILL");
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const now = await status("dev");
+      const healthy = now.instances.filter((instance) => instance.state === "healthy" && instance.id !== victim.id);
+      if (healthy.length === 2 && now.instances.every((instance) => instance.id !== victim.id)) return now;
+      assert.ok(Date.now() < deadline, `no replacement within 120 s: ${JSON.stringify(now.instances)}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  });
+  assertServedOnly([replaced.keptAlive, replaced.fresh], [["1"]], "instance killed and replaced");
+  assert.equal(replaced.result.serving?.imageDigest, digests[0], "the replacement runs the serving image");
+
+  // 7. Stop: the instances go, the entry point stays and answers 503 naming the environment.
   const stopped = await ingot("stop", "--env", "dev");
   assert.equal(stopped.code, 0, stopped.stderr);
   const unavailable = await fetch(`${url}env/VERSION`);
