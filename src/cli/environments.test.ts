@@ -2,24 +2,14 @@
 // which the first verb starts in the background; a secret's value never comes back out.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { runIngot } from "../../test/control-plane.ts";
 import { tempDir } from "../../test/helpers.ts";
 import { AuditLog } from "../state/audit.ts";
 import { StateDatabase } from "../state/database.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/ingot", import.meta.url));
-
-function ingot(home: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(BIN, args, { env: { ...process.env, INGOT_HOME: home } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin!.end(stdin ?? "");
-  });
-}
+const ingot = runIngot;
 
 test("env ls, config set|unset|ls and secret set|rm|ls work through the background server, versioned and audited", async (t) => {
   const home = await tempDir("ingot-env-");

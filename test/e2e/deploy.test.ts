@@ -36,7 +36,7 @@ interface Status { name: string; entryUrl: string | null; serving: { imageRef: s
 test("deploys switch versions under load without a failed request, a bad version never serves, rollback and promotion move digests, a killed server's instances keep serving and are adopted, a killed instance is replaced", async (t) => {
   const vault = await sharedTestVault();
   const digests: string[] = [];
-  for (const [version, healthPath] of [[1, "/"], [2, "/"], [3, "/env/NOPE"]] as const) {
+  for (const [version, healthPath] of [[1, "/"], [2, "/"], [3, "/status/500"]] as const) {
     const app = await elfServerApp("ingot-deploy-app-", appYaml(version, healthPath));
     digests.push((await buildImage(app.path, { vault })).digest);
     await app.remove();
@@ -86,12 +86,12 @@ test("deploys switch versions under load without a failed request, a bad version
   // 2. v3 never passes its health check: refused with the reason and its console, v2 keeps serving.
   const toV3 = await underLoad(url, () => ingot("deploy", "deploy-test:3.0.0", "--env", "dev"));
   assert.equal(toV3.result.code, 1, toV3.result.stdout + toV3.result.stderr);
-  assert.match(toV3.result.stderr, /Cannot deploy deploy-test:3\.0\.0 to dev as instance i-[0-9a-f]{8}: GET \/env\/NOPE did not pass within 10 s: last answer HTTP 404/);
+  assert.match(toV3.result.stderr, /Cannot deploy deploy-test:3\.0\.0 to dev as instance i-[0-9a-f]{8}: GET \/status\/500 did not pass within 10 s: last answer HTTP 500/);
   assert.match(toV3.result.stdout, /last console lines of i-[0-9a-f]{8}:\n(.*\n)*.*ingot-init: .*starting app/);
   assertServedOnly([toV3.keptAlive, toV3.fresh], [["2"]], "failed v3");
   const history = JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as { imageRef: string; state: string; reason: string | null }[];
   assert.deepEqual(history.map((deployment) => `${deployment.imageRef} ${deployment.state}`), ["deploy-test:3.0.0 failed", "deploy-test:2.0.0 succeeded", "deploy-test:1.0.0 succeeded"]);
-  assert.match(history[0]!.reason!, /HTTP 404/);
+  assert.match(history[0]!.reason!, /HTTP 500/);
 
   // 3. Rollback to v1 under load; a second deploy while it runs is refused, naming it.
   const toV1 = await underLoad(url, async () => {
