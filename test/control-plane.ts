@@ -59,3 +59,37 @@ export async function endControlPlane(home: string): Promise<void> {
     if (record && (await isHaproxyOf(record.pid, join(entryRoot, environment, "haproxy.cfg"), record.startTime))) process.kill(record.pid, "SIGKILL");
   }
 }
+
+export interface StartedIngot {
+  /** Resolves with the first line of standard output matching `pattern` (e.g. a --json progress event). */
+  waitForLine: (pattern: RegExp, timeoutMs?: number) => Promise<string>;
+  done: Promise<IngotResult>;
+}
+
+/** Starts bin/ingot and follows its output as it comes, for steps that must happen in the middle of a command. */
+export function startIngot(home: string, args: string[]): StartedIngot {
+  let stdout = "";
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const child = execFile(BIN, args, { env: { ...process.env, INGOT_HOME: home }, maxBuffer: 64 * 1024 * 1024 });
+  child.stdin!.end();
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const waiter of [...waiters]) {
+      const line = stdout.split("\n").find((candidate) => waiter.pattern.test(candidate));
+      if (line !== undefined) { waiters.splice(waiters.indexOf(waiter), 1); waiter.resolve(line); }
+    }
+  });
+  const done = new Promise<IngotResult>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  return {
+    done,
+    waitForLine: (pattern, timeoutMs = 120_000) => new Promise((resolve, reject) => {
+      const seen = stdout.split("\n").find((candidate) => pattern.test(candidate));
+      if (seen !== undefined) return resolve(seen);
+      const timer = setTimeout(() => reject(new Error(`ingot ${args.join(" ")} printed no line matching ${pattern} within ${timeoutMs} ms:\n${stdout}${stderr}`)), timeoutMs);
+      waiters.push({ pattern, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+      void done.then(() => { clearTimeout(timer); reject(new Error(`ingot ${args.join(" ")} ended before printing ${pattern}:\n${stdout}${stderr}`)); });
+    }),
+  };
+}

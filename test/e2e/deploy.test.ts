@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, homeWithImages, runIngot } from "../control-plane.ts";
+import { endControlPlane, homeWithImages, runIngot, startIngot } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
 const appYaml = (version: number, healthPath = "/"): string => `name: deploy-test
@@ -95,12 +95,12 @@ test("deploys switch versions under load without a failed request, a bad version
 
   // 3. Rollback to v1 under load; a second deploy while it runs is refused, naming it.
   const toV1 = await underLoad(url, async () => {
-    const rollback = ingot("rollback", "--env", "dev");
-    while ((await status("dev")).running === null) await new Promise((resolve) => setTimeout(resolve, 100));
+    const rollback = startIngot(home.path, ["rollback", "--env", "dev", "--json"]);
+    await rollback.waitForLine(/"kind":"boot","instances":.*"status":"done"/);
     const second = await ingot("deploy", "deploy-test:2.0.0", "--env", "dev");
-    return { rollback: await rollback, second };
+    return { rollback: await rollback.done, second };
   });
-  assert.equal(toV1.result.second.code, 1, `the second deploy was not refused:\n${toV1.result.second.stdout}${toV1.result.second.stderr}\nrollback:\n${toV1.result.rollback.stdout}`);
+  assert.equal(toV1.result.second.code, 1, `the second deploy was not refused:\n${toV1.result.second.stdout}${toV1.result.second.stderr}\nrollback:\n${toV1.result.rollback.stdout}${toV1.result.rollback.stderr}\nhistory:\n${(await ingot("history", "--env", "dev")).stdout}`);
   assert.match(toV1.result.second.stderr, /Cannot deploy to dev as deploy \d+ of deploy-test:1\.0\.0 is running since/);
   assert.equal(toV1.result.rollback.code, 0, toV1.result.rollback.stdout + toV1.result.rollback.stderr);
   assertServedOnly([toV1.keptAlive, toV1.fresh], [["2", "1"], ["1"]], "rollback to v1");
@@ -114,12 +114,31 @@ test("deploys switch versions under load without a failed request, a bad version
   assert.equal(await (await fetch(`${testEnvironment.entryUrl}env/VERSION`)).text(), "1\n");
   assert.notEqual(testEnvironment.entryUrl, dev.entryUrl);
 
-  // 5. The server killed with SIGKILL: the environment serves on without it; started again, it adopts the same instances.
-  const server = await ingot("server", "status");
-  const serverPid = Number(/pid (\d+)/.exec(server.stdout)![1]);
+  // 5. A deploy interrupted by a crash of the server is undone when the server starts again: v1 serves on.
+  const serverPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  const interrupted = await underLoad(url, async () => {
+    const deploy = startIngot(home.path, ["deploy", "deploy-test:2.0.0", "--env", "dev", "--json"]);
+    await deploy.waitForLine(/"kind":"wait-healthy".*"status":"started"/);
+    process.kill(serverPid, "SIGKILL");
+    const cut = await deploy.done;
+    // Started again by the next verb: it adopts all four instances, then undoes the deploy.
+    const after = await status("dev");
+    return { cut, after };
+  });
+  assert.notEqual(interrupted.result.cut.code, 0, "the deploy's client saw its server go");
+  assertServedOnly([interrupted.keptAlive, interrupted.fresh], [["1"]], "interrupted deploy");
+  assert.equal(interrupted.result.after.running, null);
+  assert.equal(interrupted.result.after.serving?.imageDigest, digests[0]);
+  assert.deepEqual(interrupted.result.after.instances.map((instance) => instance.id).sort(), dev.instances.map((instance) => instance.id).sort(), "only v1's instances are left");
+  const undone = (JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as { state: string; reason: string }[])[0]!;
+  assert.equal(undone.state, "failed");
+  assert.match(undone.reason, /interrupted by a restart of ingot server .*undone/);
+
+  // 6. The server killed with SIGKILL: the environment serves on without it; started again, it adopts the same instances.
+  const restartedPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
   const before = (await status("dev")).instances.map((instance) => `${instance.id} ${instance.pid}`).sort();
   const withoutServer = await underLoad(url, async () => {
-    process.kill(serverPid, "SIGKILL");
+    process.kill(restartedPid, "SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 3000));
   });
   assertServedOnly([withoutServer.keptAlive, withoutServer.fresh], [["1"]], "server killed");
@@ -127,7 +146,7 @@ test("deploys switch versions under load without a failed request, a bad version
   assert.deepEqual(adopted.instances.map((instance) => `${instance.id} ${instance.pid}`).sort(), before, "the restarted server adopted the very same instances");
   assert.ok(adopted.instances.every((instance) => instance.state === "healthy"));
 
-  // 6. An instance killed outright is replaced by a new one of the same image; the other serves meanwhile.
+  // 7. An instance killed outright is replaced by a new one of the same image; the other serves meanwhile.
   const victim = adopted.instances[0]!;
   const replaced = await underLoad(url, async () => {
     process.kill(victim.pid, "SIGKILL");
@@ -143,7 +162,7 @@ test("deploys switch versions under load without a failed request, a bad version
   assertServedOnly([replaced.keptAlive, replaced.fresh], [["1"]], "instance killed and replaced");
   assert.equal(replaced.result.serving?.imageDigest, digests[0], "the replacement runs the serving image");
 
-  // 7. Stop: the instances go, the entry point stays and answers 503 naming the environment.
+  // 8. Stop: the instances go, the entry point stays and answers 503 naming the environment.
   const stopped = await ingot("stop", "--env", "dev");
   assert.equal(stopped.code, 0, stopped.stderr);
   const unavailable = await fetch(`${url}env/VERSION`);
