@@ -9,6 +9,9 @@ import { type PackageJson, readPackageJson } from "./package-json.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
 import { readYamlConfig } from "./yaml-file.ts";
 
+/** What a guest may reach beyond what ingot gives it: nothing, or the outside world (never the host). */
+export type Outbound = "none" | "internet";
+
 export type RuntimeSpec = { kind: "node"; version: string | undefined } | { kind: "elf" };
 
 /** How a check is paced; startTimeoutMs bounds the wait from the app's start to healthy. */
@@ -36,7 +39,9 @@ export interface AppConfig {
   stopTimeoutMs: number;
   files: { from: string; to: string }[];
   env: Record<string, string>;
-  environments: Record<string, { env: Record<string, string> }>;
+  /** Absent unless ingot.yaml sets it, so images that do not keep their digest ("none" then). */
+  outbound?: Outbound;
+  environments: Record<string, { env: Record<string, string>; outbound?: Outbound }>;
   /** True when the app is a Node.js project (has a package.json). */
   isNodeProject: boolean;
 }
@@ -93,9 +98,10 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
       typeof entry === "string" ? { from: entry, to: `/app/${entry.replace(/^\.\//, "")}` } : entry,
     ),
     env: stringify((raw.env as Record<string, unknown> | undefined) ?? {}),
+    ...(raw.outbound === undefined ? {} : { outbound: raw.outbound as Outbound }),
     environments: Object.fromEntries(
-      Object.entries((raw.environments as Record<string, { env?: Record<string, unknown> }> | undefined) ?? {}).map(
-        ([envName, value]) => [envName, { env: stringify(value?.env ?? {}) }],
+      Object.entries((raw.environments as Record<string, { env?: Record<string, unknown>; outbound?: Outbound }> | undefined) ?? {}).map(
+        ([envName, value]) => [envName, { env: stringify(value?.env ?? {}), ...(value?.outbound === undefined ? {} : { outbound: value.outbound }) }],
       ),
     ),
     isNodeProject: pkg !== undefined,

@@ -66,7 +66,16 @@ const isFiles: Check = (value, path, problems) => {
   value.forEach((item, index) => (typeof item === "string" ? isString : fileEntry)(item, `${path}[${index}]`, problems));
 };
 
-const environment = mapping({ env: { description: "Variables baked for this environment only", check: isEnvMap } });
+const isOutbound: Check = (value, path, problems) => {
+  if (value !== "none" && value !== "internet") problems.push({ path, message: `must be none or internet, got ${JSON.stringify(value)}` });
+};
+
+const OUTBOUND_DESCRIPTION = "What the guest may reach beyond what ingot gives it (metadata, logs): none (the default) or internet, the outside world but never the host (needs a root ingot and nftables)";
+
+const environment = mapping({
+  env: { description: "Variables baked for this environment only", check: isEnvMap },
+  outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
+});
 
 /** Every key ingot.yaml accepts. */
 export const appKeys: Record<string, KeySpec> = {
@@ -86,7 +95,8 @@ export const appKeys: Record<string, KeySpec> = {
   stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s (at most 10m)", check: durationAtMost(MAX_STOP_TIMEOUT_MS) },
   files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
-  environments: { description: "Per environment settings: environments.<name>.env", check: namedMap(environment) },
+  outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
+  environments: { description: "Per environment settings: environments.<name>.env, environments.<name>.outbound", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);
