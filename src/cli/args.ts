@@ -1,60 +1,64 @@
-// A small argv parser: positionals, --flag, --key value, --key=value, -k value, repeated keys.
+// What a verb's body receives from the parser (commander): positionals, and each option's values by
+// its long name, in the order given.
+import type { Command, Option } from "commander";
 import { IngotError } from "../errors.ts";
 
 export interface Parsed {
   positionals: string[];
+  /** `publish` → ["8080:8080", "9090:9090"]; a boolean option's value is "true" or "false". */
   flags: Map<string, string[]>;
 }
 
-/** Options that take no value; given one (`--json=false`), it must be one of BOOLEAN_VALUES. */
-const BOOLEAN = new Set(["json", "verbose", "help", "force", "locked", "update"]);
-const BOOLEAN_VALUES: Record<string, "true" | "false"> = { true: "true", "1": "true", false: "false", "0": "false" };
-
-export function parseArgs(argv: string[]): Parsed {
-  const parsed: Parsed = { positionals: [], flags: new Map() };
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (!arg.startsWith("-") || arg === "-") {
-      parsed.positionals.push(arg);
-      continue;
-    }
-    const [rawKey, inline] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = BOOLEAN.has(rawKey) ? booleanValue(arg, inline) : inline ?? argv[++index];
-    if (value === undefined) throw new IngotError(`Cannot read option ${arg} as it needs a value`, { code: "cli-missing-value", hint: `Write ${arg} VALUE` });
-    parsed.flags.set(rawKey, [...(parsed.flags.get(rawKey) ?? []), value]);
-  }
-  return parsed;
-}
-
-/** `--json` is true; `--json=false` is false, not true: a value that is neither is an error. */
-function booleanValue(arg: string, inline: string | undefined): "true" | "false" {
-  if (inline === undefined) return "true";
-  const value = BOOLEAN_VALUES[inline.toLowerCase()];
-  if (!value) throw new IngotError(`Cannot read option ${arg} as it takes true or false`, { code: "cli-bad-value", hint: `Write ${arg.split("=")[0]}, or =true, =false, =1, =0` });
-  return value;
-}
+const BOOLEAN_VALUES: Record<string, boolean> = { true: true, "1": true, false: false, "0": false };
 
 export function flag(parsed: Parsed, name: string): string | undefined {
   return parsed.flags.get(name)?.at(-1);
 }
 
-/** Rejects options the verb does not know, naming them, before any work starts. */
-export function allowOnly(parsed: Parsed, verb: string, known: string[]): void {
-  const unknown = [...parsed.flags.keys()].filter((key) => !known.includes(key) && key !== "verbose");
-  if (unknown.length > 0) {
-    throw new IngotError(`Cannot run ingot ${verb} as it has no option ${unknown.map((key) => `--${key}`).join(", ")}`, {
-      code: "cli-unknown-option", hint: `Options of ingot ${verb}: ${known.map((key) => `--${key}`).join(", ")}`,
-    });
+/** The parsed command's operands and options, keyed by long name (`--secret-file` → "secret-file"). */
+export function parsedArgs(command: Command): Parsed {
+  const values = command.opts();
+  const flags = new Map<string, string[]>();
+  for (const option of command.options.filter((option) => !option.negate)) {
+    const value: unknown = values[option.attributeName()];
+    if (value === undefined) continue;
+    flags.set(optionName(option), Array.isArray(value) ? value.map(String) : [String(value)]);
   }
+  return { positionals: [...command.args], flags };
 }
 
-/** The one image a verb acts on (inspect, rm, run); none or several is an error with the usage. */
-export function oneImage(parsed: Parsed, verb: string, usage = "NAME:VERSION"): string {
-  const [ref, ...extra] = parsed.positionals;
-  if (!ref || extra.length > 0) {
-    throw new IngotError(`Cannot run ingot ${verb} as it takes one image, got ${parsed.positionals.length}: ${parsed.positionals.join(" ") || "none"}`, {
-      code: "cli-missing-argument", hint: `Write ingot ${verb} ${usage}; ingot images lists them`,
-    });
+/**
+ * Rewrites `--json=false` as `--no-json` and `--json=true` as `--json` for the command's boolean
+ * options, which commander would otherwise reject as unknown; any other value is an error.
+ */
+export function booleanValues(argv: string[], command: Command): string[] {
+  const rewritten: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === "--") return [...rewritten, ...argv.slice(index)];
+    const option = command.options.find((candidate) => candidate.long === arg || candidate.short === arg);
+    // The next word is this option's value, even when it looks like `--json=…`.
+    if (option?.required) {
+      rewritten.push(arg, ...argv.slice(index + 1, index + 2));
+      index++;
+      continue;
+    }
+    rewritten.push(booleanValue(arg, command));
   }
-  return ref;
+  return rewritten;
+}
+
+function booleanValue(arg: string, command: Command): string {
+  const [, long, inline] = /^(--[^=]+)=(.*)$/s.exec(arg) ?? [];
+  const option = command.options.find((candidate) => candidate.long === long && !candidate.negate);
+  if (!long || inline === undefined || !option || option.required || option.optional) return arg;
+  const value = BOOLEAN_VALUES[inline.toLowerCase()];
+  if (value === undefined) {
+    throw new IngotError(`Cannot read option ${arg} as it takes true or false`, { code: "cli-bad-value", exitCode: 2, hint: `Write ${long}, or ${long}=true, =false, =1, =0` });
+  }
+  return value ? long : `--no-${long.slice(2)}`;
+}
+
+function optionName(option: Option): string {
+  return (option.long ?? option.short ?? "").replace(/^--?/, "");
 }

@@ -1,12 +1,10 @@
 // `ingot build [DIR] [--tag NAME:VERSION] [--kernel K] [--json]`
 import { buildImage } from "../image/build.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatBytes } from "./format.ts";
 
 export const buildVerb = {
-  summary: "build an image of the app in DIR",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "build", ["tag", "kernel", "json", "locked"]);
     const json = flag(args, "json") === "true";
     const result = await buildImage(args.positionals[0] ?? ".", {
       tag: flag(args, "tag"),

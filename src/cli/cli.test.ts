@@ -186,9 +186,9 @@ describe("ingot CLI", () => {
     }
   });
 
-  test("an unknown verb exits non-zero", async () => {
+  test("an unknown verb is a usage error (exit 2)", async () => {
     const outcome = await ingot("frobnicate");
-    assert.notEqual(outcome.code, 0);
+    assert.equal(outcome.code, 2);
     assert.match(outcome.stderr, /^error: Cannot run ingot frobnicate as it is not a command$/m);
   });
 

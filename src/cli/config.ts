@@ -3,7 +3,7 @@
 import { IngotError } from "../errors.ts";
 import { callServer } from "../server/control-client.ts";
 import type { ConfigEntry } from "../state/config-store.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { table } from "./format.ts";
 
 /**
@@ -12,9 +12,7 @@ import { table } from "./format.ts";
  * // prod: config v3
  */
 export const configVerb = {
-  summary: "set, unset or list an environment's runtime variables",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "config", ["env", "json"]);
     const [action, ...items] = args.positionals;
     const environment = requiredEnvironment(args, "config");
     if (action === "ls" && items.length === 0) {
@@ -42,7 +40,7 @@ export const configVerb = {
   },
 };
 
-/** The --env every environment verb needs. */
+/** The --env every environment verb needs (declared required, so missing only where a verb forgot to). */
 export function requiredEnvironment(args: Parsed, verb: string): string {
   const environment = flag(args, "env");
   if (!environment) throw new IngotError(`Cannot run ingot ${verb} as it needs --env`, { code: "cli-missing-env", hint: "Name the environment, e.g. --env prod; ingot env ls lists them" });

@@ -2,7 +2,7 @@
 import { IngotError } from "../errors.ts";
 import { callServer } from "../server/control-client.ts";
 import type { Environment } from "../state/environments.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { table } from "./format.ts";
 
 /**
@@ -13,9 +13,7 @@ import { table } from "./format.ts";
  * // prod  127.0.0.1:8080  v3
  */
 export const envVerb = {
-  summary: "list the environments",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "env", ["json"]);
     if (args.positionals.join(" ") !== "ls") {
       throw new IngotError(`Cannot run ingot env ${args.positionals.join(" ")} as it is not an env command`, { code: "cli-unknown-command", hint: "Write ingot env ls" });
     }

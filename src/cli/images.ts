@@ -3,7 +3,7 @@ import { IngotError } from "../errors.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import { readManifest } from "../vault/image-ref.ts";
 import { type Tag, Vault } from "../vault/vault.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatBytes, table } from "./format.ts";
 
 interface ImageRow {
@@ -26,14 +26,7 @@ interface ImageRow {
  * // hello  1.0.0    sha256:1167f1145063  46.1 MiB  node 22.23.3  3 minutes ago
  */
 export const imagesVerb = {
-  summary: "list the images in the vault",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "images", ["json"]);
-    if (args.positionals.length > 0) {
-      throw new IngotError(`Cannot run ingot images as it takes no arguments: ${args.positionals.join(" ")}`, {
-        code: "cli-unexpected-argument", hint: "ingot inspect IMAGE shows one image in detail",
-      });
-    }
     const vault = await Vault.open();
     const { tags, damaged } = await vault.tagListing();
     const rows = await imageRows(vault, tags);

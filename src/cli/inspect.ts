@@ -7,7 +7,7 @@ import type { ProvenanceStatement } from "../image/attestation.ts";
 import type { Sbom, SbomComponent } from "../image/sbom.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatBytes, printable, table } from "./format.ts";
 
 interface ImageReport {
@@ -32,10 +32,8 @@ const LARGEST_FILES = 10;
  * // true
  */
 export const inspectVerb = {
-  summary: "layers, largest files, SBOM and audit",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "inspect", ["json"]);
-    const ref = oneImage(args, "inspect");
+    const ref = args.positionals[0]!; // declared <IMAGE>: the parser made sure there is exactly one
     const report = await imageReport(await Vault.open(), ref);
     if (flag(args, "json") === "true") console.log(JSON.stringify(report, null, 2));
     else console.log(describe(report));

@@ -2,7 +2,7 @@
 import { storedKernels } from "../image/kernel-store.ts";
 import { IngotError } from "../errors.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { formatBytes, table } from "./format.ts";
 
 /**
@@ -12,11 +12,9 @@ import { formatBytes, table } from "./format.ts";
  * // 6.1.192-ingot  sha256:4c1f0e2a9b7d  1.9 MiB   linux-source-6.1 6.1.192-3
  */
 export const kernelVerb = {
-  summary: "list the kernels in the vault",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "kernel", ["json"]);
-    const [action = "ls", ...extra] = args.positionals;
-    if (action !== "ls" || extra.length > 0) {
+    const [action = "ls"] = args.positionals;
+    if (action !== "ls") {
       throw new IngotError(`Cannot run ingot kernel ${args.positionals.join(" ")} as it is not a kernel command`, { code: "cli-unknown-command", hint: "Write ingot kernel ls" });
     }
     const kernels = await storedKernels(await Vault.open());

@@ -4,7 +4,7 @@ import { loadAppConfig } from "../config/app-config.ts";
 import { pinInputs } from "../image/build.ts";
 import { LOCK_FILE } from "../lock/lock-file.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 
 /**
  * @example
@@ -13,9 +13,7 @@ import { allowOnly, flag, type Parsed } from "./args.ts";
  * // examples/hello/ingot.lock: 1 change
  */
 export const lockVerb = {
-  summary: "pin the app's inputs in ingot.lock",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "lock", ["update"]);
     const dir = args.positionals[0] ?? ".";
     const config = await loadAppConfig(dir);
     const { gathered, changes } = await pinInputs(config, await Vault.open(), { updateLock: flag(args, "update") === "true" }, (line) => console.error(line));

@@ -1,57 +1,10 @@
-// The CLI's entry: dispatches a verb to its file in src/cli/ and reports errors once, here.
+// The CLI's entry: parses argv against the verbs' declarations, runs the verb and reports errors
+// once, here.
 import { IngotError } from "../errors.ts";
-import { parseArgs, type Parsed } from "./args.ts";
+import { runCli } from "./program.ts";
+import { verbs } from "./verbs.ts";
 
-interface Verb {
-  summary: string;
-  run: (args: Parsed) => Promise<number>;
-}
-
-const verbs: Record<string, () => Promise<Verb>> = {
-  build: async () => (await import("./build.ts")).buildVerb,
-  config: async () => (await import("./config.ts")).configVerb,
-  env: async () => (await import("./env.ts")).envVerb,
-  images: async () => (await import("./images.ts")).imagesVerb,
-  inspect: async () => (await import("./inspect.ts")).inspectVerb,
-  kernel: async () => (await import("./kernel.ts")).kernelVerb,
-  lock: async () => (await import("./lock.ts")).lockVerb,
-  rm: async () => (await import("./rm.ts")).rmVerb,
-  run: async () => (await import("./run.ts")).runVerb,
-  secret: async () => (await import("./secret.ts")).secretVerb,
-  server: async () => (await import("./server.ts")).serverVerb,
-};
-
-const usage = `Usage: ingot <command> [options]
-
-Commands:
-  build [DIR] [--tag NAME:VERSION] [--kernel PATH|VERSION] [--locked] [--json]   build an image of the app in DIR
-  lock [DIR] [--update]                                               pin the app's inputs in DIR/ingot.lock
-  images [--json]                                                     list the images in the vault
-  inspect IMAGE [--json]                                              layers, largest files, SBOM, provenance and audit
-  kernel ls [--json]                                                  the kernels in the vault
-  rm IMAGE                                                            remove an image's tag
-  run IMAGE|DIR [-p HOST:GUEST] [--env NAME] [--memory SIZE] [--cpus N] boot it in the foreground; Ctrl-C stops
-
-  env ls [--json]                                                     the environments, their entry point and config version
-  config set|unset|ls --env E [KEY=VALUE|KEY …]                       an environment's runtime variables
-  secret set|rm|ls --env E [NAME] [--from-file PATH]                  an environment's secrets (value on stdin)
-  server [status|stop]                                                the control plane: run it in the foreground, show or stop it
-
-Options: --verbose (stack traces), --help`;
-
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage);
-    return name ? 0 : 2;
-  }
-  const load = verbs[name];
-  if (!load) throw new IngotError(`Cannot run ingot ${name} as it is not a command`, { code: "cli-unknown-command", hint: `Commands: ${Object.keys(verbs).join(", ")}` });
-  const verb = await load();
-  return verb.run(parseArgs(rest));
-}
-
-main(process.argv.slice(2)).then(
+runCli(process.argv.slice(2), verbs).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const verbose = process.argv.includes("--verbose");

@@ -3,7 +3,7 @@
 import { IngotError } from "../errors.ts";
 import { resolveImageDigest } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
-import { allowOnly, oneImage, type Parsed } from "./args.ts";
+import type { Parsed } from "./args.ts";
 
 /**
  * `rm hello:1.0.0` removes that tag; `rm hello` the tags of hello pointing at its newest image;
@@ -14,10 +14,8 @@ import { allowOnly, oneImage, type Parsed } from "./args.ts";
  * // Removed hello:1.0.0 (sha256:1167f1145063)
  */
 export const rmVerb = {
-  summary: "remove an image's tag",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "rm", []);
-    const ref = oneImage(args, "rm");
+    const ref = args.positionals[0]!; // declared <IMAGE>: the parser made sure there is exactly one
     const vault = await Vault.open();
     const image = await resolveImageDigest(vault, ref);
     const pointing = (await vault.tags()).filter((tag) => tag.digest === image.digest);

@@ -14,22 +14,21 @@ import { Vault } from "../vault/vault.ts";
 import { bootImage } from "../vm/boot-image.ts";
 import { assertResources } from "../vm/resources.ts";
 import { waitHealthy } from "../vm/health.ts";
+import { APP_STARTED_LINE } from "../vm/init-lines.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
-import { allowOnly, flag, oneImage, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { assertDeclared, publishedPorts } from "./publish.ts";
 
 export const runVerb = {
-  summary: "boot an image (or build and boot a folder) in the foreground",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "run", ["p", "publish", "e", "secret", "secret-file", "memory", "cpus", "env"]);
-    const ref = oneImage(args, "run", "NAME[:VERSION] or ingot run DIR");
+    const ref = args.positionals[0]!; // declared <IMAGE|DIR>: the parser made sure there is exactly one
     // Read before any build or boot, so a missing secret or a typo costs nothing.
     const runtimeEnv = runtimeVariables(args.flags.get("e") ?? []);
     const secrets = await secretValues(args.flags.get("secret") ?? [], args.flags.get("secret-file") ?? []);
     const memory = flag(args, "memory");
     const memoryMiB = memory === undefined ? undefined : parseSizeMiB(memory);
     if (memory !== undefined && memoryMiB === undefined) throw new IngotError(`Cannot use --memory ${memory} as it is not a size`, { code: "cli-bad-value", hint: "For example --memory 512M" });
-    const hostPorts = publishedPorts([...(args.flags.get("p") ?? []), ...(args.flags.get("publish") ?? [])]);
+    const hostPorts = publishedPorts(args.flags.get("publish") ?? []);
     const cpusFlag = flag(args, "cpus");
     const cpus = cpusFlag === undefined ? undefined : Number(cpusFlag);
     if (cpusFlag !== undefined && !/^\d+$/.test(cpusFlag)) throw new IngotError(`Cannot use --cpus ${cpusFlag} as it is not a whole number`, { code: "cli-bad-value", hint: "For example --cpus 2" });
@@ -88,7 +87,7 @@ export const runVerb = {
       // Checks start once init has started the app: before the guest's network is up, QEMU's user
       // network holds host connections open, which would pass a TCP check.
       const check = manifest.healthcheck;
-      vm.waitForLine(/ingot-init: \[[\d.]+\] starting app/, 10 * 60_000)
+      vm.waitForLine(APP_STARTED_LINE, 10 * 60_000)
         .then(() => waitHealthy(check, "127.0.0.1", port.hostPort, healthy.signal)).then(() => {
         const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
         console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);

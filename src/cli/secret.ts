@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
 import { callServer } from "../server/control-client.ts";
 import type { SecretListing } from "../state/secret-store.ts";
-import { allowOnly, flag, type Parsed } from "./args.ts";
+import { flag, type Parsed } from "./args.ts";
 import { requiredEnvironment } from "./config.ts";
 import { table } from "./format.ts";
 
@@ -15,9 +15,7 @@ import { table } from "./format.ts";
  * // prod: API_TOKEN set (config v4)
  */
 export const secretVerb = {
-  summary: "set, remove or list an environment's secrets",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "secret", ["env", "from-file", "json"]);
     const [action, name, ...extra] = args.positionals;
     const environment = requiredEnvironment(args, "secret");
     if (action === "ls" && name === undefined) {

@@ -1,12 +1,12 @@
 // `ingot server [status|stop]`: runs the control plane in the foreground (for a service manager),
 // or tells whether it runs, or stops it. Other verbs start it in the background when needed.
 import { IngotError } from "../errors.ts";
-import { ControlServer, type ServerStatus } from "../server/control-server.ts";
+import { assertNotRunning, ControlServer, type ServerStatus } from "../server/control-server.ts";
 import { requestServer } from "../server/control-client.ts";
-import { environmentRoutes } from "../server/environment-routes.ts";
+import { openControlPlane } from "../server/control-plane.ts";
 import { serverPaths } from "../server/server-paths.ts";
-import { StateDatabase } from "../state/database.ts";
-import { allowOnly, type Parsed } from "./args.ts";
+import { defaultVaultRoot } from "../vault/vault.ts";
+import type { Parsed } from "./args.ts";
 
 /**
  * @example
@@ -14,22 +14,23 @@ import { allowOnly, type Parsed } from "./args.ts";
  * // running, pid 4242, up 3m12s, socket /root/.local/share/ingot/server/api.sock
  */
 export const serverVerb = {
-  summary: "run the control plane, or show or stop it",
   async run(args: Parsed): Promise<number> {
-    allowOnly(args, "server", []);
     const [action, ...extra] = args.positionals;
     if (extra.length > 0 || (action !== undefined && action !== "status" && action !== "stop")) {
       throw new IngotError(`Cannot run ingot server ${args.positionals.join(" ")} as it takes status, stop or nothing`, { code: "cli-unknown-command", hint: "Write ingot server, ingot server status or ingot server stop" });
     }
     const paths = serverPaths();
     if (action === undefined) {
-      const state = StateDatabase.open();
-      const server = await ControlServer.start({ routes: environmentRoutes(state) }).catch((error: unknown) => { state.close(); throw error; });
+      const home = defaultVaultRoot();
+      // A second server must be refused before this one adopts (and so touches) anything.
+      await assertNotRunning(paths);
+      const plane = await openControlPlane(home, (line) => console.error(`ingot server: ${line}`));
+      const server = await ControlServer.start({ home, routes: plane.routes }).catch((error: unknown) => { plane.close(); throw error; });
       console.error(`ingot server: listening on ${paths.socket} (pid ${process.pid})`);
       const stop = (): void => void server.close();
       process.once("SIGTERM", stop).once("SIGINT", stop);
       await server.closed;
-      state.close();
+      plane.close();
       console.error("ingot server: stopped");
       return 0;
     }

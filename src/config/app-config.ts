@@ -24,6 +24,23 @@ export type Healthcheck =
 /** How long an instance may take from its app's start to healthy when ingot.yaml does not say. */
 export const DEFAULT_START_TIMEOUT_MS = 120_000;
 
+/**
+ * What ingot.yaml sets for one environment. Only the keys it sets are present, so an image that sets
+ * none keeps the manifest (and digest) it had before these settings existed; deploys fill defaults.
+ */
+export interface EnvironmentSettings {
+  env: Record<string, string>;
+  instances?: number;
+  cpus?: number;
+  memoryMiB?: number;
+  /** The entry point's port on the host. */
+  port?: number;
+  startTimeoutMs?: number;
+  drainTimeoutMs?: number;
+  /** What its instances may reach beyond ingot's endpoints; the top-level outbound when absent. */
+  outbound?: Outbound;
+}
+
 /** The app's configuration, normalized: every default filled in. */
 export interface AppConfig {
   dir: string;
@@ -41,7 +58,7 @@ export interface AppConfig {
   env: Record<string, string>;
   /** Absent unless ingot.yaml sets it, so images that do not keep their digest ("none" then). */
   outbound?: Outbound;
-  environments: Record<string, { env: Record<string, string>; outbound?: Outbound }>;
+  environments: Record<string, EnvironmentSettings>;
   /** True when the app is a Node.js project (has a package.json). */
   isNodeProject: boolean;
 }
@@ -100,13 +117,25 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     env: stringify((raw.env as Record<string, unknown> | undefined) ?? {}),
     ...(raw.outbound === undefined ? {} : { outbound: raw.outbound as Outbound }),
     environments: Object.fromEntries(
-      Object.entries((raw.environments as Record<string, { env?: Record<string, unknown>; outbound?: Outbound }> | undefined) ?? {}).map(
-        ([envName, value]) => [envName, { env: stringify(value?.env ?? {}), ...(value?.outbound === undefined ? {} : { outbound: value.outbound }) }],
-      ),
+      Object.entries((raw.environments as Record<string, RawEnvironment | null> | undefined) ?? {}).map(([envName, value]) => [envName, environmentSettings(value ?? {})]),
     ),
     isNodeProject: pkg !== undefined,
   };
   return config;
+}
+
+interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound }
+
+function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
+  const settings: EnvironmentSettings = { env: stringify(raw.env ?? {}) };
+  if (raw.instances !== undefined) settings.instances = raw.instances;
+  if (raw.cpus !== undefined) settings.cpus = raw.cpus;
+  if (raw.memory !== undefined) settings.memoryMiB = parseSizeMiB(raw.memory)!;
+  if (raw.port !== undefined) settings.port = raw.port;
+  if (raw.startTimeout !== undefined) settings.startTimeoutMs = parseDuration(raw.startTimeout)!;
+  if (raw.drainTimeout !== undefined) settings.drainTimeoutMs = parseDuration(raw.drainTimeout)!;
+  if (raw.outbound !== undefined) settings.outbound = raw.outbound;
+  return settings;
 }
 
 async function assertFolder(dir: string): Promise<void> {

@@ -72,8 +72,19 @@ const isOutbound: Check = (value, path, problems) => {
 
 const OUTBOUND_DESCRIPTION = "What the guest may reach beyond what ingot gives it (metadata, logs): none (the default) or internet, the outside world but never the host (needs a root ingot and nftables)";
 
+/** More instances than this in one environment is a typo on one host; fleets come with a provider that spans hosts. */
+const MAX_INSTANCES = 32;
+/** The longest a draining instance may keep its in-flight requests. */
+const MAX_DRAIN_TIMEOUT_MS = 10 * 60_000;
+
 const environment = mapping({
   env: { description: "Variables baked for this environment only", check: isEnvMap },
+  instances: { description: `Instances a deploy runs (capacity), 1 to ${MAX_INSTANCES}; 1 by default`, check: integerBetween(1, MAX_INSTANCES) },
+  cpus: { description: "Virtual CPUs of each instance here; resources.cpus by default", check: integerBetween(1, MAX_CPUS) },
+  memory: { description: "Memory of each instance here, e.g. 512M; resources.memory by default", check: isSize },
+  port: { description: "The entry point's stable port on the host, e.g. 8080; a free one is picked and kept when unset", check: isPort },
+  startTimeout: { description: "Longest wait for a new instance to become healthy in a deploy; healthcheck.startTimeout by default", check: durationAtMost(MAX_START_TIMEOUT_MS) },
+  drainTimeout: { description: "How long a replaced instance may finish its in-flight requests, e.g. 30s (default 30s, at most 10m)", check: durationAtMost(MAX_DRAIN_TIMEOUT_MS) },
   outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
 });
 
@@ -96,7 +107,7 @@ export const appKeys: Record<string, KeySpec> = {
   files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
   outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
-  environments: { description: "Per environment settings: environments.<name>.env, environments.<name>.outbound", check: namedMap(environment) },
+  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound}", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);

@@ -8,9 +8,10 @@ const timeouts: DeployTimeouts = { healthyMs: 120_000, upMs: 10_000, drainMs: 30
 test("blue/green boots green, waits healthy, switches, then drains and stops blue", () => {
   const plan = blueGreenPlan({ blue: ["i-1"], green: ["i-2", "i-3"], timeouts });
   assert.deepEqual(plan.map((step) => [step.kind, step.instances]), [
-    ["boot", ["i-2", "i-3"]], ["wait-healthy", ["i-2", "i-3"]], ["add-to-entry", ["i-2", "i-3"]], ["wait-up", ["i-2", "i-3"]], ["drain", ["i-1"]], ["stop", ["i-1"]],
+    ["boot", ["i-2", "i-3"]], ["wait-healthy", ["i-2", "i-3"]], ["add-to-entry", ["i-2", "i-3"]], ["wait-up", ["i-2", "i-3"]], ["switch", ["i-2", "i-3"]], ["drain", ["i-1"]], ["stop", ["i-1"]],
   ]);
-  assert.deepEqual(blueGreenPlan({ blue: [], green: ["i-2"], timeouts }).map((step) => step.kind), ["boot", "wait-healthy", "add-to-entry", "wait-up"], "a first deploy has no blue");
+  assert.deepEqual(blueGreenPlan({ blue: [], green: ["i-2"], timeouts }).map((step) => step.kind), ["boot", "wait-healthy", "add-to-entry", "wait-up", "switch"], "a first deploy has no blue");
+  assert.deepEqual(plan.find((step) => step.kind === "switch"), { kind: "switch", instances: ["i-2", "i-3"], replacing: ["i-1"] });
   assert.throws(() => blueGreenPlan({ blue: ["i-1"], green: [], timeouts }), /at least one new instance/);
 });
 
@@ -18,7 +19,8 @@ test("undo before the switch destroys green (out of the entry point first if it 
   const plan = blueGreenPlan({ blue: ["i-1"], green: ["i-2"], timeouts });
   assert.deepEqual(undoPlan(plan, 1, timeouts).map((step) => [step.kind, step.instances]), [["stop", ["i-2"]]]);
   assert.deepEqual(undoPlan(plan, 3, timeouts).map((step) => [step.kind, step.instances]), [["drain", ["i-2"]], ["stop", ["i-2"]]]);
-  assert.deepEqual(undoPlan(plan, 4, timeouts), []);
+  assert.deepEqual(undoPlan(plan, 4, timeouts).map((step) => [step.kind, step.instances]), [["drain", ["i-2"]], ["stop", ["i-2"]]], "a failed switch is undone too");
+  assert.deepEqual(undoPlan(plan, 5, timeouts), []);
 });
 
 /** A recording stand-in for the provider and the entry point: the runner's logic alone is under test here. */
@@ -29,7 +31,10 @@ function recordingActions(failures: Partial<Record<keyof DeployActions, string>>
     const failing = failures[name];
     if (failing && failing.split(" ")[0] === instance) throw new Error(failing.split(" ").slice(1).join(" "));
   };
-  return { calls, boot: act("boot"), waitHealthy: act("waitHealthy"), addToEntry: act("addToEntry"), waitUp: act("waitUp"), drain: act("drain"), stop: act("stop") };
+  return {
+    calls, boot: act("boot"), waitHealthy: act("waitHealthy"), addToEntry: act("addToEntry"), waitUp: act("waitUp"), drain: act("drain"), stop: act("stop"),
+    switchTraffic: async (green, blue) => act("switchTraffic")(`${green.join(",")}>${blue.join(",")}`),
+  };
 }
 
 test("a deploy whose green never gets healthy is undone, blue untouched, and the reason names the instance", async () => {
@@ -52,5 +57,5 @@ test("a deploy that switched succeeds even when an old instance will not stop, a
   const outcome = await runDeploy(blueGreenPlan({ blue: ["i-1"], green: ["i-2"], timeouts }), actions, { timeouts });
   assert.equal(outcome.outcome, "succeeded");
   assert.match(outcome.reason ?? "", /did not exit/);
-  assert.deepEqual(actions.calls, ["boot i-2", "waitHealthy i-2", "addToEntry i-2", "waitUp i-2", "drain i-1", "stop i-1"]);
+  assert.deepEqual(actions.calls, ["boot i-2", "waitHealthy i-2", "addToEntry i-2", "waitUp i-2", "switchTraffic i-2>i-1", "drain i-1", "stop i-1"]);
 });

@@ -18,19 +18,22 @@ export type DeployStep =
   | { kind: "wait-healthy"; instances: string[]; timeoutMs: number }
   | { kind: "add-to-entry"; instances: string[] }
   | { kind: "wait-up"; instances: string[]; timeoutMs: number }
+  /** One act for all: green starts taking requests and blue stops, together (no answer from blue after one from green). */
+  | { kind: "switch"; instances: string[]; replacing: string[] }
   | { kind: "drain"; instances: string[]; timeoutMs: number }
   | { kind: "stop"; instances: string[]; timeoutMs: number };
 
-/** The step after which the new version serves: before it, a failure leaves the old version alone. */
-export const SWITCH_STEP: DeployStep["kind"] = "wait-up";
+/** The step after which the new version serves: up to it, a failure leaves the old version alone. */
+export const SWITCH_STEP: DeployStep["kind"] = "switch";
 
 /**
  * Blue/green: boot every green instance in parallel, wait until all are healthy, add them to the
- * entry point and wait until it reports them UP, then drain and stop blue.
+ * entry point (taking no requests yet) and wait until it reports them UP, switch the traffic from
+ * blue to green at once, then let blue's requests finish and stop it.
  *
  * @example
  * blueGreenPlan({ blue: ["i-1"], green: ["i-2", "i-3"], timeouts }).map((step) => step.kind);
- * // ["boot", "wait-healthy", "add-to-entry", "wait-up", "drain", "stop"]
+ * // ["boot", "wait-healthy", "add-to-entry", "wait-up", "switch", "drain", "stop"]
  */
 export function blueGreenPlan(input: { blue: string[]; green: string[]; timeouts: DeployTimeouts }): DeployStep[] {
   const { blue, green, timeouts } = input;
@@ -40,6 +43,7 @@ export function blueGreenPlan(input: { blue: string[]; green: string[]; timeouts
     { kind: "wait-healthy", instances: green, timeoutMs: timeouts.healthyMs },
     { kind: "add-to-entry", instances: green },
     { kind: "wait-up", instances: green, timeoutMs: timeouts.upMs },
+    { kind: "switch", instances: green, replacing: blue },
     ...(blue.length > 0
       ? [{ kind: "drain", instances: blue, timeoutMs: timeouts.drainMs } as const, { kind: "stop", instances: blue, timeoutMs: timeouts.stopMs } as const]
       : []),
@@ -47,9 +51,9 @@ export function blueGreenPlan(input: { blue: string[]; green: string[]; timeouts
 }
 
 /**
- * What undoes a plan that failed at step `failedIndex`: before the switch, green is taken out of
- * the entry point (if it got there) and destroyed, and blue was never touched. After the switch
- * green serves, so nothing is undone: the remaining blue steps are retried by the caller.
+ * What undoes a plan that failed at step `failedIndex`: up to the switch (a failed switch puts
+ * itself back), green is taken out of the entry point (if it got there) and destroyed, and blue
+ * keeps serving. After the switch green serves, so nothing is undone.
  */
 export function undoPlan(plan: DeployStep[], failedIndex: number, timeouts: DeployTimeouts): DeployStep[] {
   const switchIndex = plan.findIndex((step) => step.kind === SWITCH_STEP);

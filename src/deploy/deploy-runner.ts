@@ -9,6 +9,8 @@ export interface DeployActions {
   waitHealthy(instance: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   addToEntry(instance: string): Promise<void>;
   waitUp(instance: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** Green takes the requests and blue none, in one act; on failure it leaves blue serving. */
+  switchTraffic(green: string[], blue: string[]): Promise<void>;
   drain(instance: string, timeoutMs: number): Promise<void>;
   stop(instance: string, timeoutMs: number): Promise<void>;
 }
@@ -55,7 +57,9 @@ async function runSteps(steps: DeployStep[], phase: "deploy" | "undo", actions: 
   for (const [index, step] of steps.entries()) {
     const stepStarted = performance.now();
     emit({ type: "step", phase, index, kind: step.kind, instances: step.instances, status: "started" });
-    const results = await Promise.allSettled(step.instances.map((instance) => perform(step, instance, actions, signal)));
+    const results = step.kind === "switch"
+      ? [await actions.switchTraffic(step.instances, step.replacing).then((value) => ({ status: "fulfilled", value }) as const, (reason: unknown) => ({ status: "rejected", reason }) as const)]
+      : await Promise.allSettled(step.instances.map((instance) => perform(step, instance, actions, signal)));
     const failed = results.findIndex((result) => result.status === "rejected");
     const durationMs = performance.now() - stepStarted;
     if (failed < 0) {
@@ -72,7 +76,7 @@ async function runSteps(steps: DeployStep[], phase: "deploy" | "undo", actions: 
   return firstFailure;
 }
 
-function perform(step: DeployStep, instance: string, actions: DeployActions, signal: AbortSignal): Promise<void> {
+function perform(step: Exclude<DeployStep, { kind: "switch" }>, instance: string, actions: DeployActions, signal: AbortSignal): Promise<void> {
   switch (step.kind) {
     case "boot": return actions.boot(instance, signal);
     case "wait-healthy": return actions.waitHealthy(instance, step.timeoutMs, signal);

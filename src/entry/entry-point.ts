@@ -76,7 +76,24 @@ export class EntryPoint {
     return this.spec.environment;
   }
 
-  /** Adds an instance that takes no request until HAProxy's checks pass `healthyThreshold` times. */
+  /**
+   * Green takes requests and blue none, in one batch of runtime API commands: a client that got an
+   * answer from green never gets one from blue again. A batch that fails is put back (blue serves).
+   */
+  async switchTraffic(serve: string[], drain: string[]): Promise<void> {
+    const to = (weight: number, state: "ready" | "drain"): string[] => [
+      ...serve.map((name) => `set weight ${this.backend}/${name} ${weight}`),
+      ...drain.map((name) => `set server ${this.backend}/${name} state ${state}`),
+    ];
+    try {
+      await this.api.batch(to(1, "drain"));
+    } catch (error) {
+      await this.api.batch(to(0, "ready")).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Adds an instance that takes no request until HAProxy's checks pass `healthyThreshold` times (and none at weight 0). */
   async add(instance: EntryInstance): Promise<void> {
     assertHaproxyName("an instance", instance.name);
     await this.api.addServer(this.backend, instance.name, instance.address, instance.port, serverOptions(this.spec.healthcheck));

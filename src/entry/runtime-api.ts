@@ -56,6 +56,14 @@ export class RuntimeApi {
     await this.#expect(`set weight ${backend}/${name} ${weight}`);
   }
 
+  /**
+   * Runs commands whose success is an empty answer as one line (HAProxy runs `a; b; c` back to back
+   * in one go), so that no request is balanced between the first and the last.
+   */
+  async batch(commands: string[]): Promise<void> {
+    if (commands.length > 0) await this.#expect(commands.join("; "));
+  }
+
   /** Puts the server in maintenance and deletes it; fails with entry-server-busy while it has connections. */
   async deleteServer(backend: string, name: string): Promise<void> {
     await this.setServerState(backend, name, "maint");

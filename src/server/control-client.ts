@@ -18,32 +18,79 @@ const START_TIMEOUT_MS = 15_000;
  * const status = await callServer<ServerStatus>("GET", "/v1/status");
  */
 export async function callServer<T>(method: "GET" | "POST", path: string, body?: unknown, options: { home?: string; autostart?: boolean } = {}): Promise<T> {
+  const paths = await reachableServer(options);
+  return requestServer<T>(paths, method, path, body);
+}
+
+/**
+ * Calls a streaming route (a deploy): `onEvent` gets each progress event as it happens, the promise
+ * the result. The work goes on in the server if this process stops listening.
+ *
+ * @example
+ * const report = await streamServer<DeployReport>("/v1/deploy", { environment: "prod", image: "hello:2" }, (event) => render(event));
+ */
+export async function streamServer<T>(path: string, body: unknown, onEvent: (event: unknown) => void, options: { home?: string; autostart?: boolean } = {}): Promise<T> {
+  const paths = await reachableServer(options);
+  let result: { result?: T; error?: ApiError } | undefined;
+  await exchange(paths, "POST", path, body, (line) => {
+    const message = JSON.parse(line) as { event?: unknown; result?: T; error?: ApiError };
+    if ("event" in message) onEvent(message.event);
+    else result = message;
+  });
+  if (result?.error) throw apiError(result.error);
+  if (!result || !("result" in result)) throw new IngotError(`Cannot read the answer of ingot server to ${path} as it ended early`, { code: "server-gone", hint: `The server may have stopped; its log: ${paths.log}` });
+  return result.result as T;
+}
+
+/** The server's paths once it answers: started in the background when it does not run (unless autostart is false). */
+async function reachableServer(options: { home?: string; autostart?: boolean }): Promise<ServerPaths> {
   const home = options.home ?? defaultVaultRoot();
   const paths = serverPaths(home);
   try {
-    return await requestServer<T>(paths, method, path, body);
+    await requestServer(paths, "GET", "/v1/status");
+    return paths;
   } catch (error) {
     if (options.autostart === false || !isNotRunning(error)) throw error;
   }
   await startInBackground(home, paths);
-  return requestServer<T>(paths, method, path, body);
+  return paths;
+}
+
+interface ApiError { code: string; message: string; hint?: string }
+
+function apiError(error: ApiError): IngotError {
+  return new IngotError(error.message, { code: error.code, hint: error.hint });
 }
 
 /** One request, no start: rejects with the connection's error when nothing listens. */
 export async function requestServer<T>(paths: ServerPaths, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  const lines: string[] = [];
+  const status = await exchange(paths, method, path, body, (line) => lines.push(line));
+  const value = JSON.parse(lines.join("\n")) as T & { error?: ApiError };
+  if (status !== 200 && value.error) throw apiError(value.error);
+  return value;
+}
+
+/** Sends one request over the socket and hands each line of the answer to `onLine` as it arrives. */
+async function exchange(paths: ServerPaths, method: "GET" | "POST", path: string, body: unknown, onLine: (line: string) => void): Promise<number> {
   await assertOwnSocket(paths);
   const payload = body === undefined ? "" : JSON.stringify(body);
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     const call = request({ socketPath: paths.socket, method, path, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") })).on("error", reject);
+      let partial = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) onLine(line);
+      }).on("end", () => {
+        if (partial.trim()) onLine(partial);
+        resolve(response.statusCode ?? 0);
+      }).on("error", reject);
     });
     call.on("error", reject);
     call.end(payload);
   });
-  const value = JSON.parse(text) as T & { error?: { code: string; message: string; hint?: string } };
-  if (status !== 200 && value.error) throw new IngotError(value.error.message, { code: value.error.code, hint: value.error.hint });
-  return value;
 }
 
 /** `ingot server` as a detached process that outlives this CLI, its output in the server's log. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { chmod, stat, writeFile } from "node:fs/promises";
 import { tempDir } from "../../test/helpers.ts";
 import { IngotError } from "../errors.ts";
-import { callServer, requestServer } from "./control-client.ts";
+import { callServer, requestServer, streamServer } from "./control-client.ts";
 import { ControlServer, type ServerStatus } from "./control-server.ts";
 import { serverPaths } from "./server-paths.ts";
 
@@ -61,3 +61,28 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+test("a streaming route sends its events as they happen, then its result or its error", async (t) => {
+  const home = await tempDir("ingot-server-stream-");
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const server = await ControlServer.start({
+    home: home.path,
+    routes: [
+      { method: "POST", path: "/v1/steps", stream: true, handle: async (body, emit) => { emit({ step: 1 }); await released; emit({ step: 2 }); return { done: (body as { n: number }).n }; } },
+      { method: "POST", path: "/v1/steps-fail", stream: true, handle: async (_body, emit) => { emit({ step: 1 }); throw new IngotError("Cannot deploy as it broke", { code: "deploy-broke", hint: "Look" }); } },
+    ],
+  });
+  t.after(async () => { await server.close(); await home.remove(); });
+  const events: unknown[] = [];
+  const result = streamServer<{ done: number }>("/v1/steps", { n: 7 }, (event) => {
+    events.push(event);
+    // The first event arrives while the route still works: it is streamed, not buffered to the end.
+    if (events.length === 1) release();
+  }, { home: home.path, autostart: false });
+  assert.deepEqual(await result, { done: 7 });
+  assert.deepEqual(events, [{ step: 1 }, { step: 2 }]);
+  const failed: unknown[] = [];
+  await assert.rejects(streamServer("/v1/steps-fail", {}, (event) => failed.push(event), { home: home.path, autostart: false }), (error: IngotError) => error.code === "deploy-broke" && error.hint === "Look");
+  assert.deepEqual(failed, [{ step: 1 }]);
+});

@@ -8,11 +8,15 @@ import { defaultVaultRoot } from "../vault/vault.ts";
 import { requestServer } from "./control-client.ts";
 import { type ServerPaths, serverPaths } from "./server-paths.ts";
 
-/** One API route: plans and state live elsewhere; a route only decodes, calls and encodes. */
+/**
+ * One API route: plans and state live elsewhere; a route only decodes, calls and encodes. A route
+ * that streams (a deploy) sends each `emit`ted event as one JSON line before its result.
+ */
 export interface Route {
   method: "GET" | "POST";
   path: string;
-  handle: (body: unknown) => Promise<unknown>;
+  stream?: boolean;
+  handle: (body: unknown, emit: (event: unknown) => void) => Promise<unknown>;
 }
 
 export interface ServerStatus {
@@ -66,16 +70,24 @@ export class ControlServer {
 }
 
 async function answer(routes: Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const send = (status: number, value: unknown): void => {
-    response.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(value)}\n`);
-  };
   const route = routes.find((candidate) => candidate.method === request.method && candidate.path === request.url);
+  const send = (status: number, value: unknown): void => {
+    if (response.headersSent) response.end(`${JSON.stringify(value)}\n`);
+    else response.writeHead(status, { "content-type": route?.stream ? "application/x-ndjson" : "application/json" }).end(`${JSON.stringify(value)}\n`);
+  };
   if (!route) return send(404, { error: { code: "api-unknown-route", message: `No route ${request.method} ${request.url}` } });
+  // A streamed answer is 200 from its first event on; its last line is the result or the error.
+  const emit = (event: unknown): void => {
+    if (!route.stream || response.writableEnded) return;
+    if (!response.headersSent) response.writeHead(200, { "content-type": "application/x-ndjson" });
+    response.write(`${JSON.stringify({ event })}\n`);
+  };
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    send(200, await route.handle(text === "" ? undefined : JSON.parse(text)));
+    const result = await route.handle(text === "" ? undefined : JSON.parse(text), emit);
+    send(200, route.stream ? { result } : result);
   } catch (error) {
     const failure = error instanceof IngotError
       ? { code: error.code, message: error.message, hint: error.hint }
@@ -97,14 +109,19 @@ async function privateFolder(dir: string): Promise<void> {
   await chmod(dir, 0o700);
 }
 
-/** A socket that answers belongs to a running server: refuse. One that does not is a crash's leftover: remove it. */
-async function takeOverSocket(paths: ServerPaths): Promise<void> {
+/** Refuses to start beside a server that answers on the socket. */
+export async function assertNotRunning(paths: ServerPaths): Promise<void> {
   const running = await requestServer<ServerStatus>(paths, "GET", "/v1/status").catch(() => undefined);
   if (running) {
     throw new IngotError(`Cannot start ingot server as one is already running (pid ${running.pid}) on ${paths.socket}`, {
       code: "server-running", hint: "Use it, or stop it first with ingot server stop",
     });
   }
+}
+
+/** A socket that answers belongs to a running server: refuse. One that does not is a crash's leftover: remove it. */
+async function takeOverSocket(paths: ServerPaths): Promise<void> {
+  await assertNotRunning(paths);
   await rm(paths.socket, { force: true });
   await readFile(paths.pidFile).then(() => rm(paths.pidFile, { force: true }), () => {});
 }

@@ -1,13 +1,13 @@
 // The API of environments, their runtime configuration and their secrets: each route checks its
 // body, calls the state, and records every change in the audit log. Secret values come in over
 // the owner-only socket and never go back out.
-import { IngotError } from "../errors.ts";
 import { AuditLog } from "../state/audit.ts";
 import { ConfigStore } from "../state/config-store.ts";
 import type { StateDatabase } from "../state/database.ts";
 import { Environments } from "../state/environments.ts";
 import { SecretStore } from "../state/secret-store.ts";
 import type { Route } from "./control-server.ts";
+import { strings, text } from "./request-fields.ts";
 
 /**
  * @example
@@ -47,20 +47,4 @@ export function environmentRoutes(state: StateDatabase): Route[] {
       },
     },
   ];
-}
-
-function text(body: unknown, field: string): string {
-  const value = (body as Record<string, unknown> | undefined)?.[field];
-  if (typeof value !== "string") throw new IngotError(`Cannot use the request as ${field} is not a string`, { code: "api-bad-request", hint: "Use the ingot CLI, or send JSON with the fields the route takes" });
-  return value;
-}
-
-/** An object of strings; a list of strings becomes an object of their names (for unset). */
-function strings(body: unknown, field: string): Record<string, string> {
-  const value = (body as Record<string, unknown> | undefined)?.[field];
-  const entries = Array.isArray(value) ? value.map((item) => [item, ""]) : Object.entries((value ?? null) as object ?? {});
-  if (value === null || typeof value !== "object" || entries.some(([key, item]) => typeof key !== "string" || typeof item !== "string")) {
-    throw new IngotError(`Cannot use the request as ${field} is not a list or object of strings`, { code: "api-bad-request", hint: "Use the ingot CLI" });
-  }
-  return Object.fromEntries(entries) as Record<string, string>;
 }

@@ -35,17 +35,22 @@ export class Deployments {
   begin(deployment: { environment: string; imageRef: string; imageDigest: string; strategy: string; configVersion: number }): Deployment {
     return this.state.transaction(() => {
       new Environments(this.state).get(deployment.environment);
-      const running = this.running(deployment.environment);
-      if (running !== undefined) {
-        throw new IngotError(`Cannot deploy to ${deployment.environment} as deploy ${running.id} of ${running.imageRef} is running since ${new Date(running.startedMs).toISOString()}`, {
-          code: "deploy-running",
-          hint: "Wait for it to finish (ingot status), then deploy again",
-        });
-      }
+      this.assertNoneRunning(deployment.environment);
       const { id } = this.state.sqlite.prepare<unknown[], { id: number }>("INSERT INTO deployments (environment, image_ref, image_digest, strategy, state, config_version, started_ms) VALUES (?, ?, ?, ?, 'running', ?, ?) RETURNING id")
         .get(deployment.environment, deployment.imageRef, deployment.imageDigest, deployment.strategy, deployment.configVersion, Date.now())!;
       return this.get(id);
     });
+  }
+
+  /** Refuses a change to an environment while a deploy runs there, naming that deploy. */
+  assertNoneRunning(environment: string, action = `deploy to ${environment}`): void {
+    const running = this.running(environment);
+    if (running !== undefined) {
+      throw new IngotError(`Cannot ${action} as deploy ${running.id} of ${running.imageRef} is running since ${new Date(running.startedMs).toISOString()}`, {
+        code: "deploy-running",
+        hint: "Wait for it to finish (ingot status), then try again",
+      });
+    }
   }
 
   /** Ends a running deploy; ending one twice is a programming error the engine must not hide. */

@@ -11,9 +11,11 @@ export interface Environment {
   /** Counts every change to the environment's configuration and secrets. */
   configVersion: number;
   createdMs: number;
+  /** When ingot stop stopped it; null while it serves (or has never been deployed). */
+  stoppedMs: number | null;
 }
 
-interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number }
+interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null }
 
 /**
  * The environments table. dev, test and prod exist from the first migration on.
@@ -65,6 +67,12 @@ export class Environments {
     });
   }
 
+  /** Marks the environment stopped (ingot stop) or serving again (a deploy that succeeded). */
+  setStopped(name: string, stopped: boolean): void {
+    this.get(name);
+    this.state.sqlite.prepare("UPDATE environments SET stopped_ms = ? WHERE name = ?").run(stopped ? Date.now() : null, name);
+  }
+
   /** Counts one more change to the environment's configuration; call inside the change's transaction. */
   bumpConfigVersion(name: string): number {
     this.get(name);
@@ -73,5 +81,5 @@ export class Environments {
 }
 
 function toEnvironment(row: EnvironmentRow): Environment {
-  return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms };
+  return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms, stoppedMs: row.stopped_ms };
 }

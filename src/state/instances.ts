@@ -1,7 +1,8 @@
 // Instance records: what a restarted server needs to adopt a QEMU that still runs, or clean up after it.
+import type { InstanceState } from "../instance/instance-state.ts";
 import type { StateDatabase } from "./database.ts";
 
-export type InstanceState = "booting" | "healthy" | "draining" | "stopped" | "failed";
+export type { InstanceState } from "../instance/instance-state.ts";
 
 export interface InstanceRecord {
   id: string;

@@ -123,4 +123,13 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: "a stopped environment",
+    sql: `
+      -- Set by ingot stop, cleared by the next deploy that succeeds: a stopped environment is kept at
+      -- no instances, where any other is kept at the capacity of the image it serves.
+      ALTER TABLE environments ADD COLUMN stopped_ms INTEGER;
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import type { ImageManifest } from "../image/manifest.ts";
 import type { InstanceConfig } from "../metadata/instance-config.ts";
 import { secretRedactor } from "../metadata/secret-redactor.ts";
 import { METADATA_GUEST_ADDRESS, type MetadataEndpoint, serveInstanceConfig } from "../metadata/metadata-server.ts";
+import type { ProcessIdentity } from "../process/process-identity.ts";
 import type { Vault } from "../vault/vault.ts";
 import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
@@ -49,7 +50,7 @@ export interface Instance<V = QemuVm> {
  * instance.forwards; // [{ guestPort: 8080, hostPort: 41234 }]
  */
 export async function bootImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance> {
-  return bootWith(vault, digest, manifest, options, (spec, redact) => QemuVm.start(spec, { redact }));
+  return bootWith(vault, digest, manifest, options, (spec, redact) => QemuVm.start(spec, { redact }), () => undefined);
 }
 
 /**
@@ -61,12 +62,15 @@ export async function bootImage(vault: Vault, digest: string, manifest: ImageMan
  * await saveRecord(vm.record); // … later, in another process: await DetachedVm.adopt(record)
  */
 export async function bootDetachedImage(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions = {}): Promise<Instance<DetachedVm>> {
-  return bootWith(vault, digest, manifest, options, (spec, redact, runFolder) => DetachedVm.start({ ...spec, qmpSocket: join(runFolder, "qmp.sock"), outlivesIngot: true }, join(runFolder, "console.log"), { redact }));
+  return bootWith(vault, digest, manifest, options,
+    (spec, redact, runFolder) => DetachedVm.start({ ...spec, qmpSocket: join(runFolder, "qmp.sock"), outlivesIngot: true }, join(runFolder, "console.log"), { redact }),
+    // QEMU itself holds its run folder and ports: they stay while it runs, whatever becomes of this process.
+    (vm) => vm.record);
 }
 
 type StartVm<V> = (spec: VmSpec, redact: (line: string) => string, runFolder: string) => V | Promise<V>;
 
-async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions, startVm: StartVm<V>): Promise<Instance<V>> {
+async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions, startVm: StartVm<V>, ownerOf: (vm: V) => ProcessIdentity | undefined): Promise<Instance<V>> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
   const cpus = options.cpus ?? manifest.resources.cpus;
   assertResources({ cpus, memoryMiB });
@@ -117,6 +121,8 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
       ...(options.machine ? { machine: options.machine } : {}),
       ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
     }, options.config ? secretRedactor(options.config) : (line) => line, runFolder.path);
+    const owner = ownerOf(vm);
+    if (owner) await Promise.all([runFolder.setOwner(owner), ...reservations.map((reservation) => reservation.setOwner(owner))]);
     return { vm, forwards, dispose, runFolder: runFolder.path };
   } catch (error) {
     await dispose();

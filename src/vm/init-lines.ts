@@ -6,6 +6,9 @@ const EXIT_LINE = /ingot-init: app (?:exited with status (\d+)|killed by signal 
 /** The line init prints when it powers off without starting the app (init/README.md). */
 const BOOT_FAILED_LINE = /ingot-init: \[[\d.]+\] boot failed \(status (\d+)\): (.*)$/;
 
+/** The line init prints once it has started the app: health checks begin after it (see run.ts). */
+export const APP_STARTED_LINE = /ingot-init: \[[\d.]+\] starting app/;
+
 export type InitEvent =
   | { kind: "app-exited"; status: number }
   | { kind: "boot-failed"; status: number; reason: string };

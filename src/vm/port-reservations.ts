@@ -1,16 +1,18 @@
 // Host ports held for instances from the moment one is chosen until the instance is gone, so two
 // instances booting at once never pick the same port: between choosing a free port and QEMU
 // binding it there is a window in which the kernel would hand the same port to another ingot.
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
-import { isRunning, ownIdentity, readOwner } from "../process/process-identity.ts";
+import { isRunning, ownIdentity, type ProcessIdentity, readOwner } from "../process/process-identity.ts";
 import { assertPortFree, freePort } from "./free-port.ts";
 
 export interface PortReservation {
   port: number;
   release: () => Promise<void>;
+  /** Names another holder: a detached QEMU holds its own ports, so they stay held after ingot exits. */
+  setOwner: (owner: ProcessIdentity) => Promise<void>;
 }
 
 /** One folder per user: a reservation is a file named after the port, naming the ingot that holds it. */
@@ -44,6 +46,11 @@ export async function reservePort(port?: number, folder = reservationFolder()): 
   throw new IngotError(`Cannot find a free host port as ${ATTEMPTS} free ports in a row were held by other instances`, { code: "port-exhausted", hint: "Stop some instances and try again" });
 }
 
+/** Frees a port held by a reservation; also for an adopted instance, whose reservation object is gone. */
+export function releasePort(port: number, folder = reservationFolder()): Promise<void> {
+  return rm(join(folder, String(port)), { force: true });
+}
+
 async function claim(folder: string, port: number): Promise<PortReservation | undefined> {
   const file = join(folder, String(port));
   for (let tries = 0; tries < 2; tries++) {
@@ -51,7 +58,7 @@ async function claim(folder: string, port: number): Promise<PortReservation | un
       const handle = await open(file, "wx", 0o600);
       await handle.writeFile(JSON.stringify(await ownIdentity()));
       await handle.close();
-      return { port, release: () => rm(file, { force: true }) };
+      return { port, release: () => releasePort(port, folder), setOwner: (owner) => writeFile(file, JSON.stringify(owner), { mode: 0o600 }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = await readOwner(file);

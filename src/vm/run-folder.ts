@@ -3,7 +3,7 @@
 // folder is placed where its path is short and plain, never under whatever $TMPDIR says.
 import { chown, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isRunning, ownIdentity, readOwner } from "../process/process-identity.ts";
+import { isRunning, ownIdentity, type ProcessIdentity, readOwner } from "../process/process-identity.ts";
 import type { QemuUser } from "./qemu-args.ts";
 
 /** Bases no longer than this keep `BASE/ingot-i-12345678-XXXXXX/metadata.sock` well under 108 bytes. */
@@ -16,6 +16,8 @@ export interface RunFolder {
   remove: () => Promise<void>;
   /** Hands a file in the folder to QEMU's user: the metadata socket its guestfwd connector opens. */
   handOver: (file: string) => Promise<void>;
+  /** Names another owner: a detached QEMU owns its own folder, so the folder lives exactly as long as it. */
+  setOwner: (owner: ProcessIdentity) => Promise<void>;
 }
 
 /**
@@ -49,7 +51,8 @@ export async function createRunFolder(label: string, user: QemuUser | undefined,
     if (user) await chown(file, user.uid, user.gid);
   };
   await handOver(path);
-  return { path, handOver, remove: () => rm(path, { recursive: true, force: true }) };
+  const setOwner = (owner: ProcessIdentity): Promise<void> => writeFile(join(path, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 });
+  return { path, handOver, setOwner, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /**

@@ -1,0 +1,57 @@
+// How a deploy's progress reads in the terminal: one line per step and per instance state change,
+// each with the time since the deploy began; the failing instance's last console lines; the outcome.
+// With --json every event is one JSON line, and the report the last.
+import type { DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
+import { IngotError } from "../errors.ts";
+import { printable } from "./format.ts";
+
+/**
+ * @example
+ * const progress = deployProgress(json);
+ * const report = await streamServer<DeployReport>("/v1/deploy", body, progress.event);
+ * return progress.finish(report, "deploy");
+ */
+export function deployProgress(json: boolean, write: (line: string) => void = (line) => console.log(line)): { event: (event: unknown) => void; finish: (report: DeployReport, verb: string) => number } {
+  const started = performance.now();
+  const at = (): string => `${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+  return {
+    event(raw) {
+      if (json) return write(JSON.stringify(raw));
+      const line = describe(raw as ProgressEvent);
+      if (line !== undefined) write(`${at()}  ${printable(line)}`);
+      if ((raw as ProgressEvent).type === "console") for (const consoleLine of (raw as { lines: string[] }).lines) write(`         | ${printable(consoleLine)}`);
+    },
+    finish(report, verb) {
+      const { deployment } = report;
+      if (json) write(JSON.stringify(report));
+      if (deployment.state === "succeeded") {
+        if (!json) write(`${at()}  ${deployment.imageRef} serves ${deployment.environment} at ${report.entryUrl}${deployment.reason ? ` (note: ${deployment.reason})` : ""}`);
+        return 0;
+      }
+      throw new IngotError(`Cannot ${verb} ${deployment.imageRef} to ${deployment.environment} as ${deployment.reason ?? "it failed"}`.replace(/ as (.*) as /, " as $1: "), {
+        code: "deploy-failed",
+        hint: `The previous version still serves ${report.entryUrl}; ${report.failedInstance ? `the console lines of ${report.failedInstance} are above; ` : ""}ingot history --env ${deployment.environment}`,
+      });
+    },
+  };
+}
+
+function describe(event: ProgressEvent): string | undefined {
+  switch (event.type) {
+    case "deploy":
+      return `deploy ${event.deployment}: ${event.imageRef} (${event.imageDigest.slice(0, 19)}) to ${event.environment}, config v${event.configVersion}; `
+        + `new ${event.green.join(", ")}${event.blue.length > 0 ? `; replacing ${event.blue.join(", ")}` : ""}`;
+    case "step": {
+      const what = `${event.phase === "undo" ? "undo " : ""}${event.kind} ${event.instances.join(", ")}`;
+      if (event.status === "started") return `${what} …`;
+      if (event.status === "done") return `${what}: done in ${(event.durationMs / 1000).toFixed(1)} s`;
+      return `${what}: failed after ${(event.durationMs / 1000).toFixed(1)} s on ${event.instance}: ${event.reason}`;
+    }
+    case "instance":
+      return `${event.instance} ${event.was} → ${event.state}${event.reason ? ` (${event.reason})` : ""}`;
+    case "console":
+      return `last console lines of ${event.instance}:`;
+    case "finished":
+      return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+// `ingot status [--env E] [--json]`: each environment's entry URL, the image it serves and the config
+// version it was deployed with, a running deploy, and its instances with state, uptime and health.
+import type { EnvironmentStatus } from "../server/environment-status.ts";
+import { callServer } from "../server/control-client.ts";
+import { flag, type Parsed } from "./args.ts";
+import { formatDuration, printable, table } from "./format.ts";
+
+/**
+ * @example
+ * // $ ingot status --env prod
+ * // prod  http://127.0.0.1:8080/  hello:2.0.0 (sha256:3f2a…)  config v2
+ * //   ID       STATE    UPTIME  PORT   ENTRY
+ * //   i-9c1d   healthy  3m12s   41234  UP L7OK 200
+ */
+export const statusVerb = {
+  async run(args: Parsed): Promise<number> {
+    const environment = flag(args, "env");
+    const environments = await callServer<EnvironmentStatus[]>("POST", "/v1/status", environment ? { environment } : {});
+    if (flag(args, "json") === "true") {
+      console.log(JSON.stringify(environments, null, 2));
+      return 0;
+    }
+    for (const status of environments) {
+      const serving = status.serving ? `${status.serving.imageRef} (${status.serving.imageDigest.slice(0, 19)}), config v${status.serving.configVersion}` : "nothing deployed";
+      const pending = status.configVersion !== (status.serving?.configVersion ?? status.configVersion) ? ` (config v${status.configVersion} reaches instances on the next deploy)` : "";
+      console.log(printable(`${status.name}  ${status.entryUrl ?? "no entry point yet"}  ${serving}${pending}${status.running ? `  deploying ${status.running.imageRef} (deploy ${status.running.id})` : ""}`));
+      if (status.instances.length === 0) continue;
+      console.log(table([
+        ["  ID", "STATE", "IMAGE", "UPTIME", "PORT", "ENTRY"],
+        ...status.instances.map((instance) => [`  ${instance.id}`, instance.state, instance.image, formatDuration(instance.uptimeMs), String(instance.port ?? "-"), instance.entry ? `${instance.entry.state} ${instance.entry.check}` : "-"]),
+      ]));
+    }
+    return 0;
+  },
+};

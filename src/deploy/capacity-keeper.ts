@@ -1,0 +1,106 @@
+// Self-healing capacity: an environment that serves is kept at its image's number of instances. An
+// instance that ends without being stopped (its app crashed, its QEMU was killed, it was gone when
+// the server started again) is replaced by a new one of the same image, which joins the entry point
+// once it is healthy and UP. A stopped environment, or one with a deploy running, is left alone.
+import type { InstanceChange } from "../instance/live-instances.ts";
+import { LiveInstances } from "../instance/live-instances.ts";
+import { environmentConfig } from "../state/environment-config.ts";
+import { readManifest } from "../vault/image-ref.ts";
+import type { DeployEngine } from "./deploy-engine.ts";
+import { deploySettings } from "./deploy-settings.ts";
+
+/** After a replacement fails, the next try waits this long, doubling up to the maximum (a crash loop costs little). */
+const RETRY_MS = 15_000;
+const MAX_RETRY_MS = 5 * 60_000;
+
+/**
+ * @example
+ * const keeper = new CapacityKeeper(engine, log);
+ * keeper.watch();                  // replaces instances that end unexpectedly from now on
+ * await keeper.replenish("prod");  // after a restart: replaces those that were gone
+ * keeper.close();
+ */
+export class CapacityKeeper {
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  readonly #retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
+  #unsubscribe: () => void = () => {};
+  #closed = false;
+
+  constructor(private readonly engine: DeployEngine, private readonly log: (line: string) => void) {}
+
+  watch(): void {
+    this.#unsubscribe = this.engine.parts.live.subscribe((change: InstanceChange) => {
+      if (change.state === "failed" && change.was !== "booting" && change.environment) void this.replenish(change.environment);
+    });
+  }
+
+  /** Brings the environment up to its capacity; one run per environment at a time, a call during one runs it again after. */
+  replenish(environment: string): Promise<void> {
+    const running = this.#running.get(environment);
+    if (running) {
+      this.#again.add(environment);
+      return running;
+    }
+    const run = this.#replenish(environment).catch((error: unknown) => {
+      this.log(`cannot keep ${environment} at capacity: ${(error as Error).message}`);
+      this.#retryLater(environment);
+    }).finally(() => {
+      this.#running.delete(environment);
+      if (this.#again.delete(environment)) void this.replenish(environment);
+    });
+    this.#running.set(environment, run);
+    return run;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const { timer } of this.#retries.values()) clearTimeout(timer);
+  }
+
+  async #replenish(name: string): Promise<void> {
+    const { engine } = this;
+    const environment = engine.environments.get(name);
+    const serving = engine.deployments.serving(name);
+    const entry = engine.parts.entryPoints.get(name);
+    if (this.#closed || environment.stoppedMs !== null || !serving || !entry || engine.deployments.running(name)) return;
+    const manifest = await readManifest(engine.parts.vault, serving.imageDigest);
+    const settings = deploySettings(manifest, name);
+    const running = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && (instance.state === "healthy" || instance.state === "booting"));
+    const missing = settings.instances - running.length;
+    if (missing <= 0) {
+      this.#retries.delete(name);
+      return;
+    }
+    const config = environmentConfig(engine.parts.state, engine.parts.secrets, name);
+    const ids = Array.from({ length: missing }, () => LiveInstances.newId());
+    this.log(`${name} runs ${running.length} of ${settings.instances} instances of ${serving.imageRef}: starting ${ids.join(", ")} (config v${config.version})`);
+    engine.events.append({ kind: "capacity-replace", environment: name, deployment: serving.id, data: { instances: ids, have: running.length, want: settings.instances, configVersion: config.version } });
+    const signal = new AbortController().signal;
+    const results = await Promise.allSettled(ids.map(async (id) => {
+      const instance = await engine.bootInstance(id, { environment: name, digest: serving.imageDigest, manifest, settings, config, deployment: serving.id });
+      try {
+        await instance.waitHealthy(settings.timeouts.healthyMs, signal);
+        await entry.add({ name: id, address: "127.0.0.1", port: instance.servicePort });
+        await entry.waitUp(id, settings.timeouts.upMs, signal);
+      } catch (error) {
+        await entry.remove(id, 0).catch(() => {});
+        await engine.parts.live.stop(id, settings.timeouts.stopMs);
+        throw error;
+      }
+    }));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    this.#retries.delete(name);
+    this.log(`${name} is back at ${settings.instances} instances`);
+  }
+
+  #retryLater(environment: string): void {
+    if (this.#closed) return;
+    const delayMs = Math.min((this.#retries.get(environment)?.delayMs ?? RETRY_MS / 2) * 2, MAX_RETRY_MS);
+    const timer = setTimeout(() => void this.replenish(environment), delayMs);
+    timer.unref();
+    this.#retries.set(environment, { timer, delayMs });
+  }
+}

@@ -1,0 +1,84 @@
+// What a starting control plane does with what the last one left: adopt the entry points and the
+// instances that still run (a gone one is recorded as failed and taken out of its entry point), put
+// serving instances back into an entry point that had to be started again, and finish or undo a
+// deploy the last server did not end: finished when its new instances already served, else undone.
+import { SWITCH_STEP } from "./deploy-plan.ts";
+import type { DeployEngine } from "./deploy-engine.ts";
+import { deploySettings } from "./deploy-settings.ts";
+import { entryHealthcheck } from "../entry/entry-points.ts";
+import type { Instance } from "../instance/instance.ts";
+import { InstanceRecords } from "../state/instances.ts";
+import { readManifest } from "../vault/image-ref.ts";
+
+/**
+ * @example
+ * await recover(engine, (line) => console.error(line));
+ * // adopted instance i-3f2a of prod (pid 4242)
+ * // deploy 7 of prod: undone, interrupted by a restart of ingot server before its switch
+ */
+export async function recover(engine: DeployEngine, log: (line: string) => void): Promise<void> {
+  const { live, entryPoints, vault, state } = engine.parts;
+  const records = new InstanceRecords(state);
+  for (const environment of await entryPoints.adoptAll()) log(`adopted the entry point of ${environment}`);
+  for (const record of records.live()) {
+    const manifest = await readManifest(vault, record.imageDigest).catch(() => undefined);
+    const instance = manifest ? await live.adopt(record, manifest) : undefined;
+    if (!manifest) live.markGone(record, `its image ${record.imageDigest.slice(0, 19)} is no longer in the vault`);
+    if (instance) {
+      log(`adopted instance ${instance.id} of ${record.environment ?? "no environment"} (pid ${record.pid})`);
+      continue;
+    }
+    log(`instance ${record.id} of ${record.environment ?? "no environment"} is gone; recorded as failed`);
+    const entry = record.environment ? entryPoints.get(record.environment) : undefined;
+    await entry?.remove(record.id, 0).catch(() => {});
+  }
+  for (const environment of engine.environments.list()) {
+    await restoreEntryPoint(engine, environment.name, log);
+    const deployment = engine.deployments.running(environment.name);
+    if (!deployment) continue;
+    const switched = engine.events.list({ deployment: deployment.id, limit: 100_000 })
+      .some((event) => event.kind === "deploy-step" && event.data.phase === "deploy" && event.data.kind === SWITCH_STEP && event.data.status === "done");
+    const instances = live.in(environment.name);
+    const green = instances.filter((instance) => records.get(instance.id)?.deployment === deployment.id);
+    const blue = instances.filter((instance) => !green.includes(instance));
+    const finish = switched && green.length > 0 && green.every((instance) => instance.state === "healthy");
+    await Promise.all((finish ? blue : green).map((instance) => retire(engine, instance)));
+    if (finish) {
+      engine.deployments.finish(deployment.id, "succeeded", "finished by ingot server after a restart: the new instances already served");
+      log(`deploy ${deployment.id} of ${environment.name}: finished after the restart`);
+    } else {
+      engine.deployments.finish(deployment.id, "failed", "interrupted by a restart of ingot server before its new instances served; undone, the previous version serves");
+      log(`deploy ${deployment.id} of ${environment.name}: undone, interrupted before its switch`);
+    }
+  }
+}
+
+/** Drains an instance out of its entry point and stops it, with its image's timeouts. */
+async function retire(engine: DeployEngine, instance: Instance): Promise<void> {
+  const { timeouts } = deploySettings(instance.manifest, instance.environment ?? "");
+  const entry = instance.environment ? engine.parts.entryPoints.get(instance.environment) : undefined;
+  if (entry) await engine.drain(entry, instance.id, timeouts.drainMs).catch(() => {});
+  await engine.parts.live.stop(instance.id, timeouts.stopMs);
+}
+
+/**
+ * An environment whose entry point is gone (the host restarted HAProxy's folder away, or it was
+ * killed) while its instances still serve gets it back on its recorded port, with every healthy
+ * instance in it; one that runs but lost a healthy instance from its list gets it added again.
+ */
+async function restoreEntryPoint(engine: DeployEngine, name: string, log: (line: string) => void): Promise<void> {
+  const healthy = engine.parts.live.in(name).filter((instance) => instance.state === "healthy");
+  const environment = engine.environments.get(name);
+  if (healthy.length === 0 || environment.entryPort === null) return;
+  let entry = engine.parts.entryPoints.get(name);
+  if (!entry) {
+    const { timeouts } = deploySettings(healthy[0]!.manifest, name);
+    entry = await engine.parts.entryPoints.ensure({ environment: name, bind: { address: environment.bindAddress, port: environment.entryPort }, healthcheck: entryHealthcheck(healthy[0]!.manifest.healthcheck), drainTimeoutMs: timeouts.drainMs });
+    log(`started the entry point of ${name} again on ${environment.bindAddress}:${environment.entryPort}`);
+  }
+  const present = new Set((await entry.servers()).map((server) => server.name));
+  for (const instance of healthy.filter((candidate) => !present.has(candidate.id))) {
+    await entry.add({ name: instance.id, address: "127.0.0.1", port: instance.servicePort });
+    log(`put instance ${instance.id} back into the entry point of ${name}`);
+  }
+}

@@ -1,0 +1,53 @@
+// The parts of `ingot server`, put together once: state, vault, secrets, the QEMU provider, the live
+// instances, the entry points and the deploy engine, and the API routes over them. Starting it
+// adopts what the last server left running before the API answers.
+import { join } from "node:path";
+import { DeployEngine } from "../deploy/deploy-engine.ts";
+import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
+import { recover } from "../deploy/deploy-recovery.ts";
+import { EntryPoints } from "../entry/entry-points.ts";
+import { LiveInstances } from "../instance/live-instances.ts";
+import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
+import { StateDatabase } from "../state/database.ts";
+import { EventLog } from "../state/events.ts";
+import { InstanceRecords } from "../state/instances.ts";
+import { SecretStore } from "../state/secret-store.ts";
+import { Vault } from "../vault/vault.ts";
+import type { Route } from "./control-server.ts";
+import { deployRoutes } from "./deploy-routes.ts";
+import { environmentRoutes } from "./environment-routes.ts";
+import { serverPaths } from "./server-paths.ts";
+
+export interface ControlPlane {
+  engine: DeployEngine;
+  routes: Route[];
+  close: () => void;
+}
+
+/**
+ * @example
+ * const plane = await openControlPlane(home, (line) => console.error(line));
+ * await ControlServer.start({ home, routes: plane.routes });
+ */
+export async function openControlPlane(home: string, log: (line: string) => void): Promise<ControlPlane> {
+  const state = StateDatabase.open();
+  try {
+    const vault = await Vault.open(home);
+    const secrets = new SecretStore(state);
+    const entryPoints = new EntryPoints(join(serverPaths(home).dir, "entry"));
+    const live = new LiveInstances({ provider: new QemuProvider(vault), records: new InstanceRecords(state), events: new EventLog(state), entryPoints });
+    const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
+    await recover(engine, log);
+    const keeper = new CapacityKeeper(engine, log);
+    keeper.watch();
+    // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
+    for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    return {
+      engine, routes: [...environmentRoutes(state), ...deployRoutes(engine)],
+      close: () => { keeper.close(); state.close(); },
+    };
+  } catch (error) {
+    state.close();
+    throw error;
+  }
+}

@@ -1,0 +1,71 @@
+// The API of deploys: deploy, rollback, promote and stop stream their progress; status, history and
+// instances read. Every change is recorded in the audit log; the engine does the work.
+import type { DeployEngine, DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
+import { promoteTarget, rollbackTarget } from "../deploy/deploy-targets.ts";
+import { IngotError } from "../errors.ts";
+import { AuditLog } from "../state/audit.ts";
+import { resolveImage } from "../vault/image-ref.ts";
+import type { Route } from "./control-server.ts";
+import { environmentStatus } from "./environment-status.ts";
+import { optional, text } from "./request-fields.ts";
+
+/**
+ * @example
+ * await ControlServer.start({ routes: [...environmentRoutes(state), ...deployRoutes(engine)] });
+ */
+export function deployRoutes(engine: DeployEngine): Route[] {
+  const audit = new AuditLog(engine.parts.state);
+  return [
+    {
+      method: "POST", path: "/v1/deploy", stream: true, handle: async (body, emit) => {
+        const args = { environment: text(body, "environment"), image: text(body, "image"), ...optional(body, "bindAddress") };
+        return audit.run("deploy", args, () => engine.deploy(args, emit as (event: ProgressEvent) => void));
+      },
+    },
+    {
+      method: "POST", path: "/v1/rollback", stream: true, handle: async (body, emit) => {
+        const args = { environment: text(body, "environment"), ...optional(body, "to") };
+        return audit.run("rollback", args, async () => {
+          const target = rollbackTarget(args.environment, engine.deployments.history(engine.environments.get(args.environment).name, 1000), args.to);
+          await assertInVault(engine, target.imageDigest, target.imageRef, `roll ${args.environment} back to`);
+          return engine.deploy({ environment: args.environment, image: target.imageDigest, strategy: "rollback" }, emit as (event: ProgressEvent) => void);
+        });
+      },
+    },
+    {
+      method: "POST", path: "/v1/promote", stream: true, handle: async (body, emit) => {
+        const args = { from: text(body, "from"), to: text(body, "to"), force: (body as { force?: unknown }).force === true };
+        return audit.run("promote", args, async (): Promise<DeployReport> => {
+          if (args.from === args.to) throw new IngotError(`Cannot promote from ${args.from} to itself`, { code: "promote-same", hint: "Name two environments: ingot promote --from test --to prod" });
+          engine.environments.get(args.to);
+          const target = promoteTarget(args.from, engine.deployments.history(engine.environments.get(args.from).name, 1000), args.force);
+          await assertInVault(engine, target.imageDigest, target.imageRef, `promote to ${args.to}`);
+          return engine.deploy({ environment: args.to, image: target.imageDigest, strategy: "promote" }, emit as (event: ProgressEvent) => void);
+        });
+      },
+    },
+    {
+      method: "POST", path: "/v1/environments/stop", stream: true, handle: async (body, emit) => {
+        const args = { environment: text(body, "environment") };
+        return { stopped: await audit.run("stop", args, () => engine.stopEnvironment(args.environment, emit as (event: ProgressEvent) => void)) };
+      },
+    },
+    { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment) },
+    { method: "GET", path: "/v1/instances", handle: async () => (await environmentStatus(engine)).flatMap((environment) => environment.instances) },
+    {
+      method: "POST", path: "/v1/history", handle: async (body) => {
+        const environment = engine.environments.get(text(body, "environment")).name;
+        return engine.deployments.history(environment);
+      },
+    },
+  ];
+}
+
+/** A rollback or promotion deploys a recorded digest: never a rebuild, so the image must still be here. */
+async function assertInVault(engine: DeployEngine, digest: string, imageRef: string, action: string): Promise<void> {
+  await resolveImage(engine.parts.vault, digest).catch((cause: unknown) => {
+    throw new IngotError(`Cannot ${action} ${imageRef} as its image ${digest.slice(0, 19)} is no longer in the vault`, {
+      code: "image-gone", hint: "Pull it again from the registry, or deploy another version", cause,
+    });
+  });
+}

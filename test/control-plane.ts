@@ -1,0 +1,61 @@
+// Fixtures for tests of the control plane through bin/ingot: a home of its own whose vault shares the
+// test images, the CLI run against it, and a cleanup that ends what that home started (instances
+// and entry points outlive the server by design, so stopping the server is not enough).
+import { execFile, execFileSync } from "node:child_process";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isHaproxyOf } from "../src/entry/haproxy-process.ts";
+import { isRunning } from "../src/process/process-identity.ts";
+import { serverPaths } from "../src/server/server-paths.ts";
+import { StateDatabase } from "../src/state/database.ts";
+import { InstanceRecords } from "../src/state/instances.ts";
+import type { Vault } from "../src/vault/vault.ts";
+import { tempDir } from "./helpers.ts";
+
+const BIN = fileURLToPath(new URL("../bin/ingot", import.meta.url));
+
+export interface IngotResult { code: number; stdout: string; stderr: string }
+
+/** Runs bin/ingot with INGOT_HOME=home; resolves with its exit code and output, never rejects. */
+export function runIngot(home: string, args: string[], stdin?: string): Promise<IngotResult> {
+  return new Promise((resolve) => {
+    const child = execFile(BIN, args, { env: { ...process.env, INGOT_HOME: home }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(stdin ?? "");
+  });
+}
+
+/**
+ * A fresh INGOT_HOME (own state, server and entry points) whose vault holds the test vault's images
+ * as hard links: no copy, no rebuild, and nothing of the test's state leaks into the shared vault.
+ */
+export async function homeWithImages(vault: Vault, prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const home = await tempDir(prefix);
+  await mkdir(home.path, { recursive: true });
+  for (const folder of ["blobs", "tags", "cache"]) execFileSync("cp", ["-al", join(vault.root, folder), join(home.path, folder)]);
+  return home;
+}
+
+/** Stops the home's environments and server, then ends any instance or HAProxy it recorded that still runs. */
+export async function endControlPlane(home: string): Promise<void> {
+  const status = await runIngot(home, ["status", "--json"]);
+  const environments = status.code === 0 ? (JSON.parse(status.stdout) as { name: string }[]) : [];
+  for (const environment of environments) await runIngot(home, ["stop", "--env", environment.name]);
+  await runIngot(home, ["server", "stop"]);
+  const state = StateDatabase.open({ folder: join(home, "state") });
+  try {
+    for (const record of new InstanceRecords(state).live()) {
+      const identity = { pid: record.pid ?? 0, startTime: String(record.processStart) };
+      if (record.pid && (await isRunning(identity))) process.kill(record.pid, "SIGKILL");
+    }
+  } finally {
+    state.close();
+  }
+  const entryRoot = join(serverPaths(home).dir, "entry");
+  for (const environment of await readdir(entryRoot).catch(() => [] as string[])) {
+    const record = await readFile(join(entryRoot, environment, "entry.json"), "utf8").then((text) => JSON.parse(text) as { pid: number; startTime: string }, () => undefined);
+    if (record && (await isHaproxyOf(record.pid, join(entryRoot, environment, "haproxy.cfg"), record.startTime))) process.kill(record.pid, "SIGKILL");
+  }
+}
