@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { parseSizeMiB } from "../config/schema.ts";
 import { IngotError } from "../errors.ts";
 import { buildImage } from "../image/build.ts";
-import type { ImageManifest } from "../image/manifest.ts";
+import { environmentOutbound, type ImageManifest } from "../image/manifest.ts";
 import { runtimeVariables, secretValues } from "../metadata/config-sources.ts";
 import { describeConfig, instanceConfig } from "../metadata/instance-config.ts";
 import { resolveImage } from "../vault/image-ref.ts";
@@ -51,6 +51,7 @@ export const runVerb = {
       cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
       hostPorts,
       memoryMiB, cpus,
+      outbound: environmentOutbound(manifest, environment),
     });
     const { vm } = instance;
     const elapsed = (): string => `${((performance.now() - vm.startedAt) / 1000).toFixed(1).padStart(5)}s`;

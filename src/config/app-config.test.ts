@@ -129,6 +129,19 @@ test("a package.json that is null or has keys of the wrong type is a ConfigError
   assert.deepEqual(Object.keys(problems).sort(), ["engines", "main", "name", "scripts.start"]);
 });
 
+test("outbound is none or internet, top-level and per environment, and absent unless set so that older images keep their digest", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "shop", version: "1.0.0", main: "index.js" }), "ingot.yaml": "outbound: internet\nenvironments:\n  test:\n    outbound: none\n  prod:\n    env:\n      A: b\n" });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.equal(config.outbound, "internet");
+  assert.deepEqual(config.environments, { test: { env: {}, outbound: "none" }, prod: { env: { A: "b" } } });
+  const plain = await loadAppConfig("examples/hello");
+  assert.ok(!("outbound" in plain) && !("outbound" in plain.environments.prod!), "no outbound key, so no change to the manifest");
+  await writeFile(join(dir, "ingot.yaml"), "outbound: all\nenvironments:\n  prod:\n    outbound: true\n");
+  await assert.rejects(loadAppConfig(dir), (error: unknown) => error instanceof ConfigError
+    && /outbound: must be none or internet, got "all"/.test(error.message) && /environments\.prod\.outbound: must be none or internet, got true/.test(error.message));
+});
+
 test("per-environment capacity, resources, entry port and timeouts are checked with their paths, and only what is set is kept", async (t) => {
   const { problems } = await problemsOf({
     "package.json": "{}",

@@ -9,6 +9,9 @@ import { type PackageJson, readPackageJson } from "./package-json.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
 import { readYamlConfig } from "./yaml-file.ts";
 
+/** What a guest may reach beyond what ingot gives it: nothing, or the outside world (never the host). */
+export type Outbound = "none" | "internet";
+
 export type RuntimeSpec = { kind: "node"; version: string | undefined } | { kind: "elf" };
 
 /** How a check is paced; startTimeoutMs bounds the wait from the app's start to healthy. */
@@ -34,6 +37,8 @@ export interface EnvironmentSettings {
   port?: number;
   startTimeoutMs?: number;
   drainTimeoutMs?: number;
+  /** What its instances may reach beyond ingot's endpoints; the top-level outbound when absent. */
+  outbound?: Outbound;
 }
 
 /** The app's configuration, normalized: every default filled in. */
@@ -51,6 +56,8 @@ export interface AppConfig {
   stopTimeoutMs: number;
   files: { from: string; to: string }[];
   env: Record<string, string>;
+  /** Absent unless ingot.yaml sets it, so images that do not keep their digest ("none" then). */
+  outbound?: Outbound;
   environments: Record<string, EnvironmentSettings>;
   /** True when the app is a Node.js project (has a package.json). */
   isNodeProject: boolean;
@@ -108,6 +115,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
       typeof entry === "string" ? { from: entry, to: `/app/${entry.replace(/^\.\//, "")}` } : entry,
     ),
     env: stringify((raw.env as Record<string, unknown> | undefined) ?? {}),
+    ...(raw.outbound === undefined ? {} : { outbound: raw.outbound as Outbound }),
     environments: Object.fromEntries(
       Object.entries((raw.environments as Record<string, RawEnvironment | null> | undefined) ?? {}).map(([envName, value]) => [envName, environmentSettings(value ?? {})]),
     ),
@@ -116,7 +124,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   return config;
 }
 
-interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string }
+interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound }
 
 function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
   const settings: EnvironmentSettings = { env: stringify(raw.env ?? {}) };
@@ -126,6 +134,7 @@ function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
   if (raw.port !== undefined) settings.port = raw.port;
   if (raw.startTimeout !== undefined) settings.startTimeoutMs = parseDuration(raw.startTimeout)!;
   if (raw.drainTimeout !== undefined) settings.drainTimeoutMs = parseDuration(raw.drainTimeout)!;
+  if (raw.outbound !== undefined) settings.outbound = raw.outbound;
   return settings;
 }
 

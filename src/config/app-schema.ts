@@ -66,6 +66,12 @@ const isFiles: Check = (value, path, problems) => {
   value.forEach((item, index) => (typeof item === "string" ? isString : fileEntry)(item, `${path}[${index}]`, problems));
 };
 
+const isOutbound: Check = (value, path, problems) => {
+  if (value !== "none" && value !== "internet") problems.push({ path, message: `must be none or internet, got ${JSON.stringify(value)}` });
+};
+
+const OUTBOUND_DESCRIPTION = "What the guest may reach beyond what ingot gives it (metadata, logs): none (the default) or internet, the outside world but never the host (needs a root ingot and nftables)";
+
 /** More instances than this in one environment is a typo on one host; fleets come with a provider that spans hosts. */
 const MAX_INSTANCES = 32;
 /** The longest a draining instance may keep its in-flight requests. */
@@ -79,6 +85,7 @@ const environment = mapping({
   port: { description: "The entry point's stable port on the host, e.g. 8080; a free one is picked and kept when unset", check: isPort },
   startTimeout: { description: "Longest wait for a new instance to become healthy in a deploy; healthcheck.startTimeout by default", check: durationAtMost(MAX_START_TIMEOUT_MS) },
   drainTimeout: { description: "How long a replaced instance may finish its in-flight requests, e.g. 30s (default 30s, at most 10m)", check: durationAtMost(MAX_DRAIN_TIMEOUT_MS) },
+  outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
 });
 
 /** Every key ingot.yaml accepts. */
@@ -99,7 +106,8 @@ export const appKeys: Record<string, KeySpec> = {
   stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s (at most 10m)", check: durationAtMost(MAX_STOP_TIMEOUT_MS) },
   files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
-  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout}", check: namedMap(environment) },
+  outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
+  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound}", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);

@@ -94,6 +94,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     resources: config.resources,
     stopTimeoutMs: config.stopTimeoutMs,
     env: config.env,
+    ...(config.outbound ? { outbound: config.outbound } : {}),
     environments: config.environments,
     sbom,
   };

@@ -1,5 +1,5 @@
 // The image manifest: one canonical JSON document whose sha256 is the image id.
-import type { AppConfig, Healthcheck, RuntimeSpec } from "../config/app-config.ts";
+import type { AppConfig, Healthcheck, Outbound, RuntimeSpec } from "../config/app-config.ts";
 import type { Compression } from "./compression.ts";
 import type { KernelFormat } from "./kernel-blob.ts";
 import type { LayerName } from "./layer-plan.ts";
@@ -33,8 +33,20 @@ export interface ImageManifest {
   resources: AppConfig["resources"];
   stopTimeoutMs: number;
   env: Record<string, string>;
+  /** Only when ingot.yaml sets it, as environments.<name>.outbound: an older image's digest stays. */
+  outbound?: Outbound;
   environments: AppConfig["environments"];
   sbom: string;
+}
+
+/**
+ * What an environment's instances may reach: its own outbound, else the image's, else none.
+ *
+ * @example
+ * environmentOutbound({ outbound: "internet", environments: { test: { env: {}, outbound: "none" } } }, "test"); // "none"
+ */
+export function environmentOutbound(manifest: Pick<ImageManifest, "outbound" | "environments">, environment: string): Outbound {
+  return manifest.environments[environment]?.outbound ?? manifest.outbound ?? "none";
 }
 
 /**

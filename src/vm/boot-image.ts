@@ -1,6 +1,7 @@
 // Boots an image from the vault as one local instance: ports forwarded to 127.0.0.1, QMP for stop,
 // and, given its configuration, the instance's own metadata endpoint.
 import { join } from "node:path";
+import type { Outbound } from "../config/app-config.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { InstanceConfig } from "../metadata/instance-config.ts";
 import { secretRedactor } from "../metadata/secret-redactor.ts";
@@ -10,6 +11,7 @@ import type { Vault } from "../vault/vault.ts";
 import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
+import { allowOutbound } from "./outbound-firewall.ts";
 import { detectAccelerator, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
 import { DetachedVm } from "./detached-vm.ts";
@@ -29,6 +31,8 @@ export interface BootOptions {
   config?: InstanceConfig;
   /** How long init tries to reach the metadata endpoint before it gives up (init's default: 30 s). */
   metadataTimeoutS?: number;
+  /** What the guest may reach beyond ingot's endpoints (environmentOutbound() in manifest.ts); none unless given. */
+  outbound?: Outbound;
 }
 
 export interface Instance<V = QemuVm> {
@@ -71,6 +75,10 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
   const cpus = options.cpus ?? manifest.resources.cpus;
   assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
+  const accelerator = detectAccelerator();
+  const user = qemuUser(accelerator);
+  // Before anything is reserved: refused here, nothing is left to undo.
+  if (options.outbound === "internet") await allowOutbound(user, options.config?.instance ?? manifest.name);
   // Held until the instance is disposed of, so an instance booting beside this one never takes them.
   const reservations: PortReservation[] = [];
   const releasePorts = (): Promise<unknown> => Promise.all(reservations.map((reservation) => reservation.release()));
@@ -84,8 +92,6 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
     await releasePorts();
     throw error;
   }
-  const accelerator = detectAccelerator();
-  const user = qemuUser(accelerator);
   const runFolder = await createRunFolder(options.config?.instance ?? "vm", user).catch(async (error: unknown) => {
     await releasePorts();
     throw error;
@@ -111,6 +117,7 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
       memoryMiB,
       forwards, accelerator, qmpSocket,
       ...(user ? { user } : {}),
+      ...(options.outbound ? { outbound: options.outbound } : {}),
       ...(options.machine ? { machine: options.machine } : {}),
       ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
     }, options.config ? secretRedactor(options.config) : (line) => line, runFolder.path);

@@ -39,6 +39,14 @@ test("the guest's network reaches only the explicit forwards, and QEMU runs unde
   assert.equal(args[args.indexOf("-sandbox") + 1], "on,obsolete=deny,resourcecontrol=deny");
 });
 
+test("outbound internet lifts the restriction only for a QEMU with a uid of its own, which the firewall filters", () => {
+  const user = { uid: 2113929300, gid: 2113929300, groups: [] };
+  const args = qemuArgs({ ...spec, user, outbound: "internet", forwards: [{ hostPort: 41000, guestPort: 8080 }] });
+  assert.equal(args[args.indexOf("-netdev") + 1], "user,id=net0,restrict=off,hostfwd=tcp:127.0.0.1:41000-:8080");
+  assert.match(qemuArgs({ ...spec, user, outbound: "none" })[qemuArgs(spec).indexOf("-netdev") + 1]!, /restrict=on/);
+  assert.throws(() => qemuArgs({ ...spec, outbound: "internet" }), { code: "outbound-needs-root" });
+});
+
 test("QEMU drops to its own user through setpriv, which sets the parent-death signal after the drop", () => {
   const user = { uid: 2113929300, gid: 2113929300, groups: [] };
   const command = qemuCommand({ ...spec, user }, "qemu-system-x86_64");

@@ -1,5 +1,7 @@
 // QEMU's command line for one instance, computed as data so that it can be tested as data.
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import type { Outbound } from "../config/app-config.ts";
+import { IngotError } from "../errors.ts";
 
 export interface PortForward {
   hostPort: number;
@@ -61,6 +63,11 @@ export interface VmSpec {
   user?: QemuUser;
   /** True for an instance the control plane owns: QEMU must not die with the process that started it. */
   outlivesIngot?: boolean;
+  /**
+   * "internet": the user network unrestricted, for an instance whose environment may reach the
+   * outside world; only with a `user`, whose sockets the host firewall filters (outbound-firewall.ts).
+   */
+  outbound?: Outbound;
 }
 
 /**
@@ -86,6 +93,12 @@ export function qemuCommand(spec: VmSpec, binary: string): string[] {
  * // ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "1", "-m", "256", …]
  */
 export function qemuArgs(spec: VmSpec): string[] {
+  // The firewall filters by QEMU's uid: an unrestricted QEMU without one would reach the host.
+  if (spec.outbound === "internet" && !spec.user) {
+    throw new IngotError("Cannot start QEMU with outbound internet as it would run as ingot's own user, which the host firewall does not filter", {
+      code: "outbound-needs-root", hint: "Run ingot as root, or set outbound: none in ingot.yaml",
+    });
+  }
   const boot = spec.user ? INHERITED_BOOT_FILES : spec;
   const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
   // QEMU runs the cmd through /bin/sh for each connection; commas in option values are doubled.
@@ -102,8 +115,9 @@ export function qemuArgs(spec: VmSpec): string[] {
     "-append", spec.cmdline,
     // restrict=on: the guest reaches nothing on or beyond the host (10.0.2.2 is the host's loopback
     // otherwise: other instances, local databases) but the explicit forwards, metadata included.
+    // restrict=off only for outbound internet, where the host firewall keeps the host out of reach.
     // No firmware option ROM for the NIC: iPXE is never used and costs boot time.
-    "-netdev", `user,id=net0,restrict=on${hostfwd}${guestfwd}`,
+    "-netdev", `user,id=net0,restrict=${spec.outbound === "internet" ? "off" : "on"}${hostfwd}${guestfwd}`,
     "-device", "virtio-net-pci,netdev=net0,romfile=",
     "-nographic", "-no-reboot", "-nodefaults",
     "-serial", "stdio",

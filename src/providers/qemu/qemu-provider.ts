@@ -2,6 +2,7 @@
 // folder (QMP, metadata socket, console) and host ports on 127.0.0.1, which QEMU itself holds.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { environmentOutbound } from "../../image/manifest.ts";
 import { bootDetachedImage } from "../../vm/boot-image.ts";
 import { DetachedVm } from "../../vm/detached-vm.ts";
 import { releasePort } from "../../vm/port-reservations.ts";
@@ -25,6 +26,7 @@ export class QemuProvider implements Provider {
       config: spec.config,
       cpus: spec.cpus,
       memoryMiB: spec.memoryMiB,
+      outbound: environmentOutbound(spec.manifest, spec.environment),
     });
     const { vm } = instance;
     const location: InstanceLocation = {
