@@ -73,8 +73,11 @@ export class DeployEngine {
 
   async deploy(request: DeployRequest, emit: (event: ProgressEvent) => void = () => {}): Promise<DeployReport> {
     // Everything that can be refused is refused here, before an instance boots or a record is written.
-    const environment = this.environments.get(request.environment);
     const { digest, manifest } = await resolveImage(this.parts.vault, request.image);
+    // Beyond dev, test and prod, an environment exists once an image declares it in ingot.yaml.
+    const environment = manifest.environments[request.environment] && !this.environments.list().some((known) => known.name === request.environment)
+      ? this.environments.ensure(request.environment)
+      : this.environments.get(request.environment);
     const settings = deploySettings(manifest, environment.name);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
