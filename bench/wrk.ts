@@ -1,6 +1,7 @@
 // wrk (Debian's /usr/bin/wrk) for the benchmarks: a timed run's figures, and a paced load that runs
 // until it is told to stop and counts every answer by status and body (a Lua script in the run).
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -41,8 +42,7 @@ export interface LoadCount {
 }
 
 // One line per answer ("ANSWER <connection> <status> <first line of the body>") and wrk's socket
-// errors at the end, counted here: a table copied out of a thread's Lua state (thread:get) came back
-// nil once in a run.
+// errors at the end; the counting happens here.
 const LOAD_SCRIPT = `
 local count = 0
 function setup(thread)
@@ -70,7 +70,8 @@ end
  * await load.stop(); // { answered: 812, failed: 0, statuses: { "200": 812 }, bodies: { "1": 400, "2": 412 }, sequences: [["1", "2"], ["1", "2"]], … }
  */
 export async function startLoad(scriptFolder: string, url: string, options: { connections: number; paceMs: number; fresh: boolean }): Promise<{ stop: () => Promise<LoadCount> }> {
-  const script = join(scriptFolder, "load.lua");
+  // A file per load: wrk reads its script as it starts, so another load must not rewrite it meanwhile.
+  const script = join(scriptFolder, `load-${randomUUID()}.lua`);
   await writeFile(script, LOAD_SCRIPT);
   const run = wrk([
     // A thread per connection: each thread's sequence of bodies is then one connection's.
