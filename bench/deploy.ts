@@ -3,7 +3,7 @@
 // each step's duration from the engine's own events, beside a plain boot of the same image to
 // healthy under the same load; then the entry point's overhead: wrk through HAProxy against wrk
 // straight to the instance's forwarded port, alternated in the same run.
-// Usage: npm run bench:deploy -- [--rounds N] [--seconds S] [--pairs P] [--vault DIR] [--apps elf,node]
+// Usage: npm run bench:deploy -- [--rounds N] [--seconds S] [--pairs P] [--vault DIR] [--apps elf,node] [--pace-ms MS]
 import { execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     pairs: { type: "string", default: "3" },
     vault: { type: "string", default: join(tmpdir(), "ingot-bench-vault") },
     apps: { type: "string", default: "elf,node" },
+    "pace-ms": { type: "string", default: "20" },
   },
 });
 const rounds = Number(values.rounds);
@@ -35,8 +36,8 @@ const log = (line: string): void => console.error(`bench: ${line}`);
 const ENVIRONMENT = "dev";
 /** The entry point's overhead is measured as bench:network measures the guest network. */
 const WRK = ["-t1", "-c8", `-d${values.seconds}s`, "--latency"];
-/** The load during deploys: per kind of connection, 2 connections each waiting this long between requests. */
-const LOAD = { connections: 2, paceMs: 20 };
+/** The load during deploys: per kind of connection, 2 connections each waiting --pace-ms between requests (0: as fast as they can). */
+const LOAD = { connections: 2, paceMs: Number(values["pace-ms"]) };
 /** Load before a deploy starts and after it ends, so that a switch has a before and an after. */
 const MARGIN_MS = 500;
 
@@ -263,7 +264,7 @@ try {
     apps[name] = await benchApp(vault, app, work);
   }
   const result = {
-    date: started.toISOString(), command: `npm run bench:deploy -- --rounds ${rounds} --seconds ${values.seconds} --pairs ${values.pairs} --apps ${values.apps}`,
+    date: started.toISOString(), command: `npm run bench:deploy -- --rounds ${rounds} --seconds ${values.seconds} --pairs ${values.pairs} --apps ${values.apps} --pace-ms ${values["pace-ms"]}`,
     machine: `${execFileSync("nproc").toString().trim()} cores, ${detectAccelerator()}`, loadAverage: { before: loadBefore, after: loadavg().map(round2) },
     durationS: Math.round((Date.now() - started.getTime()) / 1000), load: { ...LOAD, kinds: "kept-alive and fresh connections, one wrk each", marginMs: MARGIN_MS },
     engine: "in process (openControlPlane's DeployEngine), no CLI", apps,
