@@ -19,6 +19,7 @@ import { qemuCommand, type VmSpec } from "../src/vm/qemu-args.ts";
 import { qemuUser } from "../src/vm/qemu-user.ts";
 import { spawnQemu } from "../src/vm/qemu-vm.ts";
 import { median } from "./measure.ts";
+import { parseWrk, type WrkFigures } from "./wrk.ts";
 
 const { values } = parseArgs({
   options: {
@@ -64,7 +65,7 @@ const NETWORKS: Network[] = [
   },
 ];
 
-interface Run { healthyMs: number; requestsPerSecond: number; latencyP50Ms: number; latencyP99Ms: number; errors: number }
+interface Run extends WrkFigures { healthyMs: number }
 
 async function timeToHttp200(url: string, startedAt: number, timeoutMs = 120_000): Promise<number> {
   while (performance.now() - startedAt < timeoutMs) {
@@ -73,21 +74,6 @@ async function timeToHttp200(url: string, startedAt: number, timeoutMs = 120_000
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/** wrk's figures: Requests/sec, the 50% and 99% latency lines, socket errors and non-2xx answers. */
-function parseWrk(output: string): Omit<Run, "healthyMs"> {
-  const milliseconds = (text: string): number => {
-    const match = /([\d.]+)(us|ms|s)/.exec(text)!;
-    return Number(match[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[match[2]!]!;
-  };
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)?.slice(1).reduce((sum, count) => sum + Number(count), 0) ?? 0;
-  return {
-    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)![1]),
-    latencyP50Ms: milliseconds(/ 50%\s+(\S+)/.exec(output)![1]!),
-    latencyP99Ms: milliseconds(/ 99%\s+(\S+)/.exec(output)![1]!),
-    errors: errors + Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
-  };
 }
 
 async function bootOnce(network: Network, spec: VmSpec, hostPort: number): Promise<Run> {

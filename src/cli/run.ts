@@ -6,15 +6,15 @@ import { stat } from "node:fs/promises";
 import { parseSizeMiB } from "../config/schema.ts";
 import { IngotError } from "../errors.ts";
 import { buildImage } from "../image/build.ts";
-import { environmentOutbound, type ImageManifest } from "../image/manifest.ts";
+import type { ImageManifest } from "../image/manifest.ts";
 import { runtimeVariables, secretValues } from "../metadata/config-sources.ts";
 import { describeConfig, instanceConfig } from "../metadata/instance-config.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
-import { bootImage } from "../vm/boot-image.ts";
+import { Instance } from "../instance/instance.ts";
+import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
+import { detectAccelerator } from "../vm/qemu-args.ts";
 import { assertResources } from "../vm/resources.ts";
-import { waitHealthy } from "../vm/health.ts";
-import { APP_STARTED_LINE } from "../vm/init-lines.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { flag, type Parsed } from "./args.ts";
 import { assertDeclared, publishedPorts } from "./publish.ts";
@@ -47,13 +47,12 @@ export const runVerb = {
     });
     console.error(`instance ${config.instance} of ${manifest.name}:${manifest.version} (${digest.slice(0, 19)}), env ${environment}`);
     console.error(`config  ${describeConfig(config)}`);
-    const instance = await bootImage(vault, digest, manifest, {
-      cmdline: `ingot.env=${environment} ingot.hostname=${config.instance}`, config,
-      hostPorts,
-      memoryMiB, cpus,
-      outbound: environmentOutbound(manifest, environment),
-    });
-    const { vm } = instance;
+    const instance = await Instance.boot(new QemuProvider(vault, { outlivesIngot: false }), {
+      id: config.instance, environment, imageDigest: digest, manifest, config,
+      cpus: cpus ?? manifest.resources.cpus, memoryMiB: memoryMiB ?? manifest.resources.memoryMiB, hostPorts,
+    }, { onChange: () => {} });
+    const { vm } = instance.running;
+    const urls = Object.values(instance.running.location.ports).map((port) => `http://127.0.0.1:${port}`);
     const elapsed = (): string => `${((performance.now() - vm.startedAt) / 1000).toFixed(1).padStart(5)}s`;
     const lines: TimedLine[] = [];
     vm.on("line", (line: string) => {
@@ -65,7 +64,7 @@ export const runVerb = {
       if (stopping) return;
       stopping = true;
       console.error(`${elapsed()} stopping (graceful, up to ${manifest.stopTimeoutMs / 1000} s)`);
-      void vm.stop(manifest.stopTimeoutMs + 5000);
+      void instance.stop(manifest.stopTimeoutMs + 5000);
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
@@ -81,26 +80,24 @@ export const runVerb = {
     const healthy = new AbortController();
     let unhealthy: IngotError | undefined;
     vm.exited.finally(() => healthy.abort(new Error("stopped"))).catch(() => {});
-    const first = instance.forwards[0];
-    if (manifest.healthcheck && first) {
-      const port = instance.forwards.find((forward) => forward.guestPort === manifest.ports[(manifest.healthcheck as { port: string }).port]) ?? first;
-      // Checks start once init has started the app: before the guest's network is up, QEMU's user
-      // network holds host connections open, which would pass a TCP check.
-      const check = manifest.healthcheck;
-      vm.waitForLine(APP_STARTED_LINE, 10 * 60_000)
-        .then(() => waitHealthy(check, "127.0.0.1", port.hostPort, healthy.signal)).then(() => {
+    if (manifest.healthcheck && urls.length > 0) {
+      // The instance checks once init has started the app: before the guest's network is up, QEMU's
+      // user network holds host connections open, which would pass a TCP check.
+      instance.waitHealthy(manifest.healthcheck.startTimeoutMs, healthy.signal).then(() => {
         const timeline = bootTimeline(lines, performance.now() - vm.startedAt);
-        console.log(`${elapsed()} healthy: ${instance.forwards.map((forward) => `http://127.0.0.1:${forward.hostPort}`).join(" ")}`);
-        if (timeline) console.log(`${elapsed()} boot: ${describeTimeline(timeline)} (${vm.spec.accelerator === "kvm" ? "KVM" : "software emulation"})`);
+        console.log(`${elapsed()} healthy: ${urls.join(" ")}`);
+        if (timeline) console.log(`${elapsed()} boot: ${describeTimeline(timeline)} (${detectAccelerator() === "kvm" ? "KVM" : "software emulation"})`);
       }, (error: unknown) => {
-        // Never healthy: say why, then stop it as Ctrl-C would; the exit status says it failed.
-        if (!(error instanceof IngotError)) return;
+        // Never healthy: say why, then stop it as Ctrl-C would; the exit status says it failed. An
+        // instance that ended on its own says so through its app's status below.
+        if (!(error instanceof IngotError) || error.code === "instance-exited") return;
         unhealthy = error;
         stop();
       });
     }
-    await vm.exited;
-    await instance.dispose();
+    await vm.exited.catch(() => {});
+    // Frees the run folder and the ports, whoever ended the instance.
+    await instance.stop(0);
     if (unhealthy) throw unhealthy;
     if (vm.bootFailure) {
       throw new IngotError(`Cannot start ${manifest.name} as the instance failed to boot: ${vm.bootFailure.reason}`, {

@@ -15,7 +15,8 @@ const BOOT_TIMEOUT_MS = 5 * 60_000;
 const LAST_LINES = 15;
 
 export interface InstanceContext {
-  records: InstanceRecords;
+  /** Where the control plane keeps the instance's record; `ingot run`'s instance is kept by nobody. */
+  records?: InstanceRecords;
   /** Receives every state change (the history, the terminal, the log store). */
   onChange: (change: StateChange & { environment: string | null }) => void;
 }
@@ -36,16 +37,16 @@ export class Instance {
 
   /** Records the instance as booting, then boots it; a boot that fails leaves it recorded as failed. */
   static async boot(provider: Provider, spec: InstanceSpec, context: InstanceContext, origin: { deployment?: number } = {}): Promise<Instance> {
-    context.records.add({ id: spec.id, environment: spec.environment, imageDigest: spec.imageDigest, ...origin });
+    context.records?.add({ id: spec.id, environment: spec.environment, imageDigest: spec.imageDigest, ...origin });
     let running: RunningInstance;
     try {
       running = await provider.boot(spec);
     } catch (error) {
-      context.records.setState(spec.id, "failed");
+      context.records?.setState(spec.id, "failed");
       context.onChange({ ...transition(spec.id, "booting", "failed", (error as Error).message), environment: spec.environment });
       throw error;
     }
-    context.records.update(spec.id, running.location);
+    context.records?.update(spec.id, running.location);
     return new Instance(spec.id, spec.environment, spec.imageDigest, spec.manifest, running, "booting", context);
   }
 
@@ -120,7 +121,7 @@ export class Instance {
 
   #move(state: InstanceState, reason?: string): void {
     const change = transition(this.id, this.#state, state, reason);
-    this.context.records.setState(this.id, state);
+    this.context.records?.setState(this.id, state);
     this.#state = state;
     this.context.onChange({ ...change, environment: this.environment });
   }

@@ -13,6 +13,8 @@ export interface InstanceSpec {
   config: InstanceConfig;
   cpus: number;
   memoryMiB: number;
+  /** Host ports asked for by guest port (ingot run -p); free ports are chosen for the others. */
+  hostPorts?: Map<number, number>;
 }
 
 /** What the state keeps of a running instance, so that a restarted control plane finds it again. */

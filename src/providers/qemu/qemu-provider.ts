@@ -1,10 +1,13 @@
-// The QEMU provider: instances are detached QEMU processes on this machine, each with its own run
-// folder (QMP, metadata socket, console) and host ports on 127.0.0.1, which QEMU itself holds.
+// The QEMU provider: instances are QEMU processes on this machine, each with its own run folder
+// (QMP, metadata socket, console) and host ports on 127.0.0.1. The control plane's instances are
+// detached (they outlive ingot and hold their own folder and ports); `ingot run`'s die with it.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { environmentOutbound } from "../../image/manifest.ts";
-import { bootDetachedImage } from "../../vm/boot-image.ts";
+import { processStartTime } from "../../process/process-identity.ts";
+import { bootDetachedImage, bootImage, type BootOptions, type Instance as BootedInstance } from "../../vm/boot-image.ts";
 import { DetachedVm } from "../../vm/detached-vm.ts";
+import type { VmConsole } from "../../vm/vm-console.ts";
 import { releasePort } from "../../vm/port-reservations.ts";
 import type { Vault } from "../../vault/vault.ts";
 import type { InstanceLocation, InstanceSpec, Provider, RunningInstance } from "../provider.ts";
@@ -18,23 +21,25 @@ import type { InstanceLocation, InstanceSpec, Provider, RunningInstance } from "
 export class QemuProvider implements Provider {
   readonly platform = "qemu";
 
-  constructor(private readonly vault: Vault) {}
+  /** `outlivesIngot: false` ties each instance to this process (ingot run): killed with it, never adopted. */
+  constructor(private readonly vault: Vault, private readonly options: { outlivesIngot: boolean } = { outlivesIngot: true }) {}
 
   async boot(spec: InstanceSpec): Promise<RunningInstance> {
-    const instance = await bootDetachedImage(this.vault, spec.imageDigest, spec.manifest, {
+    const options: BootOptions = {
       cmdline: `ingot.env=${spec.environment} ingot.hostname=${spec.id}`,
       config: spec.config,
       cpus: spec.cpus,
       memoryMiB: spec.memoryMiB,
       outbound: environmentOutbound(spec.manifest, spec.environment),
-    });
-    const { vm } = instance;
-    const location: InstanceLocation = {
-      pid: vm.record.pid, processStart: Number(vm.record.startTime), qmpSocket: vm.record.qmpSocket,
-      ports: Object.fromEntries(instance.forwards.map((forward) => [String(forward.guestPort), forward.hostPort])),
-      runDir: instance.runFolder,
+      ...(spec.hostPorts ? { hostPorts: spec.hostPorts } : {}),
     };
-    return qemuInstance(vm, location, instance.dispose);
+    if (this.options.outlivesIngot) {
+      const instance = await bootDetachedImage(this.vault, spec.imageDigest, spec.manifest, options);
+      return qemuInstance(instance.vm, locationOf(instance, instance.vm.record.pid, Number(instance.vm.record.startTime), instance.vm.record.qmpSocket), instance.dispose);
+    }
+    const instance = await bootImage(this.vault, spec.imageDigest, spec.manifest, options);
+    const pid = instance.vm.pid ?? 0;
+    return qemuInstance(instance.vm, locationOf(instance, pid, Number(await processStartTime(pid) ?? 0), instance.vm.spec.qmpSocket ?? ""), instance.dispose);
   }
 
   async adopt(location: InstanceLocation): Promise<RunningInstance> {
@@ -48,11 +53,15 @@ export class QemuProvider implements Provider {
   }
 }
 
-function qemuInstance(vm: DetachedVm, location: InstanceLocation, dispose: () => Promise<void>): RunningInstance {
+function locationOf(instance: BootedInstance<unknown>, pid: number, processStart: number, qmpSocket: string): InstanceLocation {
+  return { pid, processStart, qmpSocket, ports: Object.fromEntries(instance.forwards.map((forward) => [String(forward.guestPort), forward.hostPort])), runDir: instance.runFolder };
+}
+
+function qemuInstance(vm: VmConsole & { stop: (timeoutMs: number) => Promise<void> }, location: InstanceLocation, dispose: () => Promise<void>): RunningInstance {
   let disposed: Promise<void> | undefined;
   // Whoever ends the instance (a stop, a crash of the app, a kill), its folder and ports are freed once.
   const freeOnce = (): Promise<void> => (disposed ??= dispose());
-  void vm.exited.then(freeOnce);
+  void vm.exited.then(freeOnce, freeOnce);
   return {
     location,
     vm,
