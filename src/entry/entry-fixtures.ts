@@ -16,14 +16,22 @@ import { haproxyBinary } from "./haproxy-process.ts";
 export const haproxySkip = spawnSync(haproxyBinary(), ["-v"]).error && process.env.CI !== "true"
   ? "haproxy is not installed (scripts/setup.sh installs it)" : false;
 
-export interface TestInstance { port: number; requests: number; headers: Record<string, string | string[] | undefined>[]; close: () => Promise<void> }
+export interface TestInstance {
+  port: number;
+  requests: number;
+  /** The connections that carried those requests (health checks not counted). */
+  connections: Set<unknown>;
+  headers: Record<string, string | string[] | undefined>[];
+  close: () => Promise<void>;
+}
 
 /** An instance answering `label` on every path but /health, which answers healthStatus; upgrades echo. */
 export async function startInstance(label: string, { healthStatus = 200, delayMs = 0 } = {}): Promise<TestInstance> {
-  const instance: TestInstance = { port: 0, requests: 0, headers: [], close: async () => {} };
+  const instance: TestInstance = { port: 0, requests: 0, connections: new Set(), headers: [], close: async () => {} };
   const server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(healthStatus).end();
     instance.requests++;
+    instance.connections.add(req.socket);
     instance.headers.push(req.headers);
     setTimeout(() => res.end(label), delayMs);
   });

@@ -20,10 +20,12 @@ test("a blue/green switch under continuous load fails no request, and answers go
   t.after(() => load.stop());
   await sleep(500);
   const v2AddedAt = performance.now();
-  for (const [index, started] of v2.entries()) await entry.add({ name: `v2-${index}`, address: "127.0.0.1", port: started.port });
+  // At weight 0 until the switch: up and checked, but no request reaches v2 before it.
+  for (const [index, started] of v2.entries()) await entry.add({ name: `v2-${index}`, address: "127.0.0.1", port: started.port, weight: 0 });
   for (const index of v2.keys()) await entry.waitUp(`v2-${index}`, 5_000);
   await sleep(300);
-  for (const index of v1.keys()) await entry.api.setServerState("prod", `v1-${index}`, "drain");
+  assert.deepEqual(v2.map((started) => started.requests), [0, 0], "v2 took requests before the switch");
+  await entry.switchTraffic([...v2.keys()].map((index) => `v2-${index}`), [...v1.keys()].map((index) => `v1-${index}`));
   const drainedAt = performance.now();
   await Promise.all([...v1.keys()].map((index) => entry.remove(`v1-${index}`)));
   const v1Requests = v1.map((started) => started.requests);

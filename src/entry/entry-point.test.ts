@@ -33,6 +33,18 @@ test("requests flow through the entry point to both instances, with X-Forwarded-
   assert.equal(String((await once(socket, "data"))[0]), "ping");
 });
 
+test("connections to an instance are kept alive and reused across requests", { skip: haproxySkip }, async (t) => {
+  const entry = await startEntry(t);
+  const only = await instance(t, "v1");
+  await entry.add({ name: "web-1", address: "127.0.0.1", port: only.port });
+  await entry.waitUp("web-1", 5_000);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  for (let i = 0; i < 30; i++) assert.equal((await get(entry.spec.bind.port, agent)).body, "v1");
+  // A server added with `add server` opened one connection per request here (HAProxy 2.6).
+  assert.ok(only.connections.size <= 2, `30 requests over one client connection took ${only.connections.size} connections to the instance`);
+});
+
 test("with no instance up the entry point answers 503 naming the environment", { skip: haproxySkip }, async (t) => {
   const entry = await startEntry(t, "staging");
   const empty = await get(entry.spec.bind.port, false);

@@ -1,12 +1,13 @@
 // An environment's entry point: a detached HAProxy that outlives ingot, driven through its runtime API.
-// Instances join at weight 0 and marked down, so none takes a request before HAProxy's own checks pass.
+// Instances take a server slot marked down, so none takes a request before HAProxy's own checks pass.
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
-import { assertHaproxyName, entryPaths, haproxyConfig, serverOptions, unavailablePage, type EntrySpec } from "./haproxy-config.ts";
+import { assertHaproxyName, entryPaths, haproxyConfig, unavailablePage, type EntrySpec } from "./haproxy-config.ts";
 import { processStartTime } from "../process/process-identity.ts";
 import { assertBindable, isHaproxyOf, startHaproxy } from "./haproxy-process.ts";
 import { pollUntil } from "./poll.ts";
 import { RuntimeApi } from "./runtime-api.ts";
+import { ServerSlots } from "./server-slots.ts";
 import type { ServerStatus } from "./server-status.ts";
 
 /** What entry.json in the run folder records, so that a later ingot process can adopt the HAProxy. */
@@ -24,7 +25,7 @@ export interface EntryInstance { name: string; address: string; port: number; we
 export class EntryPoint {
   readonly api: RuntimeApi;
 
-  private constructor(readonly spec: EntrySpec, readonly pid: number, readonly startTime: string) {
+  private constructor(readonly spec: EntrySpec, readonly pid: number, readonly startTime: string, private readonly slots: ServerSlots) {
     this.api = new RuntimeApi(entryPaths(spec.runDir).socket);
   }
 
@@ -44,6 +45,7 @@ export class EntryPoint {
     await writeFile(paths.config, config);
     await writeFile(paths.unavailablePage, unavailablePage(spec.environment));
     await rm(paths.pidFile, { force: true });
+    await rm(paths.slots, { force: true });
     await startHaproxy(paths.config, spec.environment);
     const pid = Number((await readFile(paths.pidFile, "utf8")).trim());
     const startTime = await processStartTime(pid);
@@ -53,7 +55,7 @@ export class EntryPoint {
       });
     }
     await writeFile(paths.record, JSON.stringify({ pid, startTime, spec } satisfies EntryRecord, null, 2));
-    return new EntryPoint(spec, pid, startTime);
+    return new EntryPoint(spec, pid, startTime, await ServerSlots.load(paths.slots));
   }
 
   /** Reconnects to the HAProxy a previous ingot process started in runDir, if it still runs. */
@@ -69,7 +71,7 @@ export class EntryPoint {
         code: "entry-not-running", hint: "Start it again; the instances must then be added again",
       });
     }
-    return new EntryPoint(record.spec, record.pid, record.startTime);
+    return new EntryPoint(record.spec, record.pid, record.startTime, await ServerSlots.load(paths.slots));
   }
 
   get backend(): string {
@@ -82,8 +84,8 @@ export class EntryPoint {
    */
   async switchTraffic(serve: string[], drain: string[]): Promise<void> {
     const to = (weight: number, state: "ready" | "drain"): string[] => [
-      ...serve.map((name) => `set weight ${this.backend}/${name} ${weight}`),
-      ...drain.map((name) => `set server ${this.backend}/${name} state ${state}`),
+      ...serve.map((name) => `set weight ${this.backend}/${this.#slot(name)} ${weight}`),
+      ...drain.map((name) => `set server ${this.backend}/${this.#slot(name)} state ${state}`),
     ];
     try {
       await this.api.batch(to(1, "drain"));
@@ -93,14 +95,29 @@ export class EntryPoint {
     }
   }
 
-  /** Adds an instance that takes no request until HAProxy's checks pass `healthyThreshold` times (and none at weight 0). */
+  /** Puts an instance into a free slot; it takes no request until HAProxy's checks pass `healthyThreshold` times (and none at weight 0). */
   async add(instance: EntryInstance): Promise<void> {
     assertHaproxyName("an instance", instance.name);
-    await this.api.addServer(this.backend, instance.name, instance.address, instance.port, serverOptions(this.spec.healthcheck));
-    await this.api.setServerState(this.backend, instance.name, "ready");
-    // "ready" puts a dynamic server UP before its first check; at weight 0 it takes nothing yet.
-    if (this.spec.healthcheck) await this.api.markDown(this.backend, instance.name);
-    await this.api.setWeight(this.backend, instance.name, instance.weight ?? 1);
+    const slot = this.slots.take(instance.name);
+    const server = `${this.backend}/${slot}`;
+    try {
+      // HAProxy answers an address change with a sentence, not silence; anything else is a refusal.
+      const answer = await this.api.command(`set server ${server} addr ${instance.address} port ${instance.port}`);
+      if (!/changed|No need to change/.test(answer)) throw new IngotError(`Cannot add ${instance.name} to the entry point of ${this.backend} as HAProxy answered: ${answer}`, { code: "entry-command-failed", hint: "Check the instance's address and port" });
+      // "ready" puts a slot UP before its first check (at weight 0: no request); marked down after
+      // it, it must pass its checks first. One batch: no request is balanced in between.
+      await this.api.batch([
+        `set weight ${server} 0`,
+        `set server ${server} state ready`,
+        ...(this.spec.healthcheck ? [`set server ${server} health down`] : []),
+        `set weight ${server} ${instance.weight ?? 1}`,
+      ]);
+      await this.slots.save();
+    } catch (error) {
+      await this.api.setServerState(this.backend, slot, "maint").catch(() => {});
+      this.slots.release(instance.name);
+      throw error;
+    }
   }
 
   /** Resolves once HAProxy reports the instance UP; otherwise says which check failed and how. */
@@ -123,24 +140,27 @@ export class EntryPoint {
 
   /** Sends the instance no new requests and waits until its sessions end; resolves with those left at the timeout. */
   async drain(name: string, timeoutMs = this.spec.drainTimeoutMs, signal?: AbortSignal): Promise<number> {
-    await this.api.setServerState(this.backend, name, "drain");
+    await this.api.setServerState(this.backend, this.#slot(name), "drain");
     const drained = await pollUntil(async () => ((await this.server(name)).currentSessions === 0 ? true : undefined), { timeoutMs, signal });
     return drained ? 0 : (await this.server(name)).currentSessions;
   }
 
-  /** Drains the instance, ends what is left after the drain timeout, and deletes it from the backend. */
+  /** Drains the instance, ends what is left after the drain timeout, and frees its slot (maintenance). */
   async remove(name: string, timeoutMs = this.spec.drainTimeoutMs, signal?: AbortSignal): Promise<void> {
-    if ((await this.drain(name, timeoutMs, signal)) > 0) await this.api.shutdownSessions(this.backend, name);
-    // Idle kept-alive connections to it may linger a moment after its sessions ended.
-    const deleted = await pollUntil(() => this.api.deleteServer(this.backend, name).then(() => true, (error: unknown) => {
-      if (error instanceof IngotError && error.code === "entry-server-busy") return undefined;
-      throw error;
-    }), { timeoutMs: 5_000, signal });
-    if (!deleted) await this.api.deleteServer(this.backend, name);
+    const slot = this.#slot(name);
+    if ((await this.drain(name, timeoutMs, signal)) > 0) await this.api.shutdownSessions(this.backend, slot);
+    await this.api.setServerState(this.backend, slot, "maint");
+    this.slots.release(name);
+    await this.slots.save();
   }
 
+  /** The instances in the entry point, by their names (free slots are not listed). */
   async servers(): Promise<ServerStatus[]> {
-    return this.api.servers(this.backend);
+    const holders = this.slots.holders();
+    return (await this.api.servers(this.backend)).flatMap((server) => {
+      const name = holders.get(server.name);
+      return name ? [{ ...server, name }] : [];
+    });
   }
 
   /** Soft-stops this HAProxy (SIGUSR1: in-flight requests finish, up to the drain timeout) and waits until it is gone. */
@@ -152,6 +172,14 @@ export class EntryPoint {
       { timeoutMs: this.spec.drainTimeoutMs + 2_000, signal });
     if (!gone) process.kill(this.pid, "SIGKILL");
     await rm(entryPaths(this.spec.runDir).record, { force: true });
+  }
+
+  #slot(name: string): string {
+    const slot = this.slots.slotOf(name);
+    if (slot) return slot;
+    throw new IngotError(`Cannot find ${name} in the entry point of ${this.backend} as it has no such server`, {
+      code: "entry-server-unknown", hint: "List the entry point's servers; it may have been removed already",
+    });
   }
 
   async server(name: string): Promise<ServerStatus> {

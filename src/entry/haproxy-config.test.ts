@@ -52,7 +52,7 @@ test("a TCP health check has no HTTP check lines, and no health check no check t
 });
 
 test("servers are added with the check settings of the image and weight 0", () => {
-  assert.deepEqual(serverOptions(spec.healthcheck), ["check", "inter", "1000", "rise", "2", "fall", "3", "weight", "0"]);
+  assert.deepEqual(serverOptions(spec.healthcheck), ["check", "inter", "1000", "downinter", "200", "rise", "2", "fall", "3", "weight", "0"]);
   assert.deepEqual(serverOptions(false), ["weight", "0"]);
 });
 

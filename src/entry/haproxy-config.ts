@@ -1,5 +1,6 @@
 // The HAProxy configuration of one environment's entry point, as text computed from a spec. It holds
-// no servers: instances come and go through the runtime API (runtime-api.ts), never by a reload.
+// empty server slots: instances take and leave them through the runtime API (runtime-api.ts),
+// never by a reload.
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
 
@@ -20,14 +21,23 @@ export interface EntrySpec {
   drainTimeoutMs: number;
 }
 
+/**
+ * Server slots of each backend: instances take a free one through the runtime API. Slots written
+ * in the config keep connections to the instances alive between requests, where servers added at
+ * runtime (`add server`) open a connection per request in HAProxy 2.6. Enough for blue and green
+ * at the largest capacity (2 × 32), with room for replacements.
+ */
+export const ENTRY_SLOTS = 80;
+
 /** The files of an entry point inside its run folder. */
-export function entryPaths(runDir: string): { config: string; socket: string; pidFile: string; unavailablePage: string; record: string } {
+export function entryPaths(runDir: string): { config: string; socket: string; pidFile: string; unavailablePage: string; record: string; slots: string } {
   return {
     config: join(runDir, "haproxy.cfg"),
     socket: join(runDir, "admin.sock"),
     pidFile: join(runDir, "haproxy.pid"),
     unavailablePage: join(runDir, "503.http"),
     record: join(runDir, "entry.json"),
+    slots: join(runDir, "slots.json"),
   };
 }
 
@@ -43,8 +53,8 @@ export function haproxyConfig(spec: EntrySpec): string {
   const check = spec.healthcheck;
   const section = (header: string, lines: string[]): string => [header, ...lines.map((line) => `  ${line}`)].join("\n");
   return [
-    `# The entry point of environment ${spec.environment}, written by ingot. Servers are added through the`,
-    "# runtime API (admin.sock); a reload would drop them, so this file never lists any.",
+    `# The entry point of environment ${spec.environment}, written by ingot. Instances take the server slots`,
+    "# through the runtime API (admin.sock); a reload would drop them, so this file never names any.",
     section("global", [
       `stats socket ${paths.socket} mode 600 level admin expose-fd listeners`,
       "stats timeout 10s",
@@ -87,20 +97,24 @@ export function haproxyConfig(spec: EntrySpec): string {
           "http-check expect status 200-299"]
         : []),
       `errorfile 503 ${paths.unavailablePage}`,
+      // In maintenance (disabled) at weight 0 until an instance takes one; 127.0.0.1:1 is never used.
+      `server-template slot 1-${ENTRY_SLOTS} 127.0.0.1:1 disabled ${serverOptions(spec.healthcheck).join(" ")}`,
     ]),
   ].join("\n\n") + "\n";
 }
 
 /**
- * The arguments of `add server` after the address: HAProxy copies nothing from `default-server` to a
- * dynamic server, so the check settings travel with each one. It starts with weight 0 (see EntryPoint.add).
+ * The options of every server slot: HAProxy's checks with the image's pacing, at weight 0 (an
+ * instance gets its weight at the switch). `downinter` checks a slot that is down every 200 ms, so
+ * an instance that ingot already found healthy is UP within a few tenths of a second, not after a
+ * whole interval.
  *
  * @example
- * serverOptions({ type: "tcp", intervalMs: 500, timeoutMs: 1000, healthyThreshold: 2 }) // ["check", "inter", "500", "rise", "2", "fall", "3", "weight", "0"]
+ * serverOptions({ type: "tcp", intervalMs: 500, timeoutMs: 1000, healthyThreshold: 2 }) // ["check", "inter", "500", "downinter", "200", "rise", "2", "fall", "3", "weight", "0"]
  */
 export function serverOptions(check: EntryHealthcheck): string[] {
   const checkOptions = check
-    ? ["check", "inter", String(check.intervalMs), "rise", String(check.healthyThreshold), "fall", String(check.unhealthyThreshold ?? 3)]
+    ? ["check", "inter", String(check.intervalMs), "downinter", String(Math.min(200, check.intervalMs)), "rise", String(check.healthyThreshold), "fall", String(check.unhealthyThreshold ?? 3)]
     : [];
   return [...checkOptions, "weight", "0"];
 }

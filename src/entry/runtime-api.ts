@@ -8,14 +8,13 @@ import { serverStatuses, type ServerStatus } from "./server-status.ts";
 const FAILURES: { pattern: RegExp; code: string; hint: string }[] = [
   { pattern: /^No such (server|backend)/, code: "entry-server-unknown", hint: "List the entry point's servers; it may have been removed already" },
   { pattern: /^Already exists a server/, code: "entry-server-exists", hint: "Use another instance name, or remove the old server first" },
-  { pattern: /still has connections|Only servers in maintenance/, code: "entry-server-busy", hint: "Drain the server and wait until its sessions end before removing it" },
 ];
 const OTHER_FAILURE = { code: "entry-command-failed", hint: "This is a bug in ingot's use of HAProxy's runtime API; please report it" };
 
 /**
  * @example
  * const api = new RuntimeApi("/run/ingot/prod/admin.sock");
- * await api.addServer("prod", "web-1", "127.0.0.1", 41234, ["check", "inter", "1000"]);
+ * await api.batch(["set server prod/slot1 state ready", "set weight prod/slot1 1"]);
  * (await api.servers("prod"))[0].state; // "DOWN" until its checks pass
  */
 export class RuntimeApi {
@@ -35,25 +34,9 @@ export class RuntimeApi {
     });
   }
 
-  /** Adds a dynamic server (created in maintenance, checks off) and enables its health checks. */
-  async addServer(backend: string, name: string, address: string, port: number, options: string[]): Promise<void> {
-    await this.#expect(`add server ${backend}/${name} ${address}:${port} ${options.join(" ")}`, /^New server registered/);
-    if (options.includes("check")) await this.#expect(`enable health ${backend}/${name}`);
-  }
-
   /** ready: takes requests; drain: only those of sessions it already has; maint: none, checks stop. */
   async setServerState(backend: string, name: string, state: "ready" | "drain" | "maint"): Promise<void> {
     await this.#expect(`set server ${backend}/${name} state ${state}`);
-  }
-
-  /** Forces the check result to down: the server must pass `rise` checks before it takes requests. */
-  async markDown(backend: string, name: string): Promise<void> {
-    await this.#expect(`set server ${backend}/${name} health down`);
-  }
-
-  /** 0 to 256; 0 keeps it out of the balancing while it stays up. */
-  async setWeight(backend: string, name: string, weight: number): Promise<void> {
-    await this.#expect(`set weight ${backend}/${name} ${weight}`);
   }
 
   /**
@@ -62,12 +45,6 @@ export class RuntimeApi {
    */
   async batch(commands: string[]): Promise<void> {
     if (commands.length > 0) await this.#expect(commands.join("; "));
-  }
-
-  /** Puts the server in maintenance and deletes it; fails with entry-server-busy while it has connections. */
-  async deleteServer(backend: string, name: string): Promise<void> {
-    await this.setServerState(backend, name, "maint");
-    await this.#expect(`del server ${backend}/${name}`, /^Server deleted/);
   }
 
   /** Ends the sessions still open on a server: the last resort after a drain timed out. */

@@ -30,7 +30,7 @@ export interface ControlPlane {
  * await ControlServer.start({ home, routes: plane.routes });
  */
 export async function openControlPlane(home: string, log: (line: string) => void): Promise<ControlPlane> {
-  const state = StateDatabase.open();
+  const state = StateDatabase.open({ folder: join(home, "state") });
   try {
     const vault = await Vault.open(home);
     const secrets = new SecretStore(state);

@@ -1,0 +1,72 @@
+// Which instance holds which server slot of an entry point (haproxy-config.ts, ENTRY_SLOTS), kept
+// in slots.json beside the config so that a later ingot process that adopts the HAProxy knows it.
+// A freed slot is taken again last: its idle connections to a stopped instance have long gone.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { IngotError } from "../errors.ts";
+import { ENTRY_SLOTS } from "./haproxy-config.ts";
+
+interface SlotsFile {
+  /** Instance name → slot name. */
+  held: Record<string, string>;
+  /** Slot name → when it was last freed (ms); never used slots are absent. */
+  freed: Record<string, number>;
+}
+
+/**
+ * @example
+ * const slots = await ServerSlots.load("/run/ingot/prod/slots.json");
+ * const slot = slots.take("i-3f2a");   // "slot1", recorded at once so a parallel take gets another
+ * await slots.save();
+ * slots.release("i-3f2a");
+ */
+export class ServerSlots {
+  #saving: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly file: string, private readonly data: SlotsFile) {}
+
+  /** The recorded slots, or none held when the file does not exist yet. */
+  static async load(file: string): Promise<ServerSlots> {
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    return new ServerSlots(file, text === undefined ? { held: {}, freed: {} } : (JSON.parse(text) as SlotsFile));
+  }
+
+  /** Gives `name` the free slot freed longest ago (one never used first); synchronous, so parallel adds never share one. */
+  take(name: string): string {
+    if (this.data.held[name]) {
+      throw new IngotError(`Cannot add ${name} to the entry point as it is in it already`, { code: "entry-server-exists", hint: "Use another instance name, or remove the old one first" });
+    }
+    const held = new Set(Object.values(this.data.held));
+    const free = Array.from({ length: ENTRY_SLOTS }, (_, index) => `slot${index + 1}`).filter((slot) => !held.has(slot));
+    const slot = free.sort((a, b) => (this.data.freed[a] ?? 0) - (this.data.freed[b] ?? 0))[0];
+    if (!slot) {
+      throw new IngotError(`Cannot add ${name} to the entry point as all ${ENTRY_SLOTS} of its server slots are taken`, { code: "entry-full", hint: "Stop instances that no longer serve (ingot ps), or lower the capacity" });
+    }
+    this.data.held[name] = slot;
+    return slot;
+  }
+
+  release(name: string): void {
+    const slot = this.data.held[name];
+    if (!slot) return;
+    delete this.data.held[name];
+    this.data.freed[slot] = Date.now();
+  }
+
+  slotOf(name: string): string | undefined {
+    return this.data.held[name];
+  }
+
+  /** Slot name → instance name, for the slots that are held. */
+  holders(): Map<string, string> {
+    return new Map(Object.entries(this.data.held).map(([name, slot]) => [slot, name]));
+  }
+
+  /** Writes the current table; saves run one after the other, each writing what is current then. */
+  save(): Promise<void> {
+    this.#saving = this.#saving.catch(() => {}).then(async () => {
+      await writeFile(`${this.file}.tmp`, JSON.stringify(this.data, null, 2));
+      await rename(`${this.file}.tmp`, this.file);
+    });
+    return this.#saving;
+  }
+}
