@@ -138,7 +138,7 @@ export class DeployEngine {
   /** Takes an instance out of its entry point: no new requests, in-flight ones finish up to the timeout. */
   async drain(entry: EntryPoint, id: string, timeoutMs: number): Promise<void> {
     this.parts.live.get(id)?.markDraining();
-    const inEntry = (await entry.servers()).some((server: { name: string }) => server.name === id);
+    const inEntry = (await entry.servers()).some((server) => server.name === id);
     if (inEntry) await entry.remove(id, timeoutMs);
   }
 
