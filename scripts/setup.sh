@@ -11,6 +11,7 @@ packages=(
   debootstrap qemu-utils e2fsprogs   # the traditional-image baseline in bench/
   haproxy   # environments' entry points (src/entry/); ingot starts its own, not the system service
   wrk   # the guest network figures (npm run bench:network)
+  zsh   # the zsh completion script is tested in it (src/cli/completion.test.ts)
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
