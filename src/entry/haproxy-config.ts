@@ -66,7 +66,10 @@ export function haproxyConfig(spec: EntrySpec): string {
     ]),
     section("defaults", [
       "mode http",
-      "timeout connect 5s",
+      // QEMU's port forward listens with a backlog of 1: a second connection arriving at once has
+      // its SYN dropped, and the kernel sends it again only after 1 s. A connect to a local
+      // forward completes in microseconds otherwise, so give up early and retry (retries below).
+      "timeout connect 250ms",
       "timeout client 60s",
       "timeout server 60s",
       "timeout http-request 10s",
