@@ -32,7 +32,7 @@ test("the config has the admin socket, forwarding headers, a frontend on the bin
   assert.ok(config.get("global")!.includes("stats socket /run/ingot/prod/admin.sock mode 600 level admin expose-fd listeners"));
   assert.ok(config.get("global")!.includes("pidfile /run/ingot/prod/haproxy.pid"));
   assert.ok(config.get("global")!.includes("hard-stop-after 30000ms"));
-  for (const line of ["mode http", "retries 3", "option redispatch 1", "option forwardfor", "http-reuse safe", "timeout tunnel 1h", "timeout check 2000ms"]) {
+  for (const line of ["mode http", "retries 10", "timeout connect 250ms", "option redispatch 1", "option forwardfor", "http-reuse safe", "timeout tunnel 1h", "timeout check 2000ms"]) {
     assert.ok(config.get("defaults")!.includes(line), line);
   }
   assert.deepEqual(config.get("frontend prod"), ["bind 127.0.0.1:8080", "http-request set-header X-Forwarded-Proto http", "default_backend prod"]);

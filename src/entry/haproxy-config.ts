@@ -68,7 +68,8 @@ export function haproxyConfig(spec: EntrySpec): string {
       "mode http",
       // QEMU's port forward listens with a backlog of 1: a second connection arriving at once has
       // its SYN dropped, and the kernel sends it again only after 1 s. A connect to a local
-      // forward completes in microseconds otherwise, so give up early and retry (retries below).
+      // forward completes in microseconds otherwise, so give up early and retry: ten retries keep
+      // trying for 2.5 s, as long as a busy single instance may keep its one backlog slot full.
       "timeout connect 250ms",
       "timeout client 60s",
       "timeout server 60s",
@@ -78,7 +79,7 @@ export function haproxyConfig(spec: EntrySpec): string {
       // WebSockets and other upgraded connections stay open this long without traffic.
       "timeout tunnel 1h",
       ...(check ? [`timeout check ${check.timeoutMs}ms`] : []),
-      "retries 3",
+      "retries 10",
       "option redispatch 1",
       // empty-response covers an idle kept-alive connection the instance closed as HAProxy reused it.
       "retry-on conn-failure empty-response",

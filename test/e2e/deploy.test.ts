@@ -1,8 +1,8 @@
 // End to end, through bin/ingot with a real control plane, real QEMU instances and a real HAProxy:
 // blue/green under continuous load (kept-alive and fresh connections), a version that never becomes
-// healthy, a rollback, a second deploy refused during a deploy, a promotion by digest, the server
-// killed with SIGKILL while serving and adopting its instances again, a killed instance replaced,
-// and a stopped environment.
+// healthy, a rollback, a second deploy refused during a deploy, a promotion by digest, deploys
+// interrupted by a killed server before and after their switch (undone, finished), the server
+// killed while serving and adopting its instances again, a killed instance replaced, and a stop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
@@ -134,19 +134,37 @@ test("deploys switch versions under load without a failed request, a bad version
   assert.equal(undone.state, "failed");
   assert.match(undone.reason, /interrupted by a restart of ingot server .*undone/);
 
-  // 6. The server killed with SIGKILL: the environment serves on without it; started again, it adopts the same instances.
+  // 6. Killed after its switch (blue still draining a slow request): finished at the restart, v2 serves.
+  const slowRequest = fetch(`${url}sleep/20000`).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const switchedPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  const afterSwitch = startIngot(home.path, ["deploy", "deploy-test:2.0.0", "--env", "dev", "--json"]);
+  await afterSwitch.waitForLine(/"kind":"switch".*"status":"done"/);
+  process.kill(switchedPid, "SIGKILL");
+  assert.notEqual((await afterSwitch.done).code, 0);
+  const finished = await status("dev");
+  assert.equal(finished.running, null);
+  assert.equal(finished.serving?.imageDigest, digests[1]);
+  assert.equal(finished.instances.length, 2, "blue was stopped by the restarted server");
+  const finishedDeploy = (JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as { state: string; reason: string }[])[0]!;
+  assert.equal(finishedDeploy.state, "succeeded");
+  assert.match(finishedDeploy.reason, /finished by ingot server after a restart/);
+  assert.equal(await (await fetch(`${url}env/VERSION`)).text(), "2\n");
+  await slowRequest;
+
+  // 7. The server killed with SIGKILL: the environment serves on without it; started again, it adopts the same instances.
   const restartedPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
   const before = (await status("dev")).instances.map((instance) => `${instance.id} ${instance.pid}`).sort();
   const withoutServer = await underLoad(url, async () => {
     process.kill(restartedPid, "SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 3000));
   });
-  assertServedOnly([withoutServer.keptAlive, withoutServer.fresh], [["1"]], "server killed");
+  assertServedOnly([withoutServer.keptAlive, withoutServer.fresh], [["2"]], "server killed");
   const adopted = await status("dev");
   assert.deepEqual(adopted.instances.map((instance) => `${instance.id} ${instance.pid}`).sort(), before, "the restarted server adopted the very same instances");
   assert.ok(adopted.instances.every((instance) => instance.state === "healthy"));
 
-  // 7. An instance killed outright is replaced by a new one of the same image; the other serves meanwhile.
+  // 8. An instance killed outright is replaced by a new one of the same image; the other serves meanwhile.
   const victim = adopted.instances[0]!;
   const replaced = await underLoad(url, async () => {
     process.kill(victim.pid, "SIGKILL");
@@ -159,10 +177,10 @@ test("deploys switch versions under load without a failed request, a bad version
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   });
-  assertServedOnly([replaced.keptAlive, replaced.fresh], [["1"]], "instance killed and replaced");
-  assert.equal(replaced.result.serving?.imageDigest, digests[0], "the replacement runs the serving image");
+  assertServedOnly([replaced.keptAlive, replaced.fresh], [["2"]], "instance killed and replaced");
+  assert.equal(replaced.result.serving?.imageDigest, digests[1], "the replacement runs the serving image");
 
-  // 8. Stop: the instances go, the entry point stays and answers 503 naming the environment.
+  // 9. Stop: the instances go, the entry point stays and answers 503 naming the environment.
   const stopped = await ingot("stop", "--env", "dev");
   assert.equal(stopped.code, 0, stopped.stderr);
   const unavailable = await fetch(`${url}env/VERSION`);
