@@ -35,7 +35,11 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
   for (const environment of engine.environments.list()) {
     await restoreEntryPoint(engine, environment.name, log);
     const deployment = engine.deployments.running(environment.name);
-    if (!deployment) continue;
+    if (!deployment) {
+      // Draining outside a deploy: the last server was stopping it (ingot stop, a replaced instance).
+      await Promise.all(live.in(environment.name).filter((instance) => instance.state === "draining").map((instance) => retire(engine, instance)));
+      continue;
+    }
     const switched = engine.events.list({ deployment: deployment.id, limit: 100_000 })
       .some((event) => event.kind === "deploy-step" && event.data.phase === "deploy" && event.data.kind === SWITCH_STEP && event.data.status === "done");
     const instances = live.in(environment.name);
