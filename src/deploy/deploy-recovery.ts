@@ -71,7 +71,10 @@ async function retire(engine: DeployEngine, instance: Instance): Promise<void> {
  * instance in it; one that runs but lost a healthy instance from its list gets it added again.
  */
 async function restoreEntryPoint(engine: DeployEngine, name: string, log: (line: string) => void): Promise<void> {
-  const healthy = engine.parts.live.in(name).filter((instance) => instance.state === "healthy");
+  // A running deploy's new instances are not serving yet: the deploy is finished or undone next.
+  const running = engine.deployments.running(name);
+  const records = new InstanceRecords(engine.parts.state);
+  const healthy = engine.parts.live.in(name).filter((instance) => instance.state === "healthy" && (!running || records.get(instance.id)?.deployment !== running.id));
   const environment = engine.environments.get(name);
   if (healthy.length === 0 || environment.entryPort === null) return;
   let entry = engine.parts.entryPoints.get(name);
