@@ -127,30 +127,41 @@ static size_t format_header(struct log_shipper *s, char *out, int severity, cons
 	return syslog_format_header(out, SYSLOG_HEADER_MAX, &h);
 }
 
-/* Once there is room again, the stream itself says how many lines are missing, where they are missing. */
-static bool enqueue_drop_notice(struct log_shipper *s)
+/* Room for n more bytes, whether or not they are at the end yet. */
+static bool has_room(const struct log_shipper *s, size_t n)
 {
+	return s->tail - s->head + n <= s->capacity;
+}
+
+#define NOTICE_MAX (SYSLOG_HEADER_MAX + 160)
+
+/*
+ * Once the endpoint takes lines again, the stream itself says how many are missing, where they are
+ * missing: the notice goes in when it fits, and no line goes in before it.
+ */
+static void enqueue_drop_notice(struct log_shipper *s)
+{
+	if (s->state != LINK_UP || !has_room(s, NOTICE_MAX))
+		return;
 	char sd[sizeof s->sd_base + 32], header[SYSLOG_HEADER_MAX], msg[160];
 	snprintf(sd, sizeof sd, "%s dropped=\"%lu\"", s->sd_base, s->dropped);
 	size_t header_len = format_header(s, header, 4, "1", "dropped", sd, NULL);
 	int msg_len = snprintf(msg, sizeof msg, "ingot-init: dropped %lu log lines as the buffer of %zu bytes was full",
 			       s->dropped, s->capacity);
-	if (!enqueue(s, header, header_len, msg, (size_t)msg_len))
-		return false;
+	enqueue(s, header, header_len, msg, (size_t)msg_len);
 	log_info("log endpoint %s caught up: %lu lines were dropped", s->endpoint_text, s->dropped);
 	s->dropped = 0;
-	return true;
 }
 
 static void ship_line(struct log_shipper *s, struct log_stream *stream, const struct log_line *line)
 {
 	char header[SYSLOG_HEADER_MAX];
-	if (!s->dropped || enqueue_drop_notice(s)) {
-		int severity = syslog_severity(line->text, line->len, stream->severity);
-		size_t header_len = format_header(s, header, severity, s->proc_id, stream->name, stream->sd, line);
-		if (enqueue(s, header, header_len, line->text, line->len))
-			return;
-	}
+	int severity = syslog_severity(line->text, line->len, stream->severity);
+	size_t header_len = format_header(s, header, severity, s->proc_id, stream->name, stream->sd, line);
+	if (s->dropped && has_room(s, NOTICE_MAX + header_len + line->len + 24))
+		enqueue_drop_notice(s);
+	if (!s->dropped && enqueue(s, header, header_len, line->text, line->len))
+		return;
 	if (s->dropped++ == 0)
 		log_warn("cannot ship log lines as the buffer of %zu bytes is full: dropping them until %s takes more",
 			 s->capacity, s->endpoint_text);
