@@ -167,7 +167,28 @@ struct syslog_header {
 size_t syslog_format_header(char *out, size_t size, const struct syslog_header *h);
 size_t syslog_frame_prefix(char *out, size_t header_len, size_t msg_len);
 
-/* logs.c: captures the app's output and ships it; see README.md "Logs" */
+/* log-link.c: the connection to the log endpoint and the frames waiting for it */
+enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_SETTLING, LINK_UP };
+extern const char *const link_state_names[];
+struct log_link {
+	struct sockaddr_in endpoint;
+	char endpoint_text[32];
+	int sock;
+	enum link_state state;
+	long long state_until_ms, backoff_ms;
+	/* Whole frames in buffer[head, tail); [head, sent) went out on this connection already. */
+	char *buffer;
+	size_t capacity, head, sent, tail;
+};
+bool link_open(struct log_link *l, size_t capacity);
+bool link_has_room(const struct log_link *l, size_t n);
+bool link_enqueue(struct log_link *l, const char *header, size_t header_len, const char *msg, size_t msg_len);
+void link_poll_fd(const struct log_link *l, struct pollfd *fd);
+int link_timeout_ms(const struct log_link *l);
+void link_handle(struct log_link *l, short revents);
+void link_close(struct log_link *l, long long deadline_ms);
+
+/* logs.c: captures the app's output and ships it; see README.md "Log shipping" */
 struct log_shipper;
 struct log_shipper *logs_open(const struct boot_config *cfg, const struct instance_config *instance,
 			      struct app_spec *app);
