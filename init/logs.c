@@ -80,23 +80,35 @@ static void ship_line(struct log_shipper *s, struct log_stream *stream, const st
 			 s->link.capacity, s->link.endpoint_text);
 }
 
-/* One write per line, so the console shows whole lines even when stdout and stderr interleave. */
-static void mirror_line(const struct log_stream *stream, const struct log_line *line)
+static void write_console(int fd, const struct iovec *parts, int count)
 {
-	struct iovec parts[] = { { (void *)line->text, line->len }, { "\n", 1 } };
-	if (writev(stream->console_fd, parts, 2) < 0) {
+	if (writev(fd, parts, count) < 0) {
 		/* Nowhere left to report it. */
 	}
 }
 
+/*
+ * Mirrors the lines to the console as the app wrote them, whole lines only: the ones that end with a
+ * newline in one write per read, a piece of a long line or a last line without one on its own, with
+ * a newline added. So stdout and stderr never mix within a line, and a flood costs few writes.
+ */
 static void take_lines(struct log_shipper *s, struct log_stream *stream, bool at_eof)
 {
+	struct line_reader *lines = &stream->lines;
+	size_t batch_at = lines->consumed;
 	struct log_line line;
-	while (line_next(&stream->lines, at_eof, &line)) {
-		mirror_line(stream, &line);
+	while (line_next(lines, at_eof, &line)) {
 		ship_line(s, stream, &line);
+		if (lines->data[lines->consumed - 1] == '\n')
+			continue;
+		struct iovec parts[] = { { lines->data + batch_at, (size_t)(line.text - lines->data) - batch_at },
+					 { (void *)line.text, line.len }, { "\n", 1 } };
+		write_console(stream->console_fd, parts, 3);
+		batch_at = lines->consumed;
 	}
-	line_compact(&stream->lines);
+	if (lines->consumed > batch_at)
+		write_console(stream->console_fd, &(struct iovec){ lines->data + batch_at, lines->consumed - batch_at }, 1);
+	line_compact(lines);
 }
 
 /* Reads what the pipe holds now; false when there is nothing more for the moment. */
