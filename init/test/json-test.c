@@ -1,22 +1,10 @@
 /* Host unit test of json.c and http.c, the pure parts of the metadata fetch: make -C init unit */
 #include "../init.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		checks++;                                                     \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
-	} while (0)
 
 /* expected: the entries in order, NULL-terminated. */
 static void expect_env(const char *json, const char *const *expected)
@@ -257,10 +245,5 @@ int main(void)
 	test_json();
 	test_instance_and_logs();
 	test_http();
-	if (failures) {
-		fprintf(stderr, "json-test: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("json-test: all %d checks passed\n", checks);
-	return 0;
+	return check_summary("json-test");
 }

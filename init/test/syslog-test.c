@@ -1,22 +1,10 @@
 /* Host unit test of syslog.c, the pure parts of log shipping: make -C init unit */
 #include "../init.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		checks++;                                                     \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
-	} while (0)
 
 static void expect_severity(const char *line, int fallback, int expected)
 {
@@ -173,10 +161,5 @@ int main(void)
 	test_escape();
 	test_frame();
 	test_lines();
-	if (failures) {
-		fprintf(stderr, "syslog-test: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("syslog-test: all %d checks passed\n", checks);
-	return 0;
+	return check_summary("syslog-test");
 }
