@@ -84,7 +84,7 @@ static void apply_logs(struct boot_config *cfg, const char *value)
 		log_warn("ignoring ingot.logs as it is not IPV4[:PORT]: %s", value);
 }
 
-/* At least two of the longest frames, at most 256 MiB of the VM's memory. */
+/* At least 128 KiB, room for the longest frame (64 KiB and its header); at most 256 MiB. */
 static void parse_buffer_size(const char *key, const char *value, size_t *out)
 {
 	char *end;

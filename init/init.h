@@ -135,7 +135,7 @@ bool fetch_configuration(const struct boot_config *cfg, struct instance_config *
 #define LOG_LINE_MAX 65536 /* longer lines are split into pieces of this many bytes */
 #define LOG_DEFAULT_PORT 601 /* syslog-conn */
 #define LOG_BUFFER_DEFAULT (1024 * 1024)
-#define LOG_BUFFER_MIN (128 * 1024) /* room for the longest frame, twice over */
+#define LOG_BUFFER_MIN (128 * 1024) /* room for the longest frame (LOG_LINE_MAX and its header) */
 #define LOG_BUFFER_MAX (256 * 1024 * 1024)
 #define SYSLOG_HEADER_MAX 1024
 /* One stream's bytes, split into lines; data holds LOG_LINE_MAX + 1 bytes. */

@@ -321,9 +321,9 @@ log_scenarios() {
 	write_log_fixtures
 	# (a) Configured by the metadata service: framing, severities, JSON levels, structured data with
 	# escapes, a 70 KiB line in two marked pieces, and a last line without its newline.
+	touch "$work/logs.up"
 	connector="cat $work/logs-config.http" log_connector="sh $work/logs-gated.sh $work/logs-shipped.jsonl" \
 		boot logs-shipped "$static_net ingot.env=prod $metadata"
-	touch "$work/logs.up"
 	wait_for_power_off
 	rm -f "$work/logs.up"
 	expect "shipping logs to 10.0.2.101:601 as i-log\"]\\x/shop (buffer 1048576 bytes)" \
