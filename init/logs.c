@@ -68,10 +68,16 @@ static void enqueue_drop_notice(struct log_shipper *s)
 
 static void ship_line(struct log_shipper *s, struct log_stream *stream, const struct log_line *line)
 {
+	/* While lines are dropped, one that cannot fit with the notice costs no formatting: a flood stays cheap. */
+	size_t most = NOTICE_MAX + SYSLOG_HEADER_MAX + line->len + 24;
+	if (s->dropped && !link_has_room(&s->link, most)) {
+		s->dropped++;
+		return;
+	}
 	char header[SYSLOG_HEADER_MAX];
 	int severity = syslog_severity(line->text, line->len, stream->severity);
 	size_t header_len = format_header(s, header, severity, s->proc_id, stream->name, stream->sd, line);
-	if (s->dropped && link_has_room(&s->link, NOTICE_MAX + header_len + line->len + 24))
+	if (s->dropped)
 		enqueue_drop_notice(s);
 	if (!s->dropped && link_enqueue(&s->link, header, header_len, line->text, line->len))
 		return;
