@@ -75,6 +75,11 @@ static void exec_app(const struct app_spec *app)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Its own session and process group, so a stop signal reaches the app's children too. */
 	setsid();
+	/* Shipped logs: stdout and stderr become init's pipes; stdin stays the console. */
+	if (app->stdout_fd >= 0 && (dup2(app->stdout_fd, STDOUT_FILENO) < 0 || dup2(app->stderr_fd, STDERR_FILENO) < 0)) {
+		log_warn("cannot start app as %s: log pipes", strerror(errno));
+		_exit(EXIT_CANNOT_START);
+	}
 	if (chdir(app->workdir) < 0) {
 		log_warn("cannot start app as %s: workdir %s", strerror(errno), app->workdir);
 		_exit(EXIT_CANNOT_START);
@@ -126,8 +131,11 @@ static void drain_signals(int signal_fd, bool *stop_requested)
 	}
 }
 
-/* Runs until the app exits and returns its wait status; every other child is reaped on the way. */
-int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s)
+/*
+ * Runs until the app exits and returns its wait status; every other child is reaped on the way, and
+ * the app's output is shipped meanwhile when logs is not NULL.
+ */
+int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_shipper *logs)
 {
 	long long kill_at = -1;
 	bool killed = false;
@@ -138,18 +146,28 @@ int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s)
 			if (pid == app)
 				return status;
 		}
-		int timeout_ms = -1;
+		int timeout_ms = logs ? logs_timeout_ms(logs) : -1;
 		if (kill_at >= 0 && !killed) {
 			long long left = kill_at - uptime_ms();
-			timeout_ms = left > 0 ? (int)left : 0;
+			int kill_ms = left > 0 ? (int)left : 0;
+			if (timeout_ms < 0 || kill_ms < timeout_ms)
+				timeout_ms = kill_ms;
 		}
-		struct pollfd pfd = { .fd = signal_fd, .events = POLLIN };
-		if (poll(&pfd, 1, timeout_ms) == 0) {
+		struct pollfd fds[1 + LOGS_MAX_FDS] = { { .fd = signal_fd, .events = POLLIN } };
+		nfds_t count = 1 + (logs ? logs_poll_fds(logs, fds + 1) : 0);
+		if (poll(fds, count, timeout_ms) < 0) {
+			for (nfds_t i = 0; i < count; i++)
+				fds[i].revents = 0;
+		}
+		if (logs)
+			logs_handle(logs, fds + 1);
+		if (kill_at >= 0 && !killed && uptime_ms() >= kill_at) {
 			log_info("app still running after %us, sending SIGKILL", stop_timeout_s);
 			signal_app(app, SIGKILL);
 			killed = true;
-			continue;
 		}
+		if (!(fds[0].revents & POLLIN))
+			continue;
 		bool stop_requested = false;
 		drain_signals(signal_fd, &stop_requested);
 		if (stop_requested && kill_at < 0) {

@@ -58,32 +58,11 @@ static void parse_dns_list(char *value, struct net_config *net)
 	}
 }
 
-/* "10.0.2.100:80"; numeric only, as nothing can resolve a name this early. The port defaults to 80. */
-static bool parse_endpoint(const char *text, struct in_addr *address, uint16_t *port)
-{
-	char host[16];
-	const char *colon = strchr(text, ':');
-	size_t host_len = colon ? (size_t)(colon - text) : strlen(text);
-	if (host_len >= sizeof host)
-		return false;
-	memcpy(host, text, host_len);
-	host[host_len] = '\0';
-	long value = 80;
-	if (colon) {
-		char *end;
-		value = strtol(colon + 1, &end, 10);
-		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || value < 1 || value > 65535)
-			return false;
-	}
-	*port = (uint16_t)value;
-	return parse_ipv4(host, address);
-}
-
 /* A malformed endpoint still counts as requested: starting the app without its config is worse. */
 static void apply_metadata(struct boot_config *cfg, const char *value)
 {
 	cfg->metadata_requested = true;
-	if (parse_endpoint(value, &cfg->metadata_address, &cfg->metadata_port)) {
+	if (parse_endpoint(value, 80, &cfg->metadata_address, &cfg->metadata_port)) {
 		char address[16];
 		snprintf(cfg->metadata_endpoint, sizeof cfg->metadata_endpoint, "%s:%u",
 			 format_ipv4(cfg->metadata_address, address), (unsigned)cfg->metadata_port);
@@ -91,6 +70,31 @@ static void apply_metadata(struct boot_config *cfg, const char *value)
 		cfg->metadata_port = 0;
 		snprintf(cfg->metadata_endpoint, sizeof cfg->metadata_endpoint, "%s", value);
 	}
+}
+
+/* Unlike the metadata service, a log endpoint is not worth failing the boot for: the app runs unlogged. */
+static void apply_logs(struct boot_config *cfg, const char *value)
+{
+	struct in_addr address;
+	uint16_t port;
+	char ip[16];
+	if (parse_endpoint(value, LOG_DEFAULT_PORT, &address, &port))
+		snprintf(cfg->log_address, sizeof cfg->log_address, "%s:%u", format_ipv4(address, ip), (unsigned)port);
+	else
+		log_warn("ignoring ingot.logs as it is not IPV4[:PORT]: %s", value);
+}
+
+/* At least 128 KiB, room for the longest frame (64 KiB and its header); at most 256 MiB. */
+static void parse_buffer_size(const char *key, const char *value, size_t *out)
+{
+	char *end;
+	unsigned long bytes = strtoul(value, &end, 10);
+	if (*end != '\0' || end == value || *value < '0' || *value > '9' || bytes < LOG_BUFFER_MIN ||
+	    bytes > LOG_BUFFER_MAX)
+		log_warn("ignoring %s as it is not a number of bytes from %d to %d: %s", key, LOG_BUFFER_MIN,
+			 LOG_BUFFER_MAX, value);
+	else
+		*out = bytes;
 }
 
 static void apply_option(struct boot_config *cfg, const char *key, char *value)
@@ -119,6 +123,10 @@ static void apply_option(struct boot_config *cfg, const char *key, char *value)
 		apply_metadata(cfg, value);
 	} else if (strcmp(key, "ingot.metadata_timeout") == 0) {
 		parse_seconds(key, value, 1, &cfg->metadata_timeout_s);
+	} else if (strcmp(key, "ingot.logs") == 0) {
+		apply_logs(cfg, value);
+	} else if (strcmp(key, "ingot.logs_buffer") == 0) {
+		parse_buffer_size(key, value, &cfg->log_buffer_bytes);
 	} else if (strcmp(key, "ingot.debug") == 0) {
 		debug_enabled = strcmp(value, "0") != 0;
 	}
@@ -130,6 +138,7 @@ void parse_cmdline(struct boot_config *cfg)
 	strcpy(cfg->env_name, "dev");
 	cfg->stop_timeout_s = 10;
 	cfg->metadata_timeout_s = 30;
+	cfg->log_buffer_bytes = LOG_BUFFER_DEFAULT;
 
 	char *cmdline = read_file("/proc/cmdline", NULL);
 	if (!cmdline) {

@@ -54,15 +54,25 @@ int main(void)
 	setup_network(&cfg);
 
 	/* Without its configuration the app would start half-set-up, so a failed fetch powers off. */
-	struct env_list fetched = { 0 };
-	if (cfg.metadata_requested && !fetch_configuration(&cfg, &fetched))
+	struct instance_config instance = { 0 };
+	if (cfg.metadata_requested && !fetch_configuration(&cfg, &instance))
 		power_off(signal_fd);
 
-	struct app_spec app = { 0 };
-	if (load_app_spec(&cfg, fetched.entries, &app)) {
+	struct app_spec app = { .stdout_fd = -1, .stderr_fd = -1 };
+	if (load_app_spec(&cfg, instance.env.entries, &app)) {
+		struct log_shipper *logs = logs_open(&cfg, &instance, &app);
 		pid_t pid = spawn_app(&app);
-		if (pid > 0)
-			report_exit(supervise_app(pid, signal_fd, cfg.stop_timeout_s));
+		if (logs && pid > 0)
+			logs_app_started(logs, pid);
+		if (pid > 0) {
+			int status = supervise_app(pid, signal_fd, cfg.stop_timeout_s, logs);
+			/* The app's last lines reach the console before the line that says it exited. */
+			if (logs)
+				logs_drain(logs);
+			report_exit(status);
+		}
+		if (logs)
+			logs_flush(logs);
 	}
 	power_off(signal_fd);
 }

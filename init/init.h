@@ -3,6 +3,7 @@
 #define INGOT_INIT_H
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,12 @@ struct net_config {
 	char domain[128];
 };
 
+/* A growable, NULL-terminated array of "KEY=VALUE" strings. */
+struct env_list {
+	char **entries;
+	size_t count, capacity;
+};
+
 struct boot_config {
 	char hostname[65];
 	char env_name[64];
@@ -29,12 +36,16 @@ struct boot_config {
 	uint16_t metadata_port; /* 0 when ingot.metadata is malformed, so the boot fails */
 	char metadata_endpoint[32]; /* "10.0.2.100:80", or the malformed text, for messages */
 	unsigned metadata_timeout_s;
+	char log_address[32]; /* ingot.logs, "" when not given or malformed */
+	size_t log_buffer_bytes;
 };
 
-/* A growable, NULL-terminated array of "KEY=VALUE" strings. */
-struct env_list {
-	char **entries;
-	size_t count, capacity;
+/* What the metadata service's configuration says, beyond the app's environment. */
+struct instance_config {
+	struct env_list env;
+	char instance[129];    /* "" when absent */
+	char log_address[32];  /* "IPV4:PORT", "" when absent */
+	char app_name[49];     /* RFC 5424 APP-NAME is at most 48 bytes; "" when absent */
 };
 
 struct app_spec {
@@ -43,6 +54,7 @@ struct app_spec {
 	uid_t uid;
 	gid_t gid;
 	const char *workdir;
+	int stdout_fd, stderr_fd; /* pipes to init when logs are shipped, else -1 (the console) */
 };
 
 /* log.c */
@@ -111,16 +123,86 @@ bool json_read_object(struct json_reader *r, int depth, json_member_fn *on_membe
 bool json_read_document(struct json_reader *r, json_member_fn *on_member);
 
 /* config.c */
-bool config_read_env(const char *text, size_t len, struct env_list *env, char *reason, size_t reason_size);
+bool config_read(const char *text, size_t len, struct instance_config *out, char *reason, size_t reason_size);
 void env_list_wipe(struct env_list *env);
+bool parse_endpoint(const char *text, long default_port, struct in_addr *address, uint16_t *port);
 
 /* metadata.c */
 #define EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE from sysexits.h */
-bool fetch_configuration(const struct boot_config *cfg, struct env_list *env);
+bool fetch_configuration(const struct boot_config *cfg, struct instance_config *out);
+
+/* syslog.c: the pure parts of log shipping, for host unit tests */
+#define LOG_LINE_MAX 65536 /* longer lines are split into pieces of this many bytes */
+#define LOG_DEFAULT_PORT 601 /* syslog-conn */
+#define LOG_BUFFER_DEFAULT (1024 * 1024)
+#define LOG_BUFFER_MIN (128 * 1024) /* room for the longest frame (LOG_LINE_MAX and its header) */
+#define LOG_BUFFER_MAX (256 * 1024 * 1024)
+#define SYSLOG_HEADER_MAX 1024
+/* One stream's bytes, split into lines; data holds LOG_LINE_MAX + 1 bytes. */
+struct line_reader {
+	char *data;
+	size_t len, consumed;
+	unsigned part; /* pieces of the current line already taken, 0 when it is not split */
+};
+struct log_line {
+	const char *text;
+	size_t len;
+	unsigned part;  /* 1, 2, … for the pieces of a split line; 0 for a whole line */
+	bool continued; /* the next piece continues this line */
+};
+bool line_next(struct line_reader *r, bool at_eof, struct log_line *out);
+void line_compact(struct line_reader *r);
+int syslog_severity(const char *text, size_t len, int fallback);
+size_t syslog_escape_param(char *out, size_t size, const char *value);
+size_t syslog_clean_name(char *out, size_t size, const char *name);
+struct syslog_header {
+	int priority;
+	long long time_s; /* realtime */
+	long time_us;
+	const char *hostname, *app_name, *proc_id, *msg_id;
+	const char *sd; /* the structured data's first element without its "]", e.g. [ingot@32473 a="b" */
+	unsigned part;
+	bool continued;
+};
+size_t syslog_format_header(char *out, size_t size, const struct syslog_header *h);
+size_t syslog_frame_prefix(char *out, size_t header_len, size_t msg_len);
+
+/* log-link.c: the connection to the log endpoint and the frames waiting for it */
+enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_SETTLING, LINK_UP };
+extern const char *const link_state_names[];
+struct log_link {
+	struct sockaddr_in endpoint;
+	char endpoint_text[32];
+	int sock;
+	enum link_state state;
+	long long state_until_ms, backoff_ms;
+	/* Whole frames in buffer[head, tail); [head, sent) went out on this connection already. */
+	char *buffer;
+	size_t capacity, head, sent, tail;
+};
+bool link_open(struct log_link *l, size_t capacity);
+bool link_has_room(const struct log_link *l, size_t n);
+bool link_enqueue(struct log_link *l, const char *header, size_t header_len, const char *msg, size_t msg_len);
+void link_poll_fd(const struct log_link *l, struct pollfd *fd);
+int link_timeout_ms(const struct log_link *l);
+void link_handle(struct log_link *l, short revents);
+void link_close(struct log_link *l, long long deadline_ms);
+
+/* logs.c: captures the app's output and ships it; see README.md "Log shipping" */
+struct log_shipper;
+struct log_shipper *logs_open(const struct boot_config *cfg, const struct instance_config *instance,
+			      struct app_spec *app);
+void logs_app_started(struct log_shipper *s, pid_t app);
+size_t logs_poll_fds(struct log_shipper *s, struct pollfd *fds);
+int logs_timeout_ms(struct log_shipper *s);
+void logs_handle(struct log_shipper *s, const struct pollfd *fds);
+void logs_drain(struct log_shipper *s);
+void logs_flush(struct log_shipper *s);
+#define LOGS_MAX_FDS 3
 
 /* app.c */
 pid_t spawn_app(const struct app_spec *app);
-int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s);
+int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_shipper *logs);
 void power_off(int signal_fd) __attribute__((noreturn));
 const char *signal_name(int sig);
 

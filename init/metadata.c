@@ -160,11 +160,11 @@ static enum outcome classify(struct fetch *f, enum http_state state)
 	return status >= 500 && status <= 599 ? RETRY : GIVE_UP;
 }
 
-static enum outcome read_config(struct fetch *f, struct env_list *env)
+static enum outcome read_config(struct fetch *f, struct instance_config *out)
 {
 	char reason[96];
 	const char *body = f->buffer + f->response.body_at;
-	if (config_read_env(body, f->response.body_length, env, reason, sizeof reason))
+	if (config_read(body, f->response.body_length, out, reason, sizeof reason))
 		return FETCHED;
 	/* A JSON object shows when it was cut short; after a reset that deserves another try. */
 	snprintf(f->reason, sizeof f->reason, "%s%s%s", f->reset ? "connection reset by peer (" : "", reason,
@@ -172,7 +172,7 @@ static enum outcome read_config(struct fetch *f, struct env_list *env)
 	return f->reset ? RETRY : GIVE_UP;
 }
 
-static enum outcome attempt(struct fetch *f, struct env_list *env)
+static enum outcome attempt(struct fetch *f, struct instance_config *out)
 {
 	int sock = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	enum outcome outcome = RETRY;
@@ -185,7 +185,7 @@ static enum outcome attempt(struct fetch *f, struct env_list *env)
 		outcome = classify(f, receive_response(f, sock));
 	}
 	close(sock);
-	return outcome == FETCHED ? read_config(f, env) : outcome;
+	return outcome == FETCHED ? read_config(f, out) : outcome;
 }
 
 /* Init's signals are blocked (read through a signalfd), so nothing interrupts the sleep. */
@@ -212,10 +212,10 @@ static void report_success(const struct env_list *env, long long elapsed_ms, int
 }
 
 /*
- * Appends the fetched env to env, or prints the "boot failed" line and returns false. Retries until
+ * Reads the fetched configuration into out, or prints the "boot failed" line and returns false. Retries until
  * ingot.metadata_timeout has passed since the first attempt; the response is zeroed afterwards.
  */
-bool fetch_configuration(const struct boot_config *cfg, struct env_list *env)
+bool fetch_configuration(const struct boot_config *cfg, struct instance_config *out)
 {
 	if (cfg->metadata_port == 0)
 		return report_failure(cfg, "ingot.metadata is not IPV4[:PORT]");
@@ -227,7 +227,7 @@ bool fetch_configuration(const struct boot_config *cfg, struct env_list *env)
 	int attempts = 0;
 	enum outcome outcome;
 	for (;;) {
-		outcome = attempt(&f, env);
+		outcome = attempt(&f, out);
 		attempts++;
 		if (outcome != RETRY)
 			break;
@@ -243,7 +243,7 @@ bool fetch_configuration(const struct boot_config *cfg, struct env_list *env)
 	explicit_bzero(f.buffer, f.dirty);
 	free(f.buffer);
 	if (outcome == FETCHED) {
-		report_success(env, uptime_ms() - started_ms, attempts);
+		report_success(&out->env, uptime_ms() - started_ms, attempts);
 		return true;
 	}
 	if (outcome == RETRY) {

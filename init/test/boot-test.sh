@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots build/init with a tiny HTTP app in QEMU (software emulation) and checks DHCP, static
-# network, graceful stop via Ctrl-Alt-Del, the stop timeout, and the configuration fetch from a
-# metadata service (served through QEMU's guestfwd, no server needed). Usage: make -C init test
+# network, graceful stop via Ctrl-Alt-Del, the stop timeout, the configuration fetch from a
+# metadata service, and log shipping (both served through QEMU's guestfwd, no server needed).
+# Usage: make -C init test; INIT_TEST_PORT=18081 picks the host port forwarded to the app (18080).
 set -euo pipefail
 
 init_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,11 +15,12 @@ newest_cloud_kernel() {
 }
 kernel_version=${KERNEL_VERSION:-$(newest_cloud_kernel)}
 kernel=${KERNEL:-/boot/vmlinuz-$kernel_version}
-port=${PORT:-18080}
+port=${INIT_TEST_PORT:-${PORT:-18080}}
 work=$(mktemp -d /tmp/ingot-boot-test.XXXXXX)
 qemu_pid=
 log=
 connector= # a command whose stdout answers each guest connection to 10.0.2.100:80
+log_connector= # a command that reads each guest connection to 10.0.2.101:601 on its stdin
 failures=0
 
 cleanup() {
@@ -53,6 +55,9 @@ build_initramfs() {
 	printf 'GREETING=hello world\0LAYERED=base\0' >"$root/etc/ingot/env"
 	printf 'LAYERED=prod\0' >"$root/etc/ingot/env.prod"
 	printf 'STUBBORN=1\0' >"$root/etc/ingot/env.stubborn"
+	printf 'LOG_BURST=400\0LOG_LINGER=6\0' >"$root/etc/ingot/env.burst"
+	printf 'FLOOD=%s\0' "${INIT_TEST_FLOOD_LINES:-12000}" >"$root/etc/ingot/env.flood"
+	echo test-app >"$root/etc/ingot/app"
 	echo 1000:1000 >"$root/etc/ingot/user"
 	echo /app >"$root/etc/ingot/workdir"
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
@@ -107,7 +112,7 @@ boot() { # name, extra kernel arguments, extra QEMU arguments...
 	qemu-system-x86_64 -M q35 -m 256 -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$work/test.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 $append" \
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8080${connector:+,guestfwd=tcp:10.0.2.100:80-cmd:$connector}" \
+		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:8080${connector:+,guestfwd=tcp:10.0.2.100:80-cmd:$connector}${log_connector:+,guestfwd=tcp:10.0.2.101:601-cmd:$log_connector}" \
 		-device virtio-net-pci,netdev=n0 \
 		"$@" </dev/null >"$log" 2>&1 &
 	qemu_pid=$!
@@ -174,85 +179,253 @@ for command in ({"execute": "qmp_capabilities"},
 PY
 }
 
-show() {
-	grep -aE '^(ingot-init|test-app):' "$log" | tr -d '\r' | sed 's/^/   /'
+show() { # the lines of init and the app, less the log scenarios' thousands of generated ones
+	grep -aE '^(ingot-init|test-app):' "$log" | grep -avE '^test-app: (flood [0-9]{6} |burst [0-9]{5} |long )' |
+		tr -d '\r' | cut -c1-200 | sed 's/^/   /'
+}
+
+# INIT_TEST_ONLY="logs metadata" runs only those groups of scenarios (base, metadata, logs).
+want() {
+	[ -z "${INIT_TEST_ONLY:-}" ] || [[ " $INIT_TEST_ONLY " == *" $1 "* ]]
 }
 
 build_initramfs
 
 static_net="ingot.ip=10.0.2.15/24 ingot.gw=10.0.2.2 ingot.dns=10.0.2.3"
-
-boot dhcp "ingot.env=prod ingot.hostname=box"
-wait_for_line "test-app: listening" 90 && http_get
-wait_for_power_off
-expect "dhcp lease 10.0.2.15 from 10.0.2.2" "network eth0 10.0.2.15/24 gw 10.0.2.2" \
-	"uid=1000 gid=1000 cwd=/app hostname=box" "INGOT_ENV=prod" "LAYERED=prod" \
-	"GREETING=hello world" "nameserver 10.0.2.3" "localhost box" "served GET / HTTP/1.1" \
-	"ingot-init: app exited with status 3"
-show
-
-boot static "$static_net"
-wait_for_line "test-app: listening" 90 && http_get
-wait_for_power_off
-expect "network eth0 10.0.2.15/24 gw 10.0.2.2" "INGOT_ENV=dev" "LAYERED=base" \
-	"hostname=ingot" "ingot-init: app exited with status 3"
-grep -qF "dhcp lease" "$log" && fail "static boot ran DHCP"
-show
-
-boot ctrl-alt-del "$static_net" -qmp "unix:$work/qmp.sock,server,nowait"
-wait_for_line "test-app: listening" 90 && send_ctrl_alt_del
-wait_for_power_off
-expect "ingot-init: stopping app (SIGTERM, timeout 10s)" "test-app: got SIGTERM" \
-	"ingot-init: app exited with status 0"
-show
-
-boot stop-timeout "$static_net ingot.env=stubborn ingot.stop_timeout=2" -qmp "unix:$work/qmp.sock,server,nowait"
-wait_for_line "test-app: listening" 90 && send_ctrl_alt_del
-wait_for_power_off
-expect "ingot-init: stopping app (SIGTERM, timeout 2s)" "ingot-init: app killed by signal 9 (SIGKILL)"
-show
-
-write_metadata_fixtures
 metadata=ingot.metadata=10.0.2.100:80
 
-# The first two connections fail (immediate EOF through guestfwd), the third is answered; the
-# fetched env wins over env and env.prod, and the later of two LAYERED members wins.
-connector="sh $work/flaky.sh" boot metadata "$static_net ingot.env=prod $metadata"
-wait_for_line "test-app: listening" 90 && http_get
-wait_for_power_off
-expect "configuration fetched: 5 variables in" "(attempt 3)" "LAYERED=metadata" "INGOT_ENV=prod" \
-	"GREETING=hello world" "INGOT_INSTANCE_ID=i-3f2a9c1e" "$(secret_digest API_TOKEN)" \
-	"$(secret_digest DATABASE_URL)" "ingot-init: app exited with status 3"
-expect_no_secrets
-show
+base_scenarios() {
+	boot dhcp "ingot.env=prod ingot.hostname=box"
+	wait_for_line "test-app: listening" 90 && http_get
+	wait_for_power_off
+	expect "dhcp lease 10.0.2.15 from 10.0.2.2" "network eth0 10.0.2.15/24 gw 10.0.2.2" \
+		"uid=1000 gid=1000 cwd=/app hostname=box" "INGOT_ENV=prod" "LAYERED=prod" \
+		"GREETING=hello world" "nameserver 10.0.2.3" "localhost box" "served GET / HTTP/1.1" \
+		"ingot-init: app exited with status 3"
+	show
 
-# Debug lines name the keys, never the values; no Content-Length, so the reset after the body ends
-# it (as EOF would); the port defaults to 80.
-connector="sh $work/answer-then-reset.sh" boot metadata-debug "$static_net ingot.debug=1 ingot.metadata=10.0.2.100"
-wait_for_line "test-app: listening" 90 && http_get
-wait_for_power_off
-expect "configuration fetched: 5 variables in" "(attempt 1)" "debug: configuration sets API_TOKEN" \
-	"LAYERED=metadata" "INGOT_ENV=dev" "$(secret_digest API_TOKEN)" "ingot-init: app exited with status 3"
-expect_no_secrets
-show
+	boot static "$static_net"
+	wait_for_line "test-app: listening" 90 && http_get
+	wait_for_power_off
+	expect "network eth0 10.0.2.15/24 gw 10.0.2.2" "INGOT_ENV=dev" "LAYERED=base" \
+		"hostname=ingot" "ingot-init: app exited with status 3"
+	grep -qF "dhcp lease" "$log" && fail "static boot ran DHCP"
+	show
 
-# A connector that always fails: retried until ingot.metadata_timeout, then power off, no app.
-connector=false boot metadata-down "$static_net $metadata ingot.metadata_timeout=3"
-wait_for_power_off
-# Whether the guest sees EOF or a reset depends on when the connector exits; both are retried.
-grep -qaE "boot failed \(status 69\): cannot fetch configuration from 10\.0\.2\.100:80 as connection (closed without a response|reset by peer) after [0-9]+ attempts in 3 s" "$log" ||
-	fail "no 'boot failed (status 69)' line after 3 s of retries"
-expect "power off"
-grep -qF "starting app" "$log" && fail "the app started without its configuration"
-show
+	boot ctrl-alt-del "$static_net" -qmp "unix:$work/qmp.sock,server,nowait"
+	wait_for_line "test-app: listening" 90 && send_ctrl_alt_del
+	wait_for_power_off
+	expect "ingot-init: stopping app (SIGTERM, timeout 10s)" "test-app: got SIGTERM" \
+		"ingot-init: app exited with status 0"
+	show
 
-# A 404 is final: no retry.
-connector="cat $work/404.http" boot metadata-404 "$static_net $metadata ingot.debug=1"
-wait_for_power_off
-expect "boot failed (status 69): cannot fetch configuration from 10.0.2.100:80 as HTTP 404 Not Found" "power off"
-grep -qF "configuration attempt" "$log" && fail "a 404 was retried"
-grep -qF "starting app" "$log" && fail "the app started without its configuration"
-show
+	boot stop-timeout "$static_net ingot.env=stubborn ingot.stop_timeout=2" -qmp "unix:$work/qmp.sock,server,nowait"
+	wait_for_line "test-app: listening" 90 && send_ctrl_alt_del
+	wait_for_power_off
+	expect "ingot-init: stopping app (SIGTERM, timeout 2s)" "ingot-init: app killed by signal 9 (SIGKILL)"
+	show
+}
+
+metadata_scenarios() {
+	write_metadata_fixtures
+
+	# The first two connections fail (immediate EOF through guestfwd), the third is answered; the
+	# fetched env wins over env and env.prod, and the later of two LAYERED members wins.
+	connector="sh $work/flaky.sh" boot metadata "$static_net ingot.env=prod $metadata"
+	wait_for_line "test-app: listening" 90 && http_get
+	wait_for_power_off
+	expect "configuration fetched: 5 variables in" "(attempt 3)" "LAYERED=metadata" "INGOT_ENV=prod" \
+		"GREETING=hello world" "INGOT_INSTANCE_ID=i-3f2a9c1e" "$(secret_digest API_TOKEN)" \
+		"$(secret_digest DATABASE_URL)" "ingot-init: app exited with status 3"
+	expect_no_secrets
+	show
+
+	# Debug lines name the keys, never the values; no Content-Length, so the reset after the body ends
+	# it (as EOF would); the port defaults to 80.
+	connector="sh $work/answer-then-reset.sh" boot metadata-debug "$static_net ingot.debug=1 ingot.metadata=10.0.2.100"
+	wait_for_line "test-app: listening" 90 && http_get
+	wait_for_power_off
+	expect "configuration fetched: 5 variables in" "(attempt 1)" "debug: configuration sets API_TOKEN" \
+		"LAYERED=metadata" "INGOT_ENV=dev" "$(secret_digest API_TOKEN)" "ingot-init: app exited with status 3"
+	expect_no_secrets
+	show
+
+	# A connector that always fails: retried until ingot.metadata_timeout, then power off, no app.
+	connector=false boot metadata-down "$static_net $metadata ingot.metadata_timeout=3"
+	wait_for_power_off
+	# Whether the guest sees EOF or a reset depends on when the connector exits; both are retried.
+	grep -qaE "boot failed \(status 69\): cannot fetch configuration from 10\.0\.2\.100:80 as connection (closed without a response|reset by peer) after [0-9]+ attempts in 3 s" "$log" ||
+		fail "no 'boot failed (status 69)' line after 3 s of retries"
+	expect "power off"
+	grep -qF "starting app" "$log" && fail "the app started without its configuration"
+	show
+
+	# A 404 is final: no retry.
+	connector="cat $work/404.http" boot metadata-404 "$static_net $metadata ingot.debug=1"
+	wait_for_power_off
+	expect "boot failed (status 69): cannot fetch configuration from 10.0.2.100:80 as HTTP 404 Not Found" "power off"
+	grep -qF "configuration attempt" "$log" && fail "a 404 was retried"
+	grep -qF "starting app" "$log" && fail "the app started without its configuration"
+	show
+}
+
+# The log endpoint's connector runs test/syslog-receiver.py on each guest connection, which checks
+# the framing and writes one JSON object per frame; while logs.up is missing it fails at once, as a
+# connector does while the endpoint is down.
+write_log_fixtures() {
+	local body
+	body='{"instance":"i-log\"]\\x","logs":{"address":"10.0.2.101:601","app":"shop"},"env":{"LOG_DEMO":"1"}}'
+	printf 'HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' "${#body}" "$body" >"$work/logs-config.http"
+	cat >"$work/logs-gated.sh" <<SH
+[ -e "$work/logs.up" ] || exit 1
+exec python3 "$init_dir/test/syslog-receiver.py" "\$1"
+SH
+}
+
+# The receiver writes each frame as it arrives; its last ones may land just after QEMU exits.
+wait_for_frames() { # file, fixed string in the last frame
+	local deadline=$((SECONDS + 10))
+	until grep -qF -- "$2" "$1" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			fail "no frame with '$2' in $1"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+check_frames() { # file; python3 checks over its frames (as `frames`) on stdin, which call problem()
+	local file=$1 checks
+	checks=$(cat)
+	local problems
+	problems=$(python3 - "$file" <<PY
+import json, re, sys
+frames = [json.loads(line) for line in open(sys.argv[1])]
+problems = [f"receiver error: {f['error']}" for f in frames if "error" in f]
+frames = [f for f in frames if "error" not in f]
+def problem(text): problems.append(text)
+$checks
+print("\n".join(problems))
+PY
+) || problems="the checks failed to run"
+	if [ -n "$problems" ]; then
+		while IFS= read -r line; do fail "$line"; done <<<"$problems"
+	fi
+}
+
+flood_rate() { # lines per second the app reported in $log
+	grep -aoE 'test-app: flood [0-9]+ lines in [0-9]+ ms' "$log" | awk '{ printf "%d", $3 * 1000 / $6 }'
+}
+
+log_scenarios() {
+	write_log_fixtures
+	# (a) Configured by the metadata service: framing, severities, JSON levels, structured data with
+	# escapes, a 70 KiB line in two marked pieces, and a last line without its newline.
+	touch "$work/logs.up"
+	connector="cat $work/logs-config.http" log_connector="sh $work/logs-gated.sh $work/logs-shipped.jsonl" \
+		boot logs-shipped "$static_net ingot.env=prod $metadata"
+	wait_for_power_off
+	rm -f "$work/logs.up"
+	expect "shipping logs to 10.0.2.101:601 as i-log\"]\\x/shop (buffer 1048576 bytes)" \
+		"test-app: plain stderr line" "test-app: last words without a newline" "ingot-init: app exited with status 0"
+	wait_for_frames "$work/logs-shipped.jsonl" "last words without a newline"
+	check_frames "$work/logs-shipped.jsonl" <<'PY'
+by_msg = {f["msg"]: f for f in frames}
+expected = [  # message, PRI (facility user = 8 + severity), stream
+    ("test-app: plain stdout line", 14, "stdout"), ("test-app: plain stderr line", 11, "stderr"),
+    ("{\"level\":20,\"msg\":\"pino debug\"}", 15, "stdout"), ("{\"level\":40,\"msg\":\"pino warn\"}", 12, "stdout"),
+    ("{\"level\":60,\"msg\":\"pino fatal\"}", 10, "stdout"),
+    ("{\"level\":\"error\",\"msg\":\"named error on stdout\"}", 11, "stdout"),
+    ("{\"level\":30,\"msg\":\"info on stderr\"}", 14, "stderr"),
+    ("{\"level\":50,\"msg\":\"not JSON, no closing brace\"", 14, "stdout"),
+    ("test-app: message with \"quotes\", \\ and ] kept as they are", 14, "stdout"),
+    ("test-app: last words without a newline", 14, "stdout")]
+for msg, pri, stream in expected:
+    f = by_msg.get(msg)
+    if not f:
+        problem(f"no frame with the message {msg!r}")
+    elif (f["pri"], f["msgid"], f["sd"]["ingot@32473"].get("stream")) != (pri, stream, stream):
+        problem(f"{msg!r}: PRI {f['pri']} MSGID {f['msgid']} {f['sd']}, expected {pri} and {stream}")
+procids = {f["procid"] for f in frames}
+if len(procids) != 1 or not next(iter(procids)).isdigit():
+    problem(f"PROCID is not one PID: {procids}")
+import datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+for f in frames:
+    if (f["hostname"], f["app"]) != ("i-log\"]\\x", "shop"):
+        problem(f"HOSTNAME {f['hostname']!r} APP-NAME {f['app']!r}")
+    sd = f["sd"].get("ingot@32473", {})
+    if (sd.get("instance"), sd.get("env")) != ("i-log\"]\\x", "prod") or "instance=\"i-log\\\"\\]\\\\x\"" not in f["sd_raw"]:
+        problem(f"structured data {f['sd_raw']!r}")
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", f["timestamp"]) or abs(
+            (datetime.datetime.fromisoformat(f["timestamp"][:-1] + "+00:00") - now).total_seconds()) > 600:
+        problem(f"TIMESTAMP {f['timestamp']}")
+long = [f for f in frames if "part" in f["sd"]["ingot@32473"]]
+line = "test-app: long " + "".join(str(i % 10) for i in range(15, 70 * 1024))
+marks = [(len(f["msg"]), f["sd"]["ingot@32473"].get("part"), f["sd"]["ingot@32473"].get("continued")) for f in long]
+if marks != [(65536, "1", "true"), (70 * 1024 - 65536, "2", None)] or "".join(f["msg"] for f in long) != line:
+    problem(f"the 70 KiB line arrived as {marks}")
+if len(frames) != len(expected) + 2:
+    problem(f"{len(frames)} frames, expected {len(expected) + 2}")
+PY
+	show
+
+	# (b) The endpoint is down until the app has written 400 lines of 1000 bytes into a 128 KiB
+	# buffer: the first lines arrive once it is up, then a notice counting the dropped ones, and
+	# every line the app wrote either arrived or was counted.
+	log_connector="sh $work/logs-gated.sh $work/logs-outage.jsonl" \
+		boot logs-outage "$static_net ingot.env=burst ingot.logs=10.0.2.101:601 ingot.logs_buffer=131072"
+	wait_for_line "test-app: burst done" 90 && touch "$work/logs.up"
+	wait_for_power_off
+	rm -f "$work/logs.up"
+	expect "shipping logs to 10.0.2.101:601 as ingot/test-app (buffer 131072 bytes)" \
+		"warning: cannot ship log lines as the buffer of 131072 bytes is full" "lines were dropped" \
+		"test-app: after the outage" "ingot-init: app exited with status 0"
+	wait_for_frames "$work/logs-outage.jsonl" "after the outage"
+	check_frames "$work/logs-outage.jsonl" <<'PY'
+notices = [i for i, f in enumerate(frames) if f["msgid"] == "dropped"]
+last = frames[-1]["msg"] if frames else ""
+written = re.fullmatch(r"test-app: after the outage \((\d+) lines before\)", last)
+if len(notices) != 1 or not written:
+    problem(f"{len(notices)} dropped notices, last frame {last!r}")
+else:
+    notice = frames[notices[0]]
+    dropped = int(notice["sd"]["ingot@32473"]["dropped"])
+    before = [f["msg"][:22] for f in frames[:notices[0]]]
+    if len(before) < 50 or before != [f"test-app: burst {i:05d} " for i in range(1, len(before) + 1)]:
+        problem(f"before the notice: {len(before)} lines, not burst 1, 2, … in order")
+    if notice["pri"] != 12 or f"dropped {dropped} log lines" not in notice["msg"] or notice["app"] != "test-app":
+        problem(f"the notice is {notice}")
+    received = len(frames) - 2
+    if received + dropped != int(written.group(1)):
+        problem(f"{received} lines arrived and {dropped} were dropped, but the app wrote {written.group(1)}")
+PY
+	show
+
+	# (c) An app writing as fast as it can: with the endpoint down (1 MiB buffer full, lines
+	# dropped) it keeps at least half the rate it has with no log endpoint at all (stdout straight
+	# on the console); both runs are bound by the console, which init mirrors to.
+	boot flood-direct "$static_net ingot.env=flood"
+	wait_for_power_off
+	local direct_rate
+	direct_rate=$(flood_rate)
+	grep -qF "shipping logs" "$log" && fail "logs were shipped without an endpoint"
+	show
+	log_connector=false boot flood-logs-down "$static_net ingot.env=flood ingot.logs=10.0.2.101"
+	wait_for_power_off
+	local down_rate
+	down_rate=$(flood_rate)
+	expect "shipping logs to 10.0.2.101:601" "warning: cannot ship log lines as the buffer of 1048576 bytes is full"
+	echo "   flood: $direct_rate lines/s without a log endpoint, $down_rate lines/s with it down"
+	if [ -z "$direct_rate" ] || [ -z "$down_rate" ] || ((down_rate * 2 < direct_rate)); then
+		fail "the app wrote $down_rate lines/s with the log endpoint down, $direct_rate without one"
+	fi
+	show
+}
+
+want base && base_scenarios
+want metadata && metadata_scenarios
+want logs && log_scenarios
 
 if ((failures > 0)); then
 	echo "$failures check(s) failed; console logs in $work"

@@ -1,29 +1,19 @@
 /* Host unit test of json.c and http.c, the pure parts of the metadata fetch: make -C init unit */
 #include "../init.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		checks++;                                                     \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
-	} while (0)
-
 /* expected: the entries in order, NULL-terminated. */
 static void expect_env(const char *json, const char *const *expected)
 {
+	struct instance_config config = { 0 };
 	struct env_list env = { 0 };
 	char reason[160] = "";
-	bool ok = config_read_env(json, strlen(json), &env, reason, sizeof reason);
+	bool ok = config_read(json, strlen(json), &config, reason, sizeof reason);
+	env = config.env;
 	CHECK(ok, "%s: unexpected error: %s", json, reason);
 	size_t count = 0;
 	while (expected[count])
@@ -38,9 +28,10 @@ static void expect_env(const char *json, const char *const *expected)
 
 static void expect_error_n(const char *json, size_t len, const char *expected)
 {
-	struct env_list env = { 0 };
+	struct instance_config config = { 0 };
 	char reason[160] = "";
-	bool ok = config_read_env(json, len, &env, reason, sizeof reason);
+	bool ok = config_read(json, len, &config, reason, sizeof reason);
+	struct env_list env = config.env;
 	CHECK(!ok, "%.*s: accepted, expected '%s'", (int)len, json, expected);
 	CHECK(ok || strcmp(reason, expected) == 0, "%.*s: reason '%s', expected '%s'", (int)len, json, reason,
 	      expected);
@@ -214,14 +205,45 @@ static void test_http(void)
 	free(big);
 }
 
+/* The instance id and the log endpoint beside the env. */
+static void test_instance_and_logs(void)
+{
+	const char *json = "{\"instance\":\"i-\\\"q\\\\]\",\"logs\":{\"app\":\"shop\",\"extra\":[1],"
+			   "\"address\":\"10.0.2.101:601\"},\"env\":{}}";
+	struct instance_config config = { 0 };
+	char reason[160] = "";
+	CHECK(config_read(json, strlen(json), &config, reason, sizeof reason), "%s: %s", json, reason);
+	CHECK(strcmp(config.instance, "i-\"q\\]") == 0, "instance is '%s'", config.instance);
+	CHECK(strcmp(config.log_address, "10.0.2.101:601") == 0, "log address is '%s'", config.log_address);
+	CHECK(strcmp(config.app_name, "shop") == 0, "app name is '%s'", config.app_name);
+	env_list_wipe(&config.env);
+	struct instance_config none = { 0 };
+	CHECK(config_read("{\"env\":{}}", 10, &none, reason, sizeof reason) && !none.instance[0] &&
+		      !none.log_address[0] && !none.app_name[0],
+	      "a config without instance or logs has them empty");
+
+	expect_error("{\"logs\":{\"address\":\"10.0.2.101\"},\"env\":{}}", "the logs address is not IPV4:PORT at byte 19");
+	expect_error("{\"logs\":{\"address\":\"host:601\"},\"env\":{}}", "the logs address is not IPV4:PORT at byte 19");
+	expect_error("{\"logs\":{\"address\":\"10.0.2.101:0\"},\"env\":{}}", "the logs address is not IPV4:PORT at byte 19");
+	expect_error("{\"logs\":{\"address\":601},\"env\":{}}", "the logs address is not IPV4:PORT at byte 19");
+	expect_error("{\"logs\":\"10.0.2.101:601\",\"env\":{}}", "the logs member is not an object at byte 8");
+	expect_error("{\"logs\":{\"app\":\"\"},\"env\":{}}", "the logs app is not a string of 1 to 48 bytes at byte 15");
+	expect_error("{\"instance\":7,\"env\":{}}", "the instance is not a string of 1 to 128 bytes at byte 12");
+	expect_error("{\"instance\":\"a\\u0000b\",\"env\":{}}", "the instance is not a string of 1 to 128 bytes at byte 12");
+
+	struct in_addr address;
+	uint16_t port = 0;
+	CHECK(parse_endpoint("10.0.2.101", 601, &address, &port) && port == 601, "the default port applies");
+	CHECK(parse_endpoint("10.0.2.101:514", 0, &address, &port) && port == 514, "an explicit port wins");
+	CHECK(!parse_endpoint("10.0.2.101", 0, &address, &port), "a required port is missing");
+	CHECK(!parse_endpoint("10.0.2.101:65536", 601, &address, &port), "port 65536 is accepted");
+	CHECK(!parse_endpoint("10.0.2.101:+5", 601, &address, &port), "port +5 is accepted");
+}
+
 int main(void)
 {
 	test_json();
+	test_instance_and_logs();
 	test_http();
-	if (failures) {
-		fprintf(stderr, "json-test: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("json-test: all %d checks passed\n", checks);
-	return 0;
+	return check_summary("json-test");
 }
