@@ -16,12 +16,12 @@ export interface FrameLimits {
   maxPlausibleBytes: number;
 }
 
-export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxMessageBytes: 64 * 1024, maxPlausibleBytes: 16 * 1024 * 1024 };
+export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxMessageBytes: 64 * 1024, maxPlausibleBytes: 1024 * 1024 };
 
 const LF = 0x0a;
 const SPACE = 0x20;
-// 16 MiB has 8 digits; a longer prefix is refused before it is read to the end.
-const MAX_LENGTH_DIGITS = 9;
+// 1 MiB has 7 digits; a longer prefix is refused before it is read to the end.
+const MAX_LENGTH_DIGITS = 8;
 
 type State =
   | { kind: "start" }
