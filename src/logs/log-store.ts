@@ -117,6 +117,11 @@ export class LogStore {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Listeners subscribed now (a follow that ended must not stay here). */
+  get followers(): number {
+    return this.#listeners.size;
+  }
+
   get indexedUpto(): number {
     return (this.sqlite.prepare<[], { indexed_upto: number }>("SELECT indexed_upto FROM text_index").get()!).indexed_upto;
   }
