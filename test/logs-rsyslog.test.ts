@@ -10,22 +10,12 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { runIngot } from "./control-plane.ts";
+import { rsyslogForwardConfig } from "./rsyslog.ts";
 import { tempDir } from "./helpers.ts";
 
 const hasRsyslog = spawnSync("rsyslogd", ["-v"]).status === 0;
 // A CI machine without rsyslog must fail this test, not pass it by skipping (scripts/setup.sh installs it).
 const skip = process.env.CI !== "true" && !hasRsyslog ? "rsyslog is not installed (scripts/setup.sh installs it)" : false;
-
-/** An rsyslog configuration: imtcp on a port it picks (written to portFile), everything forwarded to ingot. */
-export function rsyslogForwardConfig(options: { workDir: string; portFile: string; ingotPort: number }): string {
-  return [
-    `global(workDirectory="${options.workDir}")`,
-    'module(load="imtcp")',
-    `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${options.portFile}")`,
-    `action(type="omfwd" target="127.0.0.1" port="${options.ingotPort}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")`,
-    "",
-  ].join("\n");
-}
 
 async function waitForFile(path: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;

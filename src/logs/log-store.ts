@@ -16,6 +16,12 @@ import { type LogQuery, queryPlan, type StoredLine } from "./log-query.ts";
 const BATCH_LINES = 10_000;
 /** Lines added to the text index per step; a step yields to ingest and queries between batches. */
 const INDEX_BATCH_LINES = 20_000;
+/** Rows bound to one INSERT statement (10 columns each; SQLite allows 32,766 parameters). */
+const ROWS_PER_INSERT = 100;
+/** A pause in ingest this long lets the indexer run. */
+const INDEX_IDLE_MS = 50;
+/** Lines grep may have to scan without the index before the indexer runs despite ingest. */
+const MAX_UNINDEXED_LINES = 1_000_000;
 /** What a row costs besides its text (ids, times, names, index entries), for the usage estimate. */
 export const ROW_OVERHEAD_BYTES = 64;
 
@@ -25,7 +31,8 @@ interface LineRow {
 }
 
 export interface EnvironmentUsage { environment: string; lines: number; bytes: number }
-export interface StoreUsage { fileBytes: number; environments: EnvironmentUsage[] }
+/** indexedUpto: the id up to which grep uses the text index (the lines above it are scanned). */
+export interface StoreUsage { fileBytes: number; indexedUpto: number; environments: EnvironmentUsage[] }
 export type LineListener = (lines: StoredLine[]) => void;
 
 /**
@@ -39,13 +46,17 @@ export class LogStore {
   #queue: LogLine[] = [];
   #flushScheduled = false;
   #indexScheduled = false;
+  #lastWriteMs = 0;
+  #lastInsertedId = 0;
   #listeners = new Set<LineListener>();
   #closed = false;
   readonly #insert: Database.Statement;
+  readonly #insertMany: Database.Statement;
   readonly #usage: Database.Statement;
 
   private constructor(readonly path: string, readonly sqlite: Database.Database) {
-    this.#insert = sqlite.prepare("INSERT INTO lines (time_ms, environment, app, version, instance, source, stream, severity, message, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    this.#insert = sqlite.prepare(insertSql(1));
+    this.#insertMany = sqlite.prepare(insertSql(ROWS_PER_INSERT));
     this.#usage = sqlite.prepare("INSERT INTO environment_usage (environment, lines, bytes) VALUES (?, ?, ?) ON CONFLICT (environment) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes");
   }
 
@@ -62,6 +73,8 @@ export class LogStore {
       sqlite.pragma("journal_mode = WAL");
       // A crash may lose the last transactions of logs, never corrupt the file; fsync per batch would halve ingest.
       sqlite.pragma("synchronous = NORMAL");
+      // 64 MiB of page cache keeps the indexes' hot pages (the newest ids) in memory under ingest.
+      sqlite.pragma("cache_size = -65536");
       migrate(sqlite, logMigrations, path);
       return new LogStore(path, sqlite);
     } catch (error) {
@@ -89,17 +102,29 @@ export class LogStore {
     if (this.#queue.length === 0 || this.#closed) return;
     const lines = this.#queue;
     this.#queue = [];
-    const stored = this.sqlite.transaction(() => {
+    // The queued lines become the stored ones (their id set in place): no copy of a batch.
+    const stored = lines as StoredLine[];
+    this.sqlite.transaction(() => {
       const usage = new Map<string, [number, number]>();
-      const result = lines.map((line): StoredLine => {
-        const fields = line.fields === undefined ? null : JSON.stringify(line.fields);
-        const { lastInsertRowid } = this.#insert.run(line.timeMs, line.environment, line.app, line.version, line.instance, line.source, line.stream, line.severity, line.message, fields);
-        const entry = usage.get(line.environment) ?? [0, 0];
-        usage.set(line.environment, [entry[0] + 1, entry[1] + rowBytes(line.message, fields)]);
-        return { ...line, id: Number(lastInsertRowid) };
-      });
+      const values: (string | number | null)[] = [];
+      let rows: number;
+      for (let start = 0; start < lines.length; start += rows) {
+        rows = lines.length - start >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+        values.length = 0;
+        for (let index = start; index < start + rows; index++) {
+          const line = lines[index]!;
+          const fields = line.fields === undefined ? null : JSON.stringify(line.fields);
+          values.push(line.timeMs, line.environment, line.app, line.version, line.instance, line.source, line.stream, line.severity, line.message, fields);
+          const entry = usage.get(line.environment);
+          if (entry) { entry[0]++; entry[1] += rowBytes(line.message, fields); } else usage.set(line.environment, [1, rowBytes(line.message, fields)]);
+        }
+        // One statement writes many rows: binding them in one call costs far less than a call each.
+        // Rows of one statement get consecutive ids (INTEGER PRIMARY KEY takes max + 1, one writer).
+        const last = Number((rows === 1 ? this.#insert : this.#insertMany).run(values).lastInsertRowid);
+        for (let index = 0; index < rows; index++) stored[start + index]!.id = last - rows + 1 + index;
+        this.#lastInsertedId = last;
+      }
       for (const [environment, [count, bytes]] of usage) this.#usage.run(environment, count, bytes);
-      return result;
     }).immediate();
     for (const listener of this.#listeners) listener(stored);
     this.#scheduleIndex();
@@ -156,7 +181,7 @@ export class LogStore {
     const pages = this.sqlite.pragma("page_count", { simple: true }) as number;
     const pageSize = this.sqlite.pragma("page_size", { simple: true }) as number;
     const environments = this.sqlite.prepare<[], EnvironmentUsage>("SELECT environment, lines, bytes FROM environment_usage WHERE lines > 0 ORDER BY environment").all();
-    return { fileBytes: pages * pageSize, environments };
+    return { fileBytes: pages * pageSize, indexedUpto: this.indexedUpto, environments };
   }
 
   close(): void {
@@ -167,16 +192,31 @@ export class LogStore {
     this.sqlite.close();
   }
 
-  /** Indexing runs in its own turns, after ingest's, so a flood delays the index, not the lines. */
+  /**
+   * Indexing waits for a pause in ingest (INDEX_IDLE_MS without a write), so a flood delays the
+   * index, not the lines; past MAX_UNINDEXED_LINES it indexes anyway, which bounds what grep scans.
+   */
   #scheduleIndex(): void {
+    this.#lastWriteMs = Date.now();
     if (this.#indexScheduled) return;
     this.#indexScheduled = true;
-    setTimeout(() => {
-      this.#indexScheduled = false;
+    const step = (): void => {
       if (this.#closed) return;
+      const behind = this.#lastInsertedId - this.indexedUpto;
+      if (behind > 0 && behind < MAX_UNINDEXED_LINES && Date.now() - this.#lastWriteMs < INDEX_IDLE_MS) {
+        setTimeout(step, INDEX_IDLE_MS).unref();
+        return;
+      }
+      this.#indexScheduled = false;
       if (this.indexStep() > 0) this.#scheduleIndex();
-    }, 0);
+    };
+    setTimeout(step, INDEX_IDLE_MS).unref();
   }
+}
+
+function insertSql(rows: number): string {
+  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  return `INSERT INTO lines (time_ms, environment, app, version, instance, source, stream, severity, message, fields) VALUES ${Array(rows).fill(row).join(", ")}`;
 }
 
 function rowBytes(message: string, fields: string | null): number {

@@ -36,6 +36,14 @@ function parseElement(text: string, start: number): { id: string; params: Record
     const name = text.slice(nameStart, index);
     if (name === "" || text[index] !== "=" || text[index + 1] !== "\"") return undefined;
     index += 2;
+    const close = text.indexOf("\"", index);
+    const plain = text.slice(index, close);
+    if (close >= 0 && !plain.includes("\\")) {
+      // The common case, a value without escapes, in one slice.
+      params[name] = plain;
+      index = close + 1;
+      continue;
+    }
     let value = "";
     while (index < text.length && text[index] !== "\"") {
       // §6.3.3: only ", \ and ] are escaped; a backslash before anything else is kept.

@@ -7,8 +7,6 @@ import { parseStructuredData, type StructuredData } from "./structured-data.ts";
 /** ingot's private enterprise number, the SD-ID init writes: `[ingot@32473 instance="i-1" ...]`. */
 export const INGOT_SD_ID = "ingot@32473";
 
-// Invalid UTF-8 becomes U+FFFD rather than an error (RFC 5424 §6.4 allows any octets in MSG).
-const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const BSD_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
 
@@ -18,7 +16,11 @@ const BSD_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
  * // { severity: 3, instance: "i-1", environment: "prod", app: "web", message: "boom", ... }
  */
 export function parseSyslog(bytes: Uint8Array, receivedMs: number, options: { truncated?: boolean } = {}): LogLine {
-  const text = utf8.decode(bytes).replace(/[\r\n]+$/, "");
+  // Invalid UTF-8 becomes U+FFFD rather than an error (RFC 5424 §6.4 allows any octets in MSG).
+  const decoded = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString("utf8");
+  let end = decoded.length;
+  while (end > 0 && (decoded.charCodeAt(end - 1) === 10 || decoded.charCodeAt(end - 1) === 13)) end--;
+  const text = end === decoded.length ? decoded : decoded.slice(0, end);
   const line: LogLine = { timeMs: receivedMs, environment: "", app: "", version: "", instance: "", source: "app", stream: "", severity: 5, message: text };
   const pri = /^<(\d{1,3})>/.exec(text);
   // RFC 3164 §4.3.3: a message without a PRI is taken as user.notice, whole.
