@@ -26,10 +26,12 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100_000;
 
 /**
+ * The SQL of a query. With `scanFromId`, only lines above that id, grepped by a plain scan.
+ *
  * @example
  * queryPlan({ environment: "prod", grep: "timeout" }, 5000).sql; // SELECT … UNION ALL … ORDER BY id DESC LIMIT @limit
  */
-export function queryPlan(query: LogQuery, indexedUpto: number): SqlPlan {
+export function queryPlan(query: LogQuery, indexedUpto: number, scanFromId?: number): SqlPlan {
   const where: string[] = [];
   const params: Record<string, string | number> = { limit: Math.min(Math.max(1, query.limit ?? DEFAULT_LIMIT), MAX_LIMIT) };
   const add = (clause: string, name: string, value: string | number): void => { where.push(clause); params[name] = value; };
@@ -43,6 +45,7 @@ export function queryPlan(query: LogQuery, indexedUpto: number): SqlPlan {
   if (query.sinceMs !== undefined) add("time_ms >= @since", "since", query.sinceMs);
   if (query.untilMs !== undefined) add("time_ms <= @until", "until", query.untilMs);
   if (query.maxSeverity !== undefined) add("severity <= @severity", "severity", query.maxSeverity);
+  if (scanFromId !== undefined) add("id > @scanFrom", "scanFrom", scanFromId);
   if (query.sources !== undefined) {
     where.push(`source IN (${query.sources.map((_, index) => `@source${index}`).join(", ")})`);
     query.sources.forEach((source, index) => { params[`source${index}`] = source; });
@@ -52,8 +55,9 @@ export function queryPlan(query: LogQuery, indexedUpto: number): SqlPlan {
   const grep = query.grep;
   if (grep === undefined || grep === "") return { sql: `${select([])} ${order}`, params };
   params.grep = grep;
-  // The index answers LIKE for 3+ characters without % or _ (an ESCAPE clause turns it off).
-  if ([...grep].length < 3 || /[%_]/.test(grep)) return { sql: `${select(["instr(lower(message), lower(@grep)) > 0"])} ${order}`, params };
+  // The index answers LIKE for 3+ characters without % or _ (an ESCAPE clause turns it off); a
+  // scan of the newest lines (scanFromId) needs no index.
+  if ([...grep].length < 3 || /[%_]/.test(grep) || scanFromId !== undefined) return { sql: `${select(["instr(lower(message), lower(@grep)) > 0"])} ${order}`, params };
   params.pattern = `%${grep}%`;
   params.indexed = indexedUpto;
   const indexed = select(["id <= @indexed", "id IN (SELECT rowid FROM lines_text WHERE message LIKE @pattern)"]);

@@ -10,9 +10,9 @@ const line = (message: string, extra: Partial<LogLine> = {}): LogLine => ({
   timeMs: 1_000, environment: "prod", app: "web", version: "1.0", instance: "i-1", source: "app", stream: "stdout", severity: 6, message, ...extra,
 });
 
-async function withStore(work: (store: LogStore) => void | Promise<void>): Promise<void> {
+async function withStore(work: (store: LogStore) => void | Promise<void>, options: { grepScanFirstLines?: number } = {}): Promise<void> {
   const folder = await tempDir("logstore");
-  const store = LogStore.open(folder.path);
+  const store = LogStore.open(folder.path, options);
   try {
     await work(store);
   } finally {
@@ -52,7 +52,10 @@ test("grep finds substrings through the index, in the unindexed tail, and for sh
   assert.deepEqual(grep("ok"), ["ok"]);
   assert.deepEqual(grep("50%"), ["50% done"]);
   assert.match(queryPlan({ grep: "timeout" }, 4).sql, /lines_text WHERE message LIKE @pattern/);
-}));
+  assert.doesNotMatch(queryPlan({ grep: "timeout" }, 4, 3).sql, /lines_text/);
+  // Common text fills the answer from the newest lines alone.
+  assert.deepEqual(store.query({ grep: "o", limit: 1 }).map((stored) => stored.message), ["another timeout"]);
+}, { grepScanFirstLines: 1 }));
 
 test("followers get each batch as it is written", () => withStore((store) => {
   const seen: string[] = [];

@@ -10,7 +10,7 @@ import { IngotError } from "../errors.ts";
 import { migrate } from "../state/migrate.ts";
 import type { LogLine, LogSource } from "./log-line.ts";
 import { logMigrations } from "./log-migrations.ts";
-import { type LogQuery, queryPlan, type StoredLine } from "./log-query.ts";
+import { DEFAULT_LIMIT, type LogQuery, MAX_LIMIT, queryPlan, type SqlPlan, type StoredLine } from "./log-query.ts";
 
 /** Lines per write transaction at most; a turn of the event loop with more writes several. */
 const BATCH_LINES = 10_000;
@@ -18,6 +18,8 @@ const BATCH_LINES = 10_000;
 const INDEX_BATCH_LINES = 20_000;
 /** Rows bound to one INSERT statement (10 columns each; SQLite allows 32,766 parameters). */
 const ROWS_PER_INSERT = 100;
+/** Lines a grep scans, newest first, before it asks the index (a few milliseconds' work). */
+const GREP_SCAN_FIRST_LINES = 50_000;
 /** A pause in ingest this long lets the indexer run. */
 const INDEX_IDLE_MS = 50;
 /** Lines grep may have to scan without the index before the indexer runs despite ingest. */
@@ -54,13 +56,13 @@ export class LogStore {
   readonly #insertMany: Database.Statement;
   readonly #usage: Database.Statement;
 
-  private constructor(readonly path: string, readonly sqlite: Database.Database) {
+  private constructor(readonly path: string, readonly sqlite: Database.Database, private readonly grepScanFirstLines: number) {
     this.#insert = sqlite.prepare(insertSql(1));
     this.#insertMany = sqlite.prepare(insertSql(ROWS_PER_INSERT));
     this.#usage = sqlite.prepare("INSERT INTO environment_usage (environment, lines, bytes) VALUES (?, ?, ?) ON CONFLICT (environment) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes");
   }
 
-  static open(folder: string): LogStore {
+  static open(folder: string, options: { grepScanFirstLines?: number } = {}): LogStore {
     const path = join(folder, "logs.db");
     let sqlite: Database.Database | undefined;
     try {
@@ -76,7 +78,7 @@ export class LogStore {
       // 64 MiB of page cache keeps the indexes' hot pages (the newest ids) in memory under ingest.
       sqlite.pragma("cache_size = -65536");
       migrate(sqlite, logMigrations, path);
-      return new LogStore(path, sqlite);
+      return new LogStore(path, sqlite, options.grepScanFirstLines ?? GREP_SCAN_FIRST_LINES);
     } catch (error) {
       sqlite?.close();
       throw new IngotError(`Cannot open the log store as ${(error as Error).message}: ${path}`, {
@@ -130,10 +132,20 @@ export class LogStore {
     this.#scheduleIndex();
   }
 
-  /** The newest `limit` lines matching, oldest first. */
+  /**
+   * The newest `limit` lines matching, oldest first. A grep first scans the newest lines: text
+   * that is common fills the answer there at once, where the index would hand back (and recheck)
+   * every line that has it; rare text falls through to the index.
+   */
   query(query: LogQuery): StoredLine[] {
-    const plan = queryPlan(query, this.indexedUpto);
-    return (this.sqlite.prepare<[Record<string, string | number>], LineRow>(plan.sql).all(plan.params)).reverse().map(fromRow);
+    const run = (plan: SqlPlan): LineRow[] => this.sqlite.prepare<[Record<string, string | number>], LineRow>(plan.sql).all(plan.params);
+    const limit = Math.min(Math.max(1, query.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
+    if (query.grep) {
+      const newest = this.sqlite.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM lines").get()!.id ?? 0;
+      const recent = run(queryPlan(query, 0, newest - this.grepScanFirstLines));
+      if (recent.length >= limit || newest <= this.grepScanFirstLines) return recent.reverse().map(fromRow);
+    }
+    return run(queryPlan(query, this.indexedUpto)).reverse().map(fromRow);
   }
 
   /** Calls `listener` with every batch of lines written from now on; returns the unsubscribe. */
