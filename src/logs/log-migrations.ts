@@ -25,8 +25,9 @@ export const logMigrations: readonly Migration[] = [
       CREATE INDEX lines_environment ON lines (environment);
       CREATE INDEX lines_time ON lines (time_ms);
       -- Trigram: any substring of 3+ characters is found through the index, like grep (not words
-      -- only); detail=none keeps it small, LIKE rechecks each candidate against the text.
-      CREATE VIRTUAL TABLE lines_text USING fts5 (message, content = 'lines', content_rowid = 'id', tokenize = 'trigram', detail = 'none');
+      -- only); detail=none and columnsize=0 keep it small (no positions, no ranking), LIKE rechecks
+      -- each candidate against the text.
+      CREATE VIRTUAL TABLE lines_text USING fts5 (message, content = 'lines', content_rowid = 'id', tokenize = 'trigram', detail = 'none', columnsize = 0);
       -- The index is written behind ingest, in batches: lines above indexed_upto are grepped by a scan.
       CREATE TABLE text_index (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_upto INTEGER NOT NULL) STRICT;
       INSERT INTO text_index VALUES (1, 0);
