@@ -12,6 +12,7 @@ packages=(
   haproxy   # environments' entry points (src/entry/); ingot starts its own, not the system service
   wrk   # the guest network figures (npm run bench:network)
   zsh   # the zsh completion script is tested in it (src/cli/completion.test.ts)
+  rsyslog   # the log store's interoperability test and bench (test/logs-rsyslog.test.ts, bench/logs.ts); ingot runs its own rsyslogd
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

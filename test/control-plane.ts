@@ -64,6 +64,8 @@ export interface StartedIngot {
   /** Resolves with the first line of standard output matching `pattern` (e.g. a --json progress event). */
   waitForLine: (pattern: RegExp, timeoutMs?: number) => Promise<string>;
   done: Promise<IngotResult>;
+  /** Ends the command (SIGTERM), as Ctrl-C ends a follow; nothing once it has exited. */
+  kill: () => void;
 }
 
 /** Starts bin/ingot and follows its output as it comes, for steps that must happen in the middle of a command. */
@@ -84,6 +86,7 @@ export function startIngot(home: string, args: string[]): StartedIngot {
   const done = new Promise<IngotResult>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
   return {
     done,
+    kill: () => { if (child.exitCode === null && child.signalCode === null) child.kill(); },
     waitForLine: (pattern, timeoutMs = 120_000) => new Promise((resolve, reject) => {
       const seen = stdout.split("\n").find((candidate) => pattern.test(candidate));
       if (seen !== undefined) return resolve(seen);

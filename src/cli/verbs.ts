@@ -96,6 +96,23 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./history.ts")).historyVerb.run(args),
   },
   {
+    name: "logs", summary: "the lines of instances, their consoles and entry points; -f follows new ones",
+    arguments: [{ name: "[IMAGE]", description: "only lines of this app (NAME or NAME:VERSION)" }],
+    options: [
+      { flags: "--env <NAME>", description: "only this environment" },
+      { flags: "--instance <ID>", description: "only this instance" },
+      { flags: "-f, --follow", description: "go on printing new lines as they arrive, until Ctrl-C" },
+      { flags: "--since <TIME>", description: "lines from this time on: an age (30s, 10m, 2h, 7d) or a date" },
+      { flags: "--until <TIME>", description: "lines up to this time: an age or a date" },
+      { flags: "--grep <TEXT>", description: "lines containing TEXT (ignoring case)" },
+      { flags: "--level <LEVEL>", description: "lines at this level or more severe: debug, info, notice, warn, error, crit" },
+      { flags: "--source <LIST>", description: "lines of these sources: app, console, entry (comma-separated)" },
+      { flags: "-n, --lines <N>", description: "how many of the newest lines to print first (default 100)" },
+      { flags: "--json", description: "print one JSON object a line" },
+    ],
+    run: async (args: Parsed) => (await import("./logs.ts")).logsVerb.run(args),
+  },
+  {
     name: "ps", summary: "every running instance, in all environments",
     options: [JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./ps.ts")).psVerb.run(args),

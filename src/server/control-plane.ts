@@ -11,15 +11,19 @@ import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
 import { StateDatabase } from "../state/database.ts";
 import { EventLog } from "../state/events.ts";
 import { InstanceRecords } from "../state/instances.ts";
+import { type LogService, openLogService } from "../logs/log-service.ts";
 import { SecretStore } from "../state/secret-store.ts";
 import { Vault } from "../vault/vault.ts";
 import type { Route } from "./control-server.ts";
 import { deployRoutes } from "./deploy-routes.ts";
 import { environmentRoutes } from "./environment-routes.ts";
+import { logRoutes } from "./log-routes.ts";
 import { serverPaths } from "./server-paths.ts";
 
 export interface ControlPlane {
   engine: DeployEngine;
+  /** Undefined when the log store could not open: deploys go on, `ingot logs` says why. */
+  logs: LogService | undefined;
   routes: Route[];
   close: () => void;
 }
@@ -42,9 +46,13 @@ export async function openControlPlane(home: string, log: (line: string) => void
     keeper.watch();
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    // A damaged log store or a taken port must not keep instances from being adopted and served.
+    const logs = await openLogService(home, serverPaths(home).dir, log).catch((error: unknown) => error as Error);
+    if (logs instanceof Error) log(`logs: unavailable: ${logs.message}`);
+    else log(`logs: syslog (RFC 5424, TCP octet-counted or UDP) on 127.0.0.1:${logs.listener.port}`);
     return {
-      engine, routes: [...environmentRoutes(state), ...deployRoutes(engine)],
-      close: () => { keeper.close(); state.close(); },
+      engine, logs: logs instanceof Error ? undefined : logs, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
+      close: () => { keeper.close(); if (!(logs instanceof Error)) void logs.close(); state.close(); },
     };
   } catch (error) {
     state.close();

@@ -10,13 +10,15 @@ import { type ServerPaths, serverPaths } from "./server-paths.ts";
 
 /**
  * One API route: plans and state live elsewhere; a route only decodes, calls and encodes. A route
- * that streams (a deploy) sends each `emit`ted event as one JSON line before its result.
+ * that streams (a deploy) sends each `emit`ted event as one JSON line before its result; `signal`
+ * aborts when the client goes away before the answer ends (a follow ends then; a deploy goes on).
  */
 export interface Route {
   method: "GET" | "POST";
   path: string;
   stream?: boolean;
-  handle: (body: unknown, emit: (event: unknown) => void) => Promise<unknown>;
+  /** `emit` returns the bytes the client has not read yet, so a route can stop a reader that lags. */
+  handle: (body: unknown, emit: (event: unknown) => number, signal: AbortSignal) => Promise<unknown>;
 }
 
 export interface ServerStatus {
@@ -77,16 +79,19 @@ async function answer(routes: Route[], request: IncomingMessage, response: Serve
   };
   if (!route) return send(404, { error: { code: "api-unknown-route", message: `No route ${request.method} ${request.url}` } });
   // A streamed answer is 200 from its first event on; its last line is the result or the error.
-  const emit = (event: unknown): void => {
-    if (!route.stream || response.writableEnded) return;
+  const emit = (event: unknown): number => {
+    if (!route.stream || response.writableEnded) return 0;
     if (!response.headersSent) response.writeHead(200, { "content-type": "application/x-ndjson" });
     response.write(`${JSON.stringify({ event })}\n`);
+    return response.writableLength;
   };
+  const gone = new AbortController();
+  response.once("close", () => { if (!response.writableFinished) gone.abort(); });
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    const result = await route.handle(text === "" ? undefined : JSON.parse(text), emit);
+    const result = await route.handle(text === "" ? undefined : JSON.parse(text), emit, gone.signal);
     send(200, route.stream ? { result } : result);
   } catch (error) {
     const failure = error instanceof IngotError

@@ -1,0 +1,57 @@
+// RFC 5424 §6.3 structured data: `[id name="value" ...][id2 ...]` or `-`, with `\"`, `\\` and `\]`
+// escaped inside values. A parser that never throws: a broken element ends the structured data.
+
+export type StructuredData = Record<string, Record<string, string>>;
+
+/**
+ * Parses the structured data starting at `start`; returns it and the index just past it.
+ *
+ * @example
+ * parseStructuredData('[ingot@32473 instance="i-1"] hi', 0); // { data: { "ingot@32473": { instance: "i-1" } }, end: 28 }
+ */
+export function parseStructuredData(text: string, start: number): { data: StructuredData; end: number } {
+  const data: StructuredData = {};
+  if (text[start] === "-") return { data, end: start + 1 };
+  let index = start;
+  while (text[index] === "[") {
+    const element = parseElement(text, index + 1);
+    if (!element) return { data, end: index };
+    data[element.id] = element.params;
+    index = element.end;
+  }
+  return { data, end: index };
+}
+
+function parseElement(text: string, start: number): { id: string; params: Record<string, string>; end: number } | undefined {
+  let index = start;
+  while (index < text.length && !" ]=\"".includes(text[index]!)) index++;
+  const id = text.slice(start, index);
+  if (id === "") return undefined;
+  const params: Record<string, string> = {};
+  for (;;) {
+    if (text[index] === "]") return { id, params, end: index + 1 };
+    if (text[index] !== " ") return undefined;
+    const nameStart = ++index;
+    while (index < text.length && !" ]=\"".includes(text[index]!)) index++;
+    const name = text.slice(nameStart, index);
+    if (name === "" || text[index] !== "=" || text[index + 1] !== "\"") return undefined;
+    index += 2;
+    const close = text.indexOf("\"", index);
+    const plain = text.slice(index, close);
+    if (close >= 0 && !plain.includes("\\")) {
+      // The common case, a value without escapes, in one slice.
+      params[name] = plain;
+      index = close + 1;
+      continue;
+    }
+    let value = "";
+    while (index < text.length && text[index] !== "\"") {
+      // §6.3.3: only ", \ and ] are escaped; a backslash before anything else is kept.
+      if (text[index] === "\\" && "\"\\]".includes(text[index + 1] ?? "")) index++;
+      value += text[index++];
+    }
+    if (index >= text.length) return undefined;
+    params[name] = value;
+    index++;
+  }
+}
