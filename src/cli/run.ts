@@ -1,7 +1,6 @@
 // `ingot run IMAGE|DIR [-p HOST:GUEST] [-e KEY=VALUE] [--secret NAME] [--secret-file PATH] [--env NAME]
 // [--memory SIZE] [--cpus N]`: boots one instance in the foreground, serves it its configuration,
 // streams its console, waits until healthy and prints the URL; Ctrl-C stops it gracefully.
-import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { parseSizeMiB } from "../config/schema.ts";
 import { IngotError } from "../errors.ts";
@@ -12,6 +11,7 @@ import { describeConfig, instanceConfig } from "../metadata/instance-config.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { Instance } from "../instance/instance.ts";
+import { LiveInstances } from "../instance/live-instances.ts";
 import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
 import { detectAccelerator } from "../vm/qemu-args.ts";
 import { assertResources } from "../vm/resources.ts";
@@ -42,7 +42,7 @@ export const runVerb = {
     assertEnvironment(manifest, environment);
     assertDeclared(hostPorts, manifest);
     const config = instanceConfig({
-      instanceId: `i-${randomBytes(4).toString("hex")}`, image: { name: manifest.name, version: manifest.version, digest },
+      instanceId: LiveInstances.newId(), image: { name: manifest.name, version: manifest.version, digest },
       platform: "qemu", runtimeEnv, secrets,
     });
     console.error(`instance ${config.instance} of ${manifest.name}:${manifest.version} (${digest.slice(0, 19)}), env ${environment}`);

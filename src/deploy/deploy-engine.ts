@@ -75,9 +75,7 @@ export class DeployEngine {
     // Everything that can be refused is refused here, before an instance boots or a record is written.
     const { digest, manifest } = await resolveImage(this.parts.vault, request.image);
     // Beyond dev, test and prod, an environment exists once an image declares it in ingot.yaml.
-    const environment = manifest.environments[request.environment] && !this.environments.list().some((known) => known.name === request.environment)
-      ? this.environments.ensure(request.environment)
-      : this.environments.get(request.environment);
+    const environment = manifest.environments[request.environment] ? this.environments.ensure(request.environment) : this.environments.get(request.environment);
     const settings = deploySettings(manifest, environment.name);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
@@ -91,8 +89,7 @@ export class DeployEngine {
       this.events.append({ kind: `deploy-${event.type}`, environment: environment.name, deployment: deployment.id, data: { ...event } });
       emit(event);
     };
-    // Instance changes of this environment go out with the deploy's own progress.
-    const unsubscribe = this.parts.live.subscribe((change) => { if (change.environment === environment.name) emit({ type: "instance", ...change }); });
+    const unsubscribe = this.#followInstances(environment.name, emit);
     const greens = new Map<string, Instance>();
     try {
       const blue = this.parts.live.in(environment.name).map((instance) => instance.id);
@@ -150,7 +147,7 @@ export class DeployEngine {
     this.environments.setStopped(environment.name, true);
     const entry = this.parts.entryPoints.get(environment.name);
     const instances = this.parts.live.in(environment.name);
-    const unsubscribe = this.parts.live.subscribe((change) => { if (change.environment === environment.name) emit({ type: "instance", ...change }); });
+    const unsubscribe = this.#followInstances(environment.name, emit);
     try {
       await Promise.all(instances.map(async (instance) => {
         const { timeouts } = deploySettings(instance.manifest, environment.name);
@@ -161,6 +158,11 @@ export class DeployEngine {
       unsubscribe();
     }
     return instances.map((instance) => instance.id);
+  }
+
+  /** Instance changes of the environment go out with the command's own progress, until unsubscribed. */
+  #followInstances(environment: string, emit: (event: ProgressEvent) => void): () => void {
+    return this.parts.live.subscribe((change) => { if (change.environment === environment) emit({ type: "instance", ...change }); });
   }
 
   #instance(id: string): Instance {

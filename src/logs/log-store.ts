@@ -4,9 +4,9 @@
 // second, and retention deletes millions of rows, which must never delay a deploy's write (nor a
 // corrupt log store stop the control plane from opening its state).
 import Database from "better-sqlite3";
-import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
+import { ownerOnlyDatabaseFile } from "../state/database.ts";
 import { migrate } from "../state/migrate.ts";
 import type { LogLine, LogSource } from "./log-line.ts";
 import { logMigrations } from "./log-migrations.ts";
@@ -66,10 +66,8 @@ export class LogStore {
     const path = join(folder, "logs.db");
     let sqlite: Database.Database | undefined;
     try {
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      chmodSync(folder, 0o700);
       // Logs carry what apps print, secrets included by mistake: owner-only like the state.
-      closeSync(openSync(path, "a", 0o600));
+      ownerOnlyDatabaseFile(folder, path);
       sqlite = new Database(path);
       sqlite.pragma("busy_timeout = 5000");
       sqlite.pragma("journal_mode = WAL");

@@ -18,8 +18,7 @@ const START_TIMEOUT_MS = 15_000;
  * const status = await callServer<ServerStatus>("GET", "/v1/status");
  */
 export async function callServer<T>(method: "GET" | "POST", path: string, body?: unknown, options: { home?: string; autostart?: boolean } = {}): Promise<T> {
-  const paths = await reachableServer(options);
-  return requestServer<T>(paths, method, path, body);
+  return withServer(options, (paths) => requestServer<T>(paths, method, path, body));
 }
 
 /**
@@ -30,30 +29,33 @@ export async function callServer<T>(method: "GET" | "POST", path: string, body?:
  * const report = await streamServer<DeployReport>("/v1/deploy", { environment: "prod", image: "hello:2" }, (event) => render(event));
  */
 export async function streamServer<T>(path: string, body: unknown, onEvent: (event: unknown) => void, options: { home?: string; autostart?: boolean } = {}): Promise<T> {
-  const paths = await reachableServer(options);
-  let result: { result?: T; error?: ApiError } | undefined;
-  await exchange(paths, "POST", path, body, (line) => {
-    const message = JSON.parse(line) as { event?: unknown; result?: T; error?: ApiError };
-    if ("event" in message) onEvent(message.event);
-    else result = message;
+  return withServer(options, async (paths) => {
+    let result: { result?: T; error?: ApiError } | undefined;
+    await exchange(paths, "POST", path, body, (line) => {
+      const message = JSON.parse(line) as { event?: unknown; result?: T; error?: ApiError };
+      if ("event" in message) onEvent(message.event);
+      else result = message;
+    });
+    if (result?.error) throw apiError(result.error);
+    if (!result || !("result" in result)) throw new IngotError(`Cannot read the answer of ingot server to ${path} as it ended early`, { code: "server-gone", hint: `The server may have stopped; its log: ${paths.log}` });
+    return result.result as T;
   });
-  if (result?.error) throw apiError(result.error);
-  if (!result || !("result" in result)) throw new IngotError(`Cannot read the answer of ingot server to ${path} as it ended early`, { code: "server-gone", hint: `The server may have stopped; its log: ${paths.log}` });
-  return result.result as T;
 }
 
-/** The server's paths once it answers: started in the background when it does not run (unless autostart is false). */
-async function reachableServer(options: { home?: string; autostart?: boolean }): Promise<ServerPaths> {
+/**
+ * Runs `call` against the server of `home`; when nothing listens (the connection fails before any
+ * answer, so nothing was done), starts the server in the background and runs it once more.
+ */
+async function withServer<T>(options: { home?: string; autostart?: boolean }, call: (paths: ServerPaths) => Promise<T>): Promise<T> {
   const home = options.home ?? defaultVaultRoot();
   const paths = serverPaths(home);
   try {
-    await requestServer(paths, "GET", "/v1/status");
-    return paths;
+    return await call(paths);
   } catch (error) {
     if (options.autostart === false || !isNotRunning(error)) throw error;
   }
   await startInBackground(home, paths);
-  return paths;
+  return call(paths);
 }
 
 interface ApiError { code: string; message: string; hint?: string }

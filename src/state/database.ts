@@ -79,14 +79,21 @@ export class StateDatabase {
   }
 }
 
-/** A folder only its owner can enter, and a database file only its owner can read, created so. */
+/**
+ * A folder only its owner can enter, and a database file only its owner can read, created so (the
+ * state's and the log store's). SQLite would create the file 0644, and its -wal and -shm files copy
+ * the database's mode.
+ */
+export function ownerOnlyDatabaseFile(folder: string, path: string): void {
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  closeSync(openSync(path, "a", 0o600));
+  chmodSync(path, 0o600);
+}
+
 function createOwnerOnly(folder: string, path: string): void {
   try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    chmodSync(folder, 0o700);
-    // SQLite would create the file 0644, and its -wal and -shm files copy the database's mode.
-    closeSync(openSync(path, "a", 0o600));
-    chmodSync(path, 0o600);
+    ownerOnlyDatabaseFile(folder, path);
   } catch (error) {
     throw new IngotError(`Cannot create the state database as ${(error as Error).message}: ${path}`, {
       code: "state-create",
