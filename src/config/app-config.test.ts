@@ -159,3 +159,9 @@ test("per-environment capacity, resources, entry port and timeouts are checked w
   const config = await loadAppConfig(dir);
   assert.deepEqual(config.environments, { prod: { env: {}, instances: 3, memoryMiB: 1024, port: 8080, startTimeoutMs: 90_000 }, dev: { env: {} } });
 });
+
+test("a key named like an Object.prototype member (valueOf, constructor) is an unknown key, not a crash", async () => {
+  const { problems } = await problemsOf({ "package.json": "{}", "ingot.yaml": "valueOf: {}\nconstructor: 1\nresources:\n  toString: 2\n" });
+  assert.deepEqual(Object.keys(problems).sort(), ["constructor", "resources.toString", "valueOf"]);
+  assert.match(problems.valueOf!, /is not a known key/);
+});

@@ -150,7 +150,8 @@ export function mapping(keys: Record<string, KeySpec>, required: string[] = []):
       return;
     }
     for (const [key, item] of Object.entries(value)) {
-      const spec = keys[key];
+      // Own keys only: "valueOf" or "constructor" must be unknown keys, not Object.prototype's functions.
+      const spec = Object.hasOwn(keys, key) ? keys[key] : undefined;
       const itemPath = keyPath(path, key);
       if (spec) spec.check(item, itemPath, problems);
       else problems.push({ path: itemPath, message: "is not a known key", hint: suggestion(key, Object.keys(keys)) });
