@@ -36,7 +36,9 @@ export function severityOfName(name: string): number | undefined {
 
 /**
  * A JSON logger's level as a severity: pino and bunyan number them 10 trace, 20 debug, 30 info,
- * 40 warn, 50 error, 60 fatal; a name is looked up as one.
+ * 40 warn, 50 error, 60 fatal; a number between two takes the higher one's name (35 is a warn), as
+ * init maps it (init/syslog.c), so a line's level is the same whether init or the store read it.
+ * A name is looked up as one.
  *
  * @example
  * jsonLevel(40); // 4 (warn)
@@ -44,9 +46,9 @@ export function severityOfName(name: string): number | undefined {
 export function jsonLevel(level: unknown): number | undefined {
   if (typeof level === "string") return severityOfName(level);
   if (typeof level !== "number" || !Number.isFinite(level)) return undefined;
-  if (level >= 60) return 2;
-  if (level >= 50) return 3;
-  if (level >= 40) return 4;
-  if (level >= 30) return 6;
-  return 7;
+  if (level <= 20) return 7;
+  if (level <= 30) return 6;
+  if (level <= 40) return 4;
+  if (level <= 50) return 3;
+  return 2;
 }

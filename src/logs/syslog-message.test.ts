@@ -37,6 +37,8 @@ test("a JSON message keeps its fields and maps pino and bunyan levels", () => {
   assert.equal(line.message, "db down");
   assert.deepEqual(line.fields, { level: 50, msg: "db down", pid: 7 });
   assert.deepEqual([10, 20, 30, 40, 50, 60, "warning", "FATAL", "nope"].map(jsonLevel), [7, 7, 6, 4, 3, 2, 4, 2, undefined]);
+  // Between two levels, the higher one, as init maps it.
+  assert.deepEqual([25, 35, 45, 55, 70].map(jsonLevel), [6, 4, 3, 2, 2]);
 });
 
 test("anything else is kept whole: no PRI, a PRI out of range, a cut header, invalid UTF-8", () => {
@@ -46,4 +48,12 @@ test("anything else is kept whole: no PRI, a PRI out of range, a cut header, inv
   assert.equal(parse("<14>1 2026-11-30T10:00:00Z host").message, "2026-11-30T10:00:00Z host");
   assert.equal(parse(Buffer.from([0x3c, 0x31, 0x34, 0x3e, 0x66, 0xff, 0xfe, 0x6f])).message, "f\uFFFD\uFFFDo");
   assert.deepEqual(parseSyslog(Buffer.from("<14>cut"), NOW, { truncated: true }).fields, { truncated: true });
+});
+
+test("init's notes on a line's shape are kept as typed fields: pieces of a split line and the dropped count", () => {
+  const piece = parseSyslog(Buffer.from('<14>1 2026-11-30T10:00:00Z i-1 web - stdout [ingot@32473 instance="i-1" stream="stdout" part="2" continued="true"] abc'), 0);
+  assert.deepEqual(piece.fields, { part: 2, continued: true });
+  const notice = parseSyslog(Buffer.from('<12>1 2026-11-30T10:00:00Z i-1 web 1 dropped [ingot@32473 instance="i-1" env="prod" dropped="12"] ingot-init: dropped 12 log lines'), 0);
+  assert.deepEqual(notice.fields, { dropped: 12 });
+  assert.equal(parseSyslog(Buffer.from('<14>1 2026-11-30T10:00:00Z i-1 web - - [ingot@32473 instance="i-1" constructor="x"] m'), 0).fields, undefined);
 });

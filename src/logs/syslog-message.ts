@@ -7,6 +7,11 @@ import { parseStructuredData, type StructuredData } from "./structured-data.ts";
 /** ingot's private enterprise number, the SD-ID init writes: `[ingot@32473 instance="i-1" ...]`. */
 export const INGOT_SD_ID = "ingot@32473";
 
+/** init's parameters about a line's shape (init/logs.c), kept as typed fields: part="2" continued="true", dropped="12". */
+const SHAPE_PARAMS: Record<string, (value: string) => unknown> = {
+  part: Number, dropped: Number, continued: (value) => value === "true",
+};
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const BSD_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
 
@@ -83,6 +88,9 @@ function applyStructuredData(line: LogLine, data: StructuredData): void {
     line.version = ingot.version ?? "";
     line.stream = ingot.stream ?? "";
     if (LOG_SOURCES.includes(ingot.source as LogSource)) line.source = ingot.source as LogSource;
+    // What init says about a line's shape: a piece of a split line, or its notice of dropped lines.
+    const shape = Object.entries(ingot).flatMap(([name, value]) => (Object.hasOwn(SHAPE_PARAMS, name) ? [[name, SHAPE_PARAMS[name]!(value)]] : []));
+    if (shape.length > 0) line.fields = { ...line.fields, ...Object.fromEntries(shape) };
   }
   const others = Object.entries(data).filter(([id]) => id !== INGOT_SD_ID);
   if (others.length > 0) line.fields = { ...line.fields, sd: Object.fromEntries(others) };
