@@ -47,9 +47,9 @@ export async function startInstance(label: string, { healthStatus = 200, delayMs
 }
 
 /** Starts an entry point whose HAProxy (by its pid) and run folder are removed when the test ends, also on failure. */
-export async function startEntry(t: TestContext, environment = "prod"): Promise<EntryPoint> {
+export async function startEntry(t: TestContext, environment = "prod", more: Partial<EntrySpec> = {}): Promise<EntryPoint> {
   const { spec, remove } = await testSpec(environment);
-  const entry = await EntryPoint.start(spec).catch(async (error: unknown) => { await remove(); throw error; });
+  const entry = await EntryPoint.start({ ...spec, ...more }).catch(async (error: unknown) => { await remove(); throw error; });
   t.after(async () => {
     await entry.stop();
     await remove();

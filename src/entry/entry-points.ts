@@ -16,7 +16,8 @@ import type { EntryHealthcheck, EntrySpec } from "./haproxy-config.ts";
 export class EntryPoints {
   readonly #running = new Map<string, EntryPoint>();
 
-  constructor(readonly root: string) {}
+  /** `accessLog`: the log store's syslog address, which every entry point started from now on logs its requests to. */
+  constructor(readonly root: string, private readonly options: { accessLog?: EntrySpec["accessLog"] } = {}) {}
 
   get(environment: string): EntryPoint | undefined {
     return this.#running.get(environment);
@@ -35,7 +36,8 @@ export class EntryPoints {
       this.#running.set(spec.environment, entry);
       return entry;
     }
-    const started = await EntryPoint.start({ ...spec, runDir: this.runDir(spec.environment) });
+    const accessLog = spec.accessLog ?? this.options.accessLog;
+    const started = await EntryPoint.start({ ...spec, runDir: this.runDir(spec.environment), ...(accessLog ? { accessLog } : {}) });
     this.#running.set(spec.environment, started);
     return started;
   }

@@ -64,6 +64,16 @@ test("the 503 page is a whole HTTP response naming the environment", () => {
   assert.match(head, new RegExp(`Content-Length: ${Buffer.byteLength(body)}\r\n`));
 });
 
+test("with the log store's port, each request is logged to it through a ring, as the entry's lines of the environment", () => {
+  const config = sections(haproxyConfig({ ...spec, accessLog: { host: "127.0.0.1", port: 5140 } }));
+  assert.deepEqual([...config.keys()], ["global", "ring access", "defaults", "frontend prod", "backend prod"]);
+  assert.ok(config.get("ring access")!.includes("server store 127.0.0.1:5140"));
+  assert.ok(config.get("ring access")!.includes("format rfc5424"));
+  const frontend = config.get("frontend prod")!;
+  assert.ok(frontend.includes("log ring@access local0 info") && frontend.includes("option httplog") && frontend.includes("option log-separate-errors"));
+  assert.ok(frontend.includes('log-format-sd [ingot@32473\\ env=\\"prod\\"\\ source=\\"entry\\"]'));
+});
+
 test("an environment name HAProxy would misread is refused", () => {
   assert.throws(() => haproxyConfig({ ...spec, environment: "prod env" }), (error: IngotError) => error.code === "entry-name-invalid");
 });
@@ -72,10 +82,12 @@ test("HAProxy itself accepts the config", { skip: haproxySkip }, async () => {
   const runDir = await mkdtemp(join(tmpdir(), "ingot-entry-config-"));
   try {
     await writeFile(join(runDir, "503.http"), unavailablePage("prod"));
-    await writeFile(join(runDir, "haproxy.cfg"), haproxyConfig({ ...spec, runDir }));
-    const check = spawnSync(haproxyBinary(), ["-c", "-f", join(runDir, "haproxy.cfg")], { encoding: "utf8" });
-    assert.equal(check.status, 0, check.stderr);
-    assert.doesNotMatch(check.stderr, /WARNING|ALERT/);
+    for (const accessLog of [undefined, { host: "127.0.0.1", port: 5140 }]) {
+      await writeFile(join(runDir, "haproxy.cfg"), haproxyConfig({ ...spec, runDir, ...(accessLog ? { accessLog } : {}) }));
+      const check = spawnSync(haproxyBinary(), ["-c", "-f", join(runDir, "haproxy.cfg")], { encoding: "utf8" });
+      assert.equal(check.status, 0, check.stderr);
+      assert.doesNotMatch(check.stderr, /WARNING|ALERT/);
+    }
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }

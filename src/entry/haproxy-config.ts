@@ -19,6 +19,8 @@ export interface EntrySpec {
   healthcheck: EntryHealthcheck;
   /** How long a draining instance may finish its requests; also bounds a soft stop (hard-stop-after). */
   drainTimeoutMs: number;
+  /** The log store's syslog port: each request is logged there as a line of source `entry`. */
+  accessLog?: { host: string; port: number };
 }
 
 /**
@@ -61,9 +63,8 @@ export function haproxyConfig(spec: EntrySpec): string {
       `pidfile ${paths.pidFile}`,
       // A soft stop (SIGUSR1) lets requests finish, but no longer than an instance's drain.
       `hard-stop-after ${spec.drainTimeoutMs}ms`,
-      // Access log: the per-environment `log <endpoint> format rfc5424 local0` line goes here once
-      // the log store has an endpoint, with `option httplog` in defaults.
     ]),
+    ...(spec.accessLog ? [accessLogRing(spec.accessLog)] : []),
     section("defaults", [
       "mode http",
       // QEMU's port forward listens with a backlog of 1: a second connection arriving at once has
@@ -91,6 +92,7 @@ export function haproxyConfig(spec: EntrySpec): string {
       `bind ${spec.bind.address}:${spec.bind.port}`,
       "http-request set-header X-Forwarded-Proto http",
       `default_backend ${spec.environment}`,
+      ...(spec.accessLog ? accessLogLines(spec.environment) : []),
     ]),
     section(`backend ${spec.environment}`, [
       // Dynamic servers need a dynamic algorithm; roundrobin also allows weights to change (canaries).
@@ -105,6 +107,39 @@ export function haproxyConfig(spec: EntrySpec): string {
       `server-template slot 1-${ENTRY_SLOTS} 127.0.0.1:1 disabled ${serverOptions(spec.healthcheck).join(" ")}`,
     ]),
   ].join("\n\n") + "\n";
+}
+
+/**
+ * HAProxy's own sender for the access log: a ring buffer (1 MiB) that a task empties over TCP, LF
+ * framed (RFC 6587), and retries while the store is away; requests never wait for it. A UDP log
+ * line would be simpler and loses lines whenever the store is busier than the socket's buffer.
+ */
+function accessLogRing(store: { host: string; port: number }): string {
+  return [
+    "ring access",
+    "  description \"each request, to ingot's log store\"",
+    "  format rfc5424",
+    "  maxlen 8192",
+    "  size 1048576",
+    "  timeout connect 5s",
+    "  timeout server 30s",
+    `  server store ${store.host}:${store.port}`,
+  ].join("\n");
+}
+
+/**
+ * The frontend's access log: HAProxy's HTTP format, with ingot's structured data naming the
+ * environment and the source, so the store files it as the entry's. A request that failed (5xx, a
+ * connection cut) is logged as an error (log-separate-errors), so `ingot logs --level error` finds it.
+ */
+function accessLogLines(environment: string): string[] {
+  return [
+    "log ring@access local0 info",
+    "option httplog",
+    "option log-separate-errors",
+    "log-tag entry",
+    `log-format-sd [ingot@32473\\ env=\\"${environment}\\"\\ source=\\"entry\\"]`,
+  ];
 }
 
 /**

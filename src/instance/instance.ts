@@ -56,7 +56,7 @@ export class Instance {
     if (pid === null || processStart === null || qmpSocket === null || runDir === null) {
       throw new IngotError(`Cannot adopt instance ${record.id} as its process was never recorded`, { code: "instance-gone", hint: "It is replaced" });
     }
-    const running = await provider.adopt({ pid, processStart, qmpSocket, runDir, ports: record.ports });
+    const running = await provider.adopt({ pid, processStart, qmpSocket, runDir, ports: record.ports }, { id: record.id, environment: record.environment ?? "", manifest });
     return new Instance(record.id, record.environment, record.imageDigest, manifest, running, record.state, context);
   }
 

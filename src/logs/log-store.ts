@@ -146,6 +146,13 @@ export class LogStore {
     return run(queryPlan(query, this.indexedUpto)).reverse().map(fromRow);
   }
 
+  /** How many lines an instance has from one source: where a restarted capture of its console resumes. */
+  countLines(environment: string, instance: string, source: LogSource): number {
+    // The environment's index narrows the scan to that environment's lines.
+    return this.sqlite.prepare<[string, string, string], { lines: number }>("SELECT count(*) AS lines FROM lines WHERE environment = ? AND instance = ? AND source = ?")
+      .get(environment, instance, source)!.lines;
+  }
+
   /** Calls `listener` with every batch of lines written from now on; returns the unsubscribe. */
   subscribe(listener: LineListener): () => void {
     this.#listeners.add(listener);

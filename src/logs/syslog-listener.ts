@@ -33,7 +33,8 @@ export class SyslogListener {
   readonly counters: ListenerCounters = { connections: 0, lines: 0, brokenFrames: 0, truncated: 0, refused: 0 };
   readonly #sockets = new Set<Socket>();
 
-  private constructor(readonly port: number, private readonly tcp: Server, private readonly udp: UdpSocket) {}
+  private constructor(readonly port: number, private readonly tcp: Server, private readonly udp: UdpSocket,
+    private readonly onLine: (line: LogLine) => void, private readonly settings: typeof DEFAULTS & { limits: FrameLimits }) {}
 
   static async start(onLine: (line: LogLine) => void, options: ListenerOptions = {}): Promise<SyslogListener> {
     const settings = { ...DEFAULTS, ...options, limits: options.limits ?? DEFAULT_FRAME_LIMITS };
@@ -44,7 +45,7 @@ export class SyslogListener {
       const port = (tcp.address() as { port: number }).port;
       // UDP on the same number: standard senders (logger -d, rsyslog omfwd UDP) need no second setting.
       await new Promise<void>((resolve, reject) => udp.once("error", reject).bind(port, settings.host, resolve));
-      const listener = new SyslogListener(port, tcp, udp);
+      const listener = new SyslogListener(port, tcp, udp, onLine, settings);
       tcp.on("connection", (socket) => listener.#accept(socket, onLine, settings));
       udp.on("message", (datagram) => {
         const truncated = datagram.length > settings.limits.maxMessageBytes;
@@ -58,6 +59,14 @@ export class SyslogListener {
         code: "logs-listen", hint: "Another process holds the port; remove $INGOT_HOME/server/logs.port to let ingot pick a free one", cause: error,
       });
     }
+  }
+
+  /**
+   * Reads a connection that arrived at another door (an instance's own log socket) like one of its
+   * own, with the same limits and counters; each line passes through `stamp` before it is stored.
+   */
+  serve(socket: Socket, stamp: (line: LogLine) => LogLine): void {
+    this.#accept(socket, (line) => this.onLine(stamp(line)), this.settings);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,11 @@ export interface InstanceConfigInput {
 
 export interface InstanceConfig {
   instance: string;
+  /**
+   * Where init ships the app's lines (RFC 5424 over TCP) and the app name it gives them; set by the
+   * provider, which knows the address the guest reaches its log endpoint at (init/README.md).
+   */
+  logs?: { address: string; app: string };
   /** The variables init adds after the baked ones, already merged. */
   env: Record<string, string>;
   /** Names whose values are secret: never printed, redacted wherever ingot shows the console. */

@@ -15,8 +15,12 @@ export interface MetadataEndpoint {
   close: () => Promise<void>;
 }
 
+/** Where the guest reaches its log endpoint (logs.sock in its run folder) inside QEMU's user network. */
+export const LOGS_GUEST_ADDRESS = { host: "10.0.2.101", port: 601 };
+
 /**
- * Serves `GET /v1/config` → `{ "instance": "i-…", "env": { … } }` (the contract in init/README.md).
+ * Serves `GET /v1/config` → `{ "instance": "i-…", "logs": { "address": …, "app": … }, "env": { … } }`
+ * (the contract in init/README.md).
  *
  * @example
  * const endpoint = await serveInstanceConfig("/run/ingot/i-1/metadata.sock", config);
@@ -24,7 +28,7 @@ export interface MetadataEndpoint {
  */
 export async function serveInstanceConfig(socketPath: string, config: InstanceConfig): Promise<MetadataEndpoint> {
   let served = 0;
-  const body = JSON.stringify({ instance: config.instance, env: config.env });
+  const body = JSON.stringify({ instance: config.instance, ...(config.logs ? { logs: config.logs } : {}), env: config.env });
   const server: Server = createServer((request, response) => {
     response.setHeader("Connection", "close");
     if (request.method === "GET" && request.url === "/v1/config") {

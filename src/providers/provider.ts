@@ -17,6 +17,9 @@ export interface InstanceSpec {
   hostPorts?: Map<number, number>;
 }
 
+/** Who an instance is: what its log lines are labelled with. */
+export type InstanceIdentity = Pick<InstanceSpec, "id" | "environment" | "manifest">;
+
 /** What the state keeps of a running instance, so that a restarted control plane finds it again. */
 export interface InstanceLocation {
   pid: number;
@@ -40,6 +43,9 @@ export interface Provider {
   /** What the app sees as INGOT_PLATFORM. */
   readonly platform: string;
   boot(spec: InstanceSpec): Promise<RunningInstance>;
-  /** Takes over an instance from its location; refused (code instance-gone) when it no longer runs. */
-  adopt(location: InstanceLocation): Promise<RunningInstance>;
+  /**
+   * Takes over an instance from its location; refused (code instance-gone) when it no longer runs.
+   * `identity` labels its logs, which the provider takes in again.
+   */
+  adopt(location: InstanceLocation, identity: InstanceIdentity): Promise<RunningInstance>;
 }

@@ -12,6 +12,7 @@ import { StateDatabase } from "../state/database.ts";
 import { EventLog } from "../state/events.ts";
 import { InstanceRecords } from "../state/instances.ts";
 import { type LogService, openLogService } from "../logs/log-service.ts";
+import { InstanceLogs } from "../logs/instance-logs.ts";
 import { SecretStore } from "../state/secret-store.ts";
 import { Vault } from "../vault/vault.ts";
 import type { Route } from "./control-server.ts";
@@ -35,26 +36,31 @@ export interface ControlPlane {
  */
 export async function openControlPlane(home: string, log: (line: string) => void): Promise<ControlPlane> {
   const state = StateDatabase.open({ folder: join(home, "state") });
+  let logService: LogService | undefined;
   try {
     const vault = await Vault.open(home);
     const secrets = new SecretStore(state);
-    const entryPoints = new EntryPoints(join(serverPaths(home).dir, "entry"));
-    const live = new LiveInstances({ provider: new QemuProvider(vault), records: new InstanceRecords(state), events: new EventLog(state), entryPoints });
+    // Before instances are adopted, so that their logs are taken in again. A damaged log store or a
+    // taken port must not keep instances from being adopted and served: they run without it.
+    const logs = await openLogService(home, serverPaths(home).dir, log).catch((error: unknown) => error as Error);
+    if (logs instanceof Error) log(`logs: unavailable: ${logs.message}`);
+    else log(`logs: syslog (RFC 5424, TCP octet-counted or UDP) on 127.0.0.1:${logs.listener.port}`);
+    logService = logs instanceof Error ? undefined : logs;
+    const entryPoints = new EntryPoints(join(serverPaths(home).dir, "entry"), logService ? { accessLog: { host: "127.0.0.1", port: logService.listener.port } } : {});
+    const provider = new QemuProvider(vault, { outlivesIngot: true, ...(logService ? { logs: new InstanceLogs(logService.store, logService.listener) } : {}) });
+    const live = new LiveInstances({ provider, records: new InstanceRecords(state), events: new EventLog(state), entryPoints });
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
     await recover(engine, log);
     const keeper = new CapacityKeeper(engine, log);
     keeper.watch();
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
-    // A damaged log store or a taken port must not keep instances from being adopted and served.
-    const logs = await openLogService(home, serverPaths(home).dir, log).catch((error: unknown) => error as Error);
-    if (logs instanceof Error) log(`logs: unavailable: ${logs.message}`);
-    else log(`logs: syslog (RFC 5424, TCP octet-counted or UDP) on 127.0.0.1:${logs.listener.port}`);
     return {
-      engine, logs: logs instanceof Error ? undefined : logs, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
-      close: () => { keeper.close(); if (!(logs instanceof Error)) void logs.close(); state.close(); },
+      engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
+      close: () => { keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
+    await logService?.close();
     state.close();
     throw error;
   }

@@ -5,19 +5,21 @@ import type { Outbound } from "../config/app-config.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { InstanceConfig } from "../metadata/instance-config.ts";
 import { secretRedactor } from "../metadata/secret-redactor.ts";
-import { METADATA_GUEST_ADDRESS, type MetadataEndpoint, serveInstanceConfig } from "../metadata/metadata-server.ts";
+import { LOGS_GUEST_ADDRESS, METADATA_GUEST_ADDRESS, type MetadataEndpoint, serveInstanceConfig } from "../metadata/metadata-server.ts";
+import type { Closable, InstanceLogSink } from "../logs/instance-logs.ts";
 import type { ProcessIdentity } from "../process/process-identity.ts";
 import type { Vault } from "../vault/vault.ts";
 import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { allowOutbound } from "./outbound-firewall.ts";
-import { detectAccelerator, type PortForward, type VmSpec } from "./qemu-args.ts";
+import { detectAccelerator, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
 import { DetachedVm } from "./detached-vm.ts";
 import { QemuVm } from "./qemu-vm.ts";
 import { assertResources } from "./resources.ts";
 import { createRunFolder } from "./run-folder.ts";
+import type { VmConsole } from "./vm-console.ts";
 
 export interface BootOptions {
   /** Host ports by guest port; free ports are chosen for the others. */
@@ -33,6 +35,8 @@ export interface BootOptions {
   metadataTimeoutS?: number;
   /** What the guest may reach beyond ingot's endpoints (environmentOutbound() in manifest.ts); none unless given. */
   outbound?: Outbound;
+  /** Where the instance's lines go: its app's, shipped by init to a log socket of its own, and its console's. */
+  logs?: InstanceLogSink;
 }
 
 export interface Instance<V = QemuVm> {
@@ -40,7 +44,7 @@ export interface Instance<V = QemuVm> {
   forwards: PortForward[];
   /** The instance's private folder: QMP and metadata sockets, and the console of a detached one. */
   runFolder: string;
-  /** Stops its metadata endpoint and removes its sockets after QEMU has exited. */
+  /** Stops its metadata and log endpoints and removes its sockets after QEMU has exited. */
   dispose: () => Promise<void>;
 }
 
@@ -68,9 +72,9 @@ export async function bootDetachedImage(vault: Vault, digest: string, manifest: 
     (vm) => vm.record);
 }
 
-type StartVm<V> = (spec: VmSpec, redact: (line: string) => string, runFolder: string) => V | Promise<V>;
+type StartVm<V extends VmConsole> = (spec: VmSpec, redact: (line: string) => string, runFolder: string) => V | Promise<V>;
 
-async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions, startVm: StartVm<V>, ownerOf: (vm: V) => ProcessIdentity | undefined): Promise<Instance<V>> {
+async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manifest: ImageManifest, options: BootOptions, startVm: StartVm<V>, ownerOf: (vm: V) => ProcessIdentity | undefined): Promise<Instance<V>> {
   const memoryMiB = options.memoryMiB ?? manifest.resources.memoryMiB;
   const cpus = options.cpus ?? manifest.resources.cpus;
   assertResources({ cpus, memoryMiB });
@@ -98,18 +102,32 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
   });
   const qmpSocket = join(runFolder.path, "qmp.sock");
   let endpoint: MetadataEndpoint | undefined;
+  let logSocket: Closable | undefined;
   const dispose = async (): Promise<void> => {
     await endpoint?.close();
+    await logSocket?.close();
     await runFolder.remove();
     await releasePorts();
   };
   const metadataArgs = options.config
     ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
     : [];
+  const guestEndpoints: GuestEndpoint[] = [];
   try {
-    endpoint = options.config ? await serveInstanceConfig(join(runFolder.path, "metadata.sock"), options.config) : undefined;
+    let config = options.config;
+    if (config && options.logs) {
+      const socket = join(runFolder.path, "logs.sock");
+      logSocket = await options.logs.serveApp(socket);
+      await runFolder.handOver(socket);
+      guestEndpoints.push({ guestHost: LOGS_GUEST_ADDRESS.host, guestPort: LOGS_GUEST_ADDRESS.port, socket });
+      config = { ...config, logs: { address: `${LOGS_GUEST_ADDRESS.host}:${LOGS_GUEST_ADDRESS.port}`, app: manifest.name } };
+    }
+    endpoint = config ? await serveInstanceConfig(join(runFolder.path, "metadata.sock"), config) : undefined;
     // QEMU's guestfwd connector runs as QEMU's user and must open the socket.
-    if (endpoint) await runFolder.handOver(endpoint.socketPath);
+    if (endpoint) {
+      await runFolder.handOver(endpoint.socketPath);
+      guestEndpoints.push({ guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath });
+    }
     const vm = await startVm({
       kernel: await kernelFile(vault, manifest.kernel), initrd,
       cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
@@ -119,8 +137,9 @@ async function bootWith<V>(vault: Vault, digest: string, manifest: ImageManifest
       ...(user ? { user } : {}),
       ...(options.outbound ? { outbound: options.outbound } : {}),
       ...(options.machine ? { machine: options.machine } : {}),
-      ...(endpoint ? { metadata: { guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath } } : {}),
+      guestEndpoints,
     }, options.config ? secretRedactor(options.config) : (line) => line, runFolder.path);
+    options.logs?.captureConsole(vm, { resumed: false });
     const owner = ownerOf(vm);
     if (owner) await Promise.all([runFolder.setOwner(owner), ...reservations.map((reservation) => reservation.setOwner(owner))]);
     return { vm, forwards, dispose, runFolder: runFolder.path };

@@ -21,13 +21,15 @@ test("QEMU's arguments are computed as data: machine, resources, direct boot, fo
   assert.ok(!args.includes("-drive"), "ingot images need no disk");
 });
 
-test("the metadata endpoint is a guestfwd to the instance's own unix socket", () => {
+test("the metadata and log endpoints are guestfwds to the instance's own unix sockets", () => {
   const args = qemuArgs({
     kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 256, accelerator: "tcg",
-    forwards: [{ hostPort: 41000, guestPort: 8080 }], metadata: { guestHost: "10.0.2.100", guestPort: 80, socket: "/tmp/ingot-i-1/metadata.sock" },
+    forwards: [{ hostPort: 41000, guestPort: 8080 }],
+    guestEndpoints: [{ guestHost: "10.0.2.100", guestPort: 80, socket: "/tmp/ingot-i-1/metadata.sock" }, { guestHost: "10.0.2.101", guestPort: 601, socket: "/tmp/ingot-i-1/logs.sock" }],
   });
   assert.equal(args[args.indexOf("-netdev") + 1],
-    "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:41000-:8080,guestfwd=tcp:10.0.2.100:80-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/metadata.sock");
+    "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:41000-:8080,guestfwd=tcp:10.0.2.100:80-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/metadata.sock"
+    + ",guestfwd=tcp:10.0.2.101:601-cmd:socat - UNIX-CONNECT:/tmp/ingot-i-1/logs.sock");
 });
 
 const spec: VmSpec = { kernel: "/vault/k", initrd: "/vault/i", cmdline: "", cpus: 1, memoryMiB: 256, accelerator: "tcg", forwards: [] };

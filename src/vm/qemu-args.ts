@@ -36,6 +36,13 @@ export const SANDBOX = "on,obsolete=deny,resourcecontrol=deny";
 /** Where a QEMU started as a QemuUser finds the kernel and initrd ingot opened for it (fd 3 and 4). */
 export const INHERITED_BOOT_FILES = { kernel: "/proc/self/fd/3", initrd: "/proc/self/fd/4" };
 
+/** A guest address (inside QEMU's user network) that leads to a unix socket on the host. */
+export interface GuestEndpoint {
+  guestHost: string;
+  guestPort: number;
+  socket: string;
+}
+
 export interface VmSpec {
   /** QEMU's machine type with its options, without the accelerator; DEFAULT_MACHINE unless given. */
   machine?: string;
@@ -51,10 +58,10 @@ export interface VmSpec {
   /** A raw disk attached read-only in effect (-snapshot); ingot images need none, baselines do. */
   disk?: string;
   /**
-   * The instance's metadata endpoint: a guest address whose TCP connections QEMU hands, one
-   * connector process each, to a unix socket on the host.
+   * The instance's endpoints on the host (metadata, logs): guest addresses whose TCP connections
+   * QEMU hands, one connector process each, to a unix socket of this instance's own.
    */
-  metadata?: { guestHost: string; guestPort: number; socket: string };
+  guestEndpoints?: GuestEndpoint[];
   /**
    * Who QEMU runs as. Given, setpriv drops to it before QEMU starts, and QEMU reads the kernel and
    * initrd through descriptors ingot opened (INHERITED_BOOT_FILES), as the vault may be in a folder
@@ -102,9 +109,9 @@ export function qemuArgs(spec: VmSpec): string[] {
   const boot = spec.user ? INHERITED_BOOT_FILES : spec;
   const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
   // QEMU runs the cmd through /bin/sh for each connection; commas in option values are doubled.
-  const guestfwd = spec.metadata
-    ? `,guestfwd=tcp:${spec.metadata.guestHost}:${spec.metadata.guestPort}-cmd:socat - UNIX-CONNECT:${spec.metadata.socket.replaceAll(",", ",,")}`
-    : "";
+  const guestfwd = (spec.guestEndpoints ?? [])
+    .map((endpoint) => `,guestfwd=tcp:${endpoint.guestHost}:${endpoint.guestPort}-cmd:socat - UNIX-CONNECT:${endpoint.socket.replaceAll(",", ",,")}`)
+    .join("");
   return [
     "-machine", `${spec.machine ?? DEFAULT_MACHINE},accel=${spec.accelerator}`,
     "-cpu", spec.accelerator === "kvm" ? "host" : "max",

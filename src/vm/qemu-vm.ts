@@ -123,8 +123,8 @@ export function assertCanBoot(spec: VmSpec, binary: string): void {
   if (!onPath(binary)) {
     throw new IngotError(`Cannot boot as ${binary} is not installed`, { code: "qemu-missing", hint: "apt-get install qemu-system-x86 (scripts/setup.sh installs it)" });
   }
-  if (spec.metadata && !onPath("socat")) {
-    throw new IngotError("Cannot serve the instance its configuration as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
+  if (spec.guestEndpoints?.length && !onPath("socat")) {
+    throw new IngotError("Cannot serve the instance its configuration and logs endpoints as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
   }
   if (spec.user) for (const file of [spec.kernel, spec.initrd]) assertWorldReadable(file);
 }

@@ -85,7 +85,7 @@ test("an instance whose metadata endpoint never answers stops before its app wit
   const { vm } = instance;
   t.after(async () => { vm.kill(); await vm.exited.catch(() => {}); await instance.dispose(); });
   // Swap the endpoint for one that accepts connections and never says a word.
-  const socket = vm.spec.metadata!.socket;
+  const socket = vm.spec.guestEndpoints!.find((endpoint) => endpoint.guestPort === 80)!.socket;
   await rm(socket);
   const held: Socket[] = [];
   const silent = createServer((connection) => { held.push(connection); });

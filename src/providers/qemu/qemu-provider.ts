@@ -1,7 +1,7 @@
 // The QEMU provider: instances are QEMU processes on this machine, each with its own run folder
 // (QMP, metadata socket, console) and host ports on 127.0.0.1. The control plane's instances are
 // detached (they outlive ingot and hold their own folder and ports); `ingot run`'s die with it.
-import { rm } from "node:fs/promises";
+import { chown, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { environmentOutbound } from "../../image/manifest.ts";
 import { processStartTime } from "../../process/process-identity.ts";
@@ -10,7 +10,8 @@ import { DetachedVm } from "../../vm/detached-vm.ts";
 import type { VmConsole } from "../../vm/vm-console.ts";
 import { releasePort } from "../../vm/port-reservations.ts";
 import type { Vault } from "../../vault/vault.ts";
-import type { InstanceLocation, InstanceSpec, Provider, RunningInstance } from "../provider.ts";
+import type { InstanceLogs, InstanceLogSink } from "../../logs/instance-logs.ts";
+import type { InstanceIdentity, InstanceLocation, InstanceSpec, Provider, RunningInstance } from "../provider.ts";
 
 /**
  * @example
@@ -21,8 +22,11 @@ import type { InstanceLocation, InstanceSpec, Provider, RunningInstance } from "
 export class QemuProvider implements Provider {
   readonly platform = "qemu";
 
-  /** `outlivesIngot: false` ties each instance to this process (ingot run): killed with it, never adopted. */
-  constructor(private readonly vault: Vault, private readonly options: { outlivesIngot: boolean } = { outlivesIngot: true }) {}
+  /**
+   * `outlivesIngot: false` ties each instance to this process (ingot run): killed with it, never
+   * adopted. `logs`: where instances' lines are stored; without it init ships nothing.
+   */
+  constructor(private readonly vault: Vault, private readonly options: { outlivesIngot: boolean; logs?: InstanceLogs } = { outlivesIngot: true }) {}
 
   async boot(spec: InstanceSpec): Promise<RunningInstance> {
     const options: BootOptions = {
@@ -31,6 +35,7 @@ export class QemuProvider implements Provider {
       cpus: spec.cpus,
       memoryMiB: spec.memoryMiB,
       outbound: environmentOutbound(spec.manifest, spec.environment),
+      ...(this.options.logs ? { logs: this.#logSink(spec) } : {}),
       ...(spec.hostPorts ? { hostPorts: spec.hostPorts } : {}),
     };
     if (this.options.outlivesIngot) {
@@ -42,15 +47,33 @@ export class QemuProvider implements Provider {
     return qemuInstance(instance.vm, locationOf(instance, pid, Number(await processStartTime(pid) ?? 0), instance.vm.spec.qmpSocket ?? ""), instance.dispose);
   }
 
-  async adopt(location: InstanceLocation): Promise<RunningInstance> {
+  async adopt(location: InstanceLocation, identity: InstanceIdentity): Promise<RunningInstance> {
     const vm = await DetachedVm.adopt({ pid: location.pid, startTime: String(location.processStart), qmpSocket: location.qmpSocket, consoleFile: join(location.runDir, "console.log") });
     // The metadata endpoint of an adopted instance is gone with the process that served it; init
-    // read its configuration once, at boot, so only the folder and the ports are left to free.
+    // read its configuration once, at boot. Its log endpoint is served again where QEMU's guestfwd
+    // leads (init reconnects, and keeps what it could not send meanwhile in its buffer).
+    const sink = this.options.logs ? this.#logSink(identity) : undefined;
+    const logSocket = sink ? await serveAgain(sink, location.runDir).catch(() => undefined) : undefined;
+    sink?.captureConsole(vm, { resumed: true });
     return qemuInstance(vm, location, async () => {
+      await logSocket?.close();
       await rm(location.runDir, { recursive: true, force: true });
       await Promise.all(Object.values(location.ports).map((port) => releasePort(port)));
     });
   }
+
+  #logSink(identity: InstanceIdentity): InstanceLogSink {
+    return this.options.logs!.for({ instance: identity.id, environment: identity.environment, app: identity.manifest.name, version: identity.manifest.version });
+  }
+}
+
+/** The log socket of an adopted instance, owned like its run folder by the QEMU user whose connector opens it. */
+async function serveAgain(sink: InstanceLogSink, runDir: string): Promise<{ close(): Promise<void> }> {
+  const socket = join(runDir, "logs.sock");
+  const served = await sink.serveApp(socket);
+  const owner = await stat(runDir);
+  await chown(socket, owner.uid, owner.gid);
+  return served;
 }
 
 function locationOf(instance: BootedInstance<unknown>, pid: number, processStart: number, qmpSocket: string): InstanceLocation {
