@@ -62,8 +62,10 @@ test("deploys switch versions under load without a failed request, a bad version
     await new Promise((resolve) => setTimeout(resolve, 1000));
     return { result, keptAlive: await keptAlive.stop(), fresh: await fresh.stop() };
   };
-  const assertServedOnly = (reports: LoadReport[], expected: string[][], what: string): void => {
+  const assertServedOnly = async (reports: LoadReport[], expected: string[][], what: string): Promise<void> => {
     for (const report of reports) {
+      // The entry point's access log says where a failed request went and how it ended (termination flags).
+      if (report.failures.length > 0) console.error(`${what}: the entry's last requests:\n${(await ingot("logs", "--env", "dev", "--source", "entry,console", "-n", "300")).stdout}`);
       assert.deepEqual(report.failures, [], `${what}: no request may fail (${report.requests} sent)`);
       assert.ok(report.requests > 20, `${what}: the load kept going (${report.requests} requests)`);
       for (const answers of report.answers) assert.ok(expected.some((sequence) => JSON.stringify(switches(answers)) === JSON.stringify(sequence)), `${what}: answers went ${switches(answers).join(" → ")}`);
@@ -81,14 +83,14 @@ test("deploys switch versions under load without a failed request, a bad version
   const toV2 = await underLoad(url, () => ingot("deploy", "deploy-test:2.0.0", "--env", "dev"));
   assert.equal(toV2.result.code, 0, toV2.result.stdout + toV2.result.stderr);
   assert.match(toV2.result.stdout, /wait-up .*: done/);
-  assertServedOnly([toV2.keptAlive, toV2.fresh], [["1", "2"], ["2"]], "v1 → v2");
+  await assertServedOnly([toV2.keptAlive, toV2.fresh], [["1", "2"], ["2"]], "v1 → v2");
 
   // 2. v3 never passes its health check: refused with the reason and its console, v2 keeps serving.
   const toV3 = await underLoad(url, () => ingot("deploy", "deploy-test:3.0.0", "--env", "dev"));
   assert.equal(toV3.result.code, 1, toV3.result.stdout + toV3.result.stderr);
   assert.match(toV3.result.stderr, /Cannot deploy deploy-test:3\.0\.0 to dev as instance i-[0-9a-f]{8}: GET \/status\/500 did not pass within 10 s: last answer HTTP 500/);
   assert.match(toV3.result.stdout, /last console lines of i-[0-9a-f]{8}:\n(.*\n)*.*ingot-init: .*starting app/);
-  assertServedOnly([toV3.keptAlive, toV3.fresh], [["2"]], "failed v3");
+  await assertServedOnly([toV3.keptAlive, toV3.fresh], [["2"]], "failed v3");
   const history = JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as { imageRef: string; state: string; reason: string | null }[];
   assert.deepEqual(history.map((deployment) => `${deployment.imageRef} ${deployment.state}`), ["deploy-test:3.0.0 failed", "deploy-test:2.0.0 succeeded", "deploy-test:1.0.0 succeeded"]);
   assert.match(history[0]!.reason!, /HTTP 500/);
@@ -103,7 +105,7 @@ test("deploys switch versions under load without a failed request, a bad version
   assert.equal(toV1.result.second.code, 1, `the second deploy was not refused:\n${toV1.result.second.stdout}${toV1.result.second.stderr}\nrollback:\n${toV1.result.rollback.stdout}${toV1.result.rollback.stderr}\nhistory:\n${(await ingot("history", "--env", "dev")).stdout}`);
   assert.match(toV1.result.second.stderr, /Cannot deploy to dev as deploy \d+ of deploy-test:1\.0\.0 is running since/);
   assert.equal(toV1.result.rollback.code, 0, toV1.result.rollback.stdout + toV1.result.rollback.stderr);
-  assertServedOnly([toV1.keptAlive, toV1.fresh], [["2", "1"], ["1"]], "rollback to v1");
+  await assertServedOnly([toV1.keptAlive, toV1.fresh], [["2", "1"], ["1"]], "rollback to v1");
 
   // 4. Promote dev → test: the digest serving test is the one serving dev.
   const promoted = await ingot("promote", "--from", "dev", "--to", "test");
@@ -126,7 +128,7 @@ test("deploys switch versions under load without a failed request, a bad version
     return { cut, after };
   });
   assert.notEqual(interrupted.result.cut.code, 0, "the deploy's client saw its server go");
-  assertServedOnly([interrupted.keptAlive, interrupted.fresh], [["1"]], "interrupted deploy");
+  await assertServedOnly([interrupted.keptAlive, interrupted.fresh], [["1"]], "interrupted deploy");
   assert.equal(interrupted.result.after.running, null);
   assert.equal(interrupted.result.after.serving?.imageDigest, digests[0]);
   assert.deepEqual(interrupted.result.after.instances.map((instance) => instance.id).sort(), dev.instances.map((instance) => instance.id).sort(), "only v1's instances are left");
@@ -159,7 +161,7 @@ test("deploys switch versions under load without a failed request, a bad version
     process.kill(restartedPid, "SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 3000));
   });
-  assertServedOnly([withoutServer.keptAlive, withoutServer.fresh], [["2"]], "server killed");
+  await assertServedOnly([withoutServer.keptAlive, withoutServer.fresh], [["2"]], "server killed");
   const adopted = await status("dev");
   assert.deepEqual(adopted.instances.map((instance) => `${instance.id} ${instance.pid}`).sort(), before, "the restarted server adopted the very same instances");
   assert.ok(adopted.instances.every((instance) => instance.state === "healthy"));
@@ -177,7 +179,7 @@ test("deploys switch versions under load without a failed request, a bad version
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   });
-  assertServedOnly([replaced.keptAlive, replaced.fresh], [["2"]], "instance killed and replaced");
+  await assertServedOnly([replaced.keptAlive, replaced.fresh], [["2"]], "instance killed and replaced");
   assert.equal(replaced.result.serving?.imageDigest, digests[1], "the replacement runs the serving image");
 
   // 9. Stop: the instances go, the entry point stays and answers 503 naming the environment.
