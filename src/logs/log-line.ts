@@ -50,3 +50,19 @@ export function jsonLevel(level: unknown): number | undefined {
   if (level >= 30) return 6;
   return 7;
 }
+
+/** Keys ingot itself adds to a line's fields (other structured data, a cut message): not the app's. */
+const INGOT_FIELD_KEYS = new Set(["sd", "truncated"]);
+
+/**
+ * The fields of the JSON object the app wrote, without those ingot added; undefined when the line
+ * was not JSON.
+ *
+ * @example
+ * appFields({ ...line, fields: { msg: "hi", user: 7, truncated: true } }); // { msg: "hi", user: 7 }
+ */
+export function appFields(line: Pick<LogLine, "fields">): Record<string, unknown> | undefined {
+  if (!line.fields) return undefined;
+  const entries = Object.entries(line.fields).filter(([key]) => !INGOT_FIELD_KEYS.has(key));
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}

@@ -55,3 +55,32 @@ function parseElement(text: string, start: number): { id: string; params: Record
     index++;
   }
 }
+
+/**
+ * Structured data as RFC 5424 writes it, the inverse of parseStructuredData: `-` when empty.
+ * Parameters with an empty value are left out; names are cut to the SD-NAME grammar (§6.3.3).
+ *
+ * @example
+ * formatStructuredData({ "ingot@32473": { instance: "i-1", env: "a]b" } }); // '[ingot@32473 instance="i-1" env="a\\]b"]'
+ */
+export function formatStructuredData(data: StructuredData): string {
+  let text = "";
+  for (const [id, params] of Object.entries(data)) {
+    text += `[${sdName(id)}`;
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== "") text += ` ${sdName(name)}="${escapeSdValue(value)}"`;
+    }
+    text += "]";
+  }
+  return text || "-";
+}
+
+/** §6.3.3: inside a PARAM-VALUE, `"`, `\` and `]` are escaped with a backslash. */
+export function escapeSdValue(value: string): string {
+  return value.replace(/["\\\]]/g, "\\$&");
+}
+
+/** SD-NAME: 1 to 32 printable US-ASCII characters other than `=`, space, `]` and `"`. */
+function sdName(name: string): string {
+  return name.replace(/[^\x21-\x7e]|[=\]"]/g, "_").slice(0, 32) || "_";
+}
