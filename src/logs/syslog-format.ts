@@ -38,8 +38,11 @@ export function octetCounted(message: string): string {
 
 /** HOSTNAME, APP-NAME and MSGID are printable US-ASCII without spaces, bounded, `-` when empty (§6.2). */
 function headerField(text: string, max: number): string {
+  if (PRINTABLE.test(text) && text.length <= max) return text;
   return text.replace(/[^\x21-\x7e]/g, "_").slice(0, max) || "-";
 }
+
+const PRINTABLE = /^[\x21-\x7e]+$/;
 
 function isStructuredData(value: unknown): value is StructuredData {
   return typeof value === "object" && value !== null && !Array.isArray(value)

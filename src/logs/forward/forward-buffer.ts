@@ -27,7 +27,7 @@ export interface Encoded<T> {
 export function dropNotice(url: string, dropped: number, timeMs: number): LogLine {
   return {
     timeMs, environment: "", app: "ingot", version: "", instance: "", source: "console", stream: "", severity: 4,
-    message: `ingot: dropped ${dropped} log lines for ${url} as it was unreachable or too slow`, fields: { dropped },
+    message: `ingot: dropped ${dropped} log lines for ${url} as it was unreachable or too slow`,
   };
 }
 

@@ -32,6 +32,7 @@ export class SyslogForwarder implements LogForwarder {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
+  private closing = false;
   private emptied: (() => void) | undefined;
 
   constructor(readonly target: SyslogTarget, options: ForwarderOptions = {}) {
@@ -47,7 +48,7 @@ export class SyslogForwarder implements LogForwarder {
   }
 
   send(line: LogLine): void {
-    if (this.state === "closed") return;
+    if (this.closing) return;
     try {
       this.buffer.offer(line);
     } catch (error) {
@@ -59,9 +60,11 @@ export class SyslogForwarder implements LogForwarder {
   }
 
   async close(): Promise<void> {
-    if (this.state === "closed") return;
-    if (this.state === "up" && this.buffer.lines > 0) {
-      await new Promise<void>((resolve) => { this.emptied = resolve; setTimeout(resolve, CLOSE_GRACE_MS).unref(); });
+    if (this.closing) return;
+    this.closing = true;
+    // A peer that is up, or being reached, gets what waits; one that is down is not waited for.
+    if ((this.state === "up" || this.state === "connecting") && this.buffer.lines > 0) {
+      await new Promise<void>((resolve) => { this.emptied = resolve; setTimeout(resolve, CLOSE_GRACE_MS); });
     }
     this.state = "closed";
     clearTimeout(this.retryTimer);
@@ -128,6 +131,10 @@ export class SyslogForwarder implements LogForwarder {
   private retry(error: unknown, counted = false): void {
     if (this.state === "closed") return;
     if (!counted) this.health.failed(error);
+    if (this.closing) {
+      this.emptied?.();
+      return;
+    }
     this.failures++;
     this.state = "retrying";
     this.retryTimer = setTimeout(() => {
