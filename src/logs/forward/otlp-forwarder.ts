@@ -126,7 +126,8 @@ export class OtlpForwarder implements LogForwarder {
       this.buffer.putBack(batch);
       if (!this.closed) {
         this.failures++;
-        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.schedule(); }, this.delayOf(this.failures)).unref();
+        // The kept batch is due already: it goes when the wait is over, not a batch's second later.
+        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; if (!this.inFlight) void this.flush(); }, this.delayOf(this.failures)).unref();
       }
     }
     if (this.buffer.lines === 0 || outcome?.kind === "retry") this.emptied?.();

@@ -47,8 +47,8 @@ test("while the peer is down lines wait up to the bound, the rest are counted, a
   const port = await closedPort();
   const forwarder = new SyslogForwarder(targetAt(port), { limits: { lines: 100, bytes: 1 << 20 }, retryDelayMs: () => 50 });
   const received: LogLine[] = [];
-  let listener: SyslogListener | undefined;
-  t.after(async () => { await forwarder.close(); await listener?.close(); });
+  const peer: { listener?: SyslogListener } = {};
+  t.after(async () => { await forwarder.close(); await peer.listener?.close(); });
   for (let index = 0; index < 150; index++) forwarder.send({ ...LINE, message: `line ${index}` });
   await until(() => forwarder.counters.errors >= 2, "two failed connections");
   assert.equal(forwarder.counters.queued, 100);
@@ -56,7 +56,7 @@ test("while the peer is down lines wait up to the bound, the rest are counted, a
   assert.equal(forwarder.counters.connected, false);
   assert.match(forwarder.counters.lastError ?? "", /ECONNREFUSED/);
 
-  listener = await SyslogListener.start((line) => received.push(line), { port });
+  peer.listener = await SyslogListener.start((line) => received.push(line), { port });
   await until(() => received.length === 101, "the buffered lines and the notice");
   forwarder.send({ ...LINE, message: "after" });
   await until(() => received.length === 102, "the next line");
