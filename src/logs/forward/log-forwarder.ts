@@ -39,6 +39,14 @@ export const CLOSE_GRACE_MS = 2000;
 /** A connection or request that takes longer has failed (a peer that drops packets never refuses). */
 export const PEER_TIMEOUT_MS = 10_000;
 
+/** Resolves when the callback `register` is handed gets called, or after `ms`, and leaves no timer behind. */
+export function doneOrAfter(ms: number, register: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    register(() => { clearTimeout(timer); resolve(); });
+  });
+}
+
 /** The counters a forwarder keeps besides its buffer's, and how an error is recorded. */
 export class ForwarderHealth {
   sent = 0;

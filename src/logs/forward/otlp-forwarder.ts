@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import type { LogLine } from "../log-line.ts";
 import { DEFAULT_BUFFER_LIMITS, ForwardBuffer } from "./forward-buffer.ts";
 import type { OtlpTarget } from "./forward-target.ts";
-import { CLOSE_GRACE_MS, type ForwarderCounters, ForwarderHealth, type ForwarderOptions, type LogForwarder, PEER_TIMEOUT_MS } from "./log-forwarder.ts";
+import { CLOSE_GRACE_MS, doneOrAfter, type ForwarderCounters, ForwarderHealth, type ForwarderOptions, type LogForwarder, PEER_TIMEOUT_MS } from "./log-forwarder.ts";
 import { type OtlpItem, otlpEncoder, otlpRequestBody } from "./otlp-record.ts";
 import { retryDelayMs } from "./retry-delay.ts";
 
@@ -82,7 +82,7 @@ export class OtlpForwarder implements LogForwarder {
     clearTimeout(this.flushTimer);
     // A peer that is up gets what waits; one that is down is not waited for.
     if (this.buffer.lines > 0 && this.retryTimer === undefined) {
-      const done = new Promise<void>((resolve) => { this.emptied = resolve; setTimeout(resolve, CLOSE_GRACE_MS).unref(); });
+      const done = doneOrAfter(CLOSE_GRACE_MS, (resolve) => { this.emptied = resolve; });
       if (!this.inFlight) void this.flush();
       await done;
     }

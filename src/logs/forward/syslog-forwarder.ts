@@ -9,7 +9,7 @@ import type { LogLine } from "../log-line.ts";
 import { formatSyslog, octetCounted } from "../syslog-format.ts";
 import { DEFAULT_BUFFER_LIMITS, ForwardBuffer } from "./forward-buffer.ts";
 import type { SyslogTarget } from "./forward-target.ts";
-import { CLOSE_GRACE_MS, type ForwarderCounters, ForwarderHealth, type ForwarderOptions, type LogForwarder, PEER_TIMEOUT_MS } from "./log-forwarder.ts";
+import { CLOSE_GRACE_MS, doneOrAfter, type ForwarderCounters, ForwarderHealth, type ForwarderOptions, type LogForwarder, PEER_TIMEOUT_MS } from "./log-forwarder.ts";
 import { retryDelayMs } from "./retry-delay.ts";
 
 /** Frames go out in writes of about this size: few syscalls, and little beyond the buffer's bound in the socket. */
@@ -64,7 +64,7 @@ export class SyslogForwarder implements LogForwarder {
     this.closing = true;
     // A peer that is up, or being reached, gets what waits; one that is down is not waited for.
     if ((this.state === "up" || this.state === "connecting") && this.buffer.lines > 0) {
-      await new Promise<void>((resolve) => { this.emptied = resolve; setTimeout(resolve, CLOSE_GRACE_MS); });
+      await doneOrAfter(CLOSE_GRACE_MS, (resolve) => { this.emptied = resolve; });
     }
     this.state = "closed";
     clearTimeout(this.retryTimer);
