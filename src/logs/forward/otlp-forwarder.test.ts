@@ -85,3 +85,22 @@ test("answers are read by the OTLP/HTTP rules: 429 and 5xx are retried, other 4x
   assert.equal(requestOutcome(200, '{"partialSuccess":{"rejectedLogRecords":"3","errorMessage":"x"}}').kind, "delivered");
   assert.equal((requestOutcome(200, '{"partialSuccess":{"rejectedLogRecords":"3"}}') as { rejected: number }).rejected, 3);
 });
+
+test("close() posts what waits to a receiver that is up, and makes no more tries once it fails", async (t) => {
+  const receiver = await otlpReceiver();
+  t.after(() => receiver.close());
+  const forwarder = new OtlpForwarder(targetAt(receiver.port));
+  for (let index = 0; index < 10; index++) forwarder.send({ ...LINE, message: `line ${index}` });
+  await forwarder.close();
+  assert.equal(receiver.records().length, 10, "sent at close, not a batch's second later");
+
+  receiver.answer = { status: 503, body: "" };
+  const failing = new OtlpForwarder(targetAt(receiver.port));
+  failing.send(LINE);
+  const started = Date.now();
+  await failing.close();
+  assert.ok(Date.now() - started < 1000);
+  const errors = failing.counters.errors;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(failing.counters.errors, errors, "no tries after close");
+});

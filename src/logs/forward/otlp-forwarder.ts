@@ -130,7 +130,11 @@ export class OtlpForwarder implements LogForwarder {
         this.retryTimer = setTimeout(() => { this.retryTimer = undefined; if (!this.inFlight) void this.flush(); }, this.delayOf(this.failures)).unref();
       }
     }
-    if (this.buffer.lines === 0 || outcome?.kind === "retry") this.emptied?.();
+    if (this.buffer.lines === 0 || outcome?.kind === "retry") {
+      // Once: a closed forwarder whose peer fails makes no further tries.
+      this.emptied?.();
+      this.emptied = undefined;
+    }
     this.schedule();
   }
 
