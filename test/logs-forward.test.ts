@@ -1,19 +1,19 @@
 // Interoperability of log forwarding with a real peer: Debian's rsyslog receives what ingot forwards
 // (imtcp, octet-counted RFC 5424), over plain TCP and over TLS (the gtls driver, rsyslog-gnutls) with
-// a CA and server certificate made here by openssl. Each test runs an rsyslogd of its own (own
+// a CA and server certificate made here by openssl; and OTLP over HTTPS with the same kind of CA. Each test runs an rsyslogd of its own (own
 // config, work folder and pid file), talks to 127.0.0.1 only, and ends only that process.
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import type { LogLine } from "../src/logs/log-line.ts";
-import { parseForwardTarget, type SyslogTarget } from "../src/logs/forward/forward-target.ts";
+import { type OtlpTarget, parseForwardTarget, type SyslogTarget } from "../src/logs/forward/forward-target.ts";
+import { OtlpForwarder } from "../src/logs/forward/otlp-forwarder.ts";
 import { SyslogForwarder } from "../src/logs/forward/syslog-forwarder.ts";
 import { tempDir } from "./helpers.ts";
-import { until } from "./log-peers.ts";
+import { makeCertificates, otlpReceiver, until } from "./log-peers.ts";
 import { hasRsyslog, rsyslogReceiverConfig, startRsyslog, waitForFile } from "./rsyslog.ts";
 
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
@@ -21,20 +21,10 @@ const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 const hasGtls = ["/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so", "/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so", "/usr/lib/rsyslog/lmnsd_gtls.so"].some((path) => existsSync(path));
 // A CI machine without these must fail the tests, not pass them by skipping (scripts/setup.sh installs them).
 const skipTcp = !hasRsyslog && process.env.CI !== "true" && "rsyslog is not installed (scripts/setup.sh installs it)";
+const skipOpenssl = !hasOpenssl && process.env.CI !== "true" && "openssl is not installed (scripts/setup.sh installs it)";
 const skipTls = !(hasRsyslog && hasGtls && hasOpenssl) && process.env.CI !== "true" && "rsyslog, rsyslog-gnutls or openssl is not installed (scripts/setup.sh installs them)";
 
 const LINE: LogLine = { timeMs: Date.now(), environment: "interop", app: "shop", version: "1.4.2", instance: "i-7f3a", source: "app", stream: "stderr", severity: 3, message: "" };
-
-/** A CA, and a server certificate it signs for the names given (127.0.0.1 and localhost by default), as PEM files in dir. */
-async function makeCertificates(dir: string, subjectAltName = "IP:127.0.0.1,DNS:localhost"): Promise<{ caFile: string; certFile: string; keyFile: string }> {
-  const run = (args: string[]) => promisify(execFile)("openssl", args, { cwd: dir });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await run(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ingot test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-  await run(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
-  await writeFile(join(dir, "server.ext"), `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth\n`);
-  await run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "server.ext"]);
-  return { caFile: join(dir, "ca.pem"), certFile: join(dir, "server.pem"), keyFile: join(dir, "server.key") };
-}
 
 const target = (url: string) => parseForwardTarget(url).target as SyslogTarget;
 
@@ -88,4 +78,20 @@ test("a forwarder that trusts the CA still verifies the name: a certificate for 
   assert.match(forwarder.counters.lastError ?? "", /IP: 127\.0\.0\.1 is not in the cert's list/);
   assert.equal(forwarder.counters.sent, 0);
   assert.equal(existsSync(outFile), false);
+});
+
+test("OTLP over HTTPS: a receiver whose certificate a private CA signs gets the lines when ?ca= names that CA, none otherwise", { skip: skipOpenssl }, async (t) => {
+  const dir = await tempDir("ingot-forward-otlps-");
+  const tls = await makeCertificates(dir.path);
+  const receiver = await otlpReceiver(0, { key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) });
+  const otlpTarget = (url: string) => parseForwardTarget(url).target as OtlpTarget;
+  const trusting = new OtlpForwarder(otlpTarget(`otlp+https://127.0.0.1:${receiver.port}?ca=${tls.caFile}`));
+  const untrusting = new OtlpForwarder(otlpTarget(`otlp+https://127.0.0.1:${receiver.port}`), { retryDelayMs: () => 100 });
+  t.after(async () => { await trusting.close(); await untrusting.close(); await receiver.close(); await dir.remove(); });
+  untrusting.send({ ...LINE, message: "untrusted" });
+  trusting.send({ ...LINE, message: "trusted" });
+  await until(() => trusting.counters.sent === 1 && untrusting.counters.errors >= 1, "one delivery and one refusal", 10_000);
+  assert.deepEqual(receiver.records().map((record) => [record.body.stringValue, record.resource["service.instance.id"]]), [["trusted", "i-7f3a"]]);
+  assert.match(untrusting.counters.lastError ?? "", /certificate/i);
+  assert.equal(untrusting.counters.sent, 0);
 });
