@@ -69,6 +69,7 @@ export async function openLogService(home: string, serverDir: string, log: (line
   retain();
   const timer = setInterval(retain, RETENTION_EVERY_MS).unref();
   const { forwarding } = options;
+  forwarding?.avoidLoopTo(listener.port);
   // Every line once it is stored, with the fields the store has: what ingot logs shows is what the targets get.
   const unsubscribe = forwarding ? store.subscribe((lines) => { for (const line of lines) forwarding.forward(line); }) : undefined;
   return {

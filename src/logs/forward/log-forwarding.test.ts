@@ -70,3 +70,12 @@ test("a callback that throws keeps the environment's forwarders and is reported,
   assert.equal(forwarding.lastError, "state unreadable");
   assert.deepEqual(peers.sent.get("syslog+tcp://a:514"), ["prod:hi", "prod:hi"]);
 });
+
+test("a syslog target on ingot's own listener is refused, so lines do not come back and go round", () => {
+  const peers = recording();
+  const forwarding = forwardingFor(() => [target("syslog+tcp://127.0.0.1:5140"), target("syslog+tcp://logs:5140")], { createForwarder: peers.create });
+  forwarding.avoidLoopTo(5140);
+  forwarding.forward(LINE);
+  assert.deepEqual(peers.created, ["syslog+tcp://logs:5140"]);
+  assert.equal(forwarding.lastError, "Cannot forward the logs of prod to syslog+tcp://127.0.0.1:5140 as it is ingot's own log listener");
+});

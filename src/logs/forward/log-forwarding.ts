@@ -48,7 +48,8 @@ export class LogForwarding {
   private readonly byEnvironment = new Map<string, { forwarders: LogForwarder[]; resolvedMs: number }>();
   private readonly now: () => number;
   private closed = false;
-  /** The last failure of the targets callback: forwarding goes on with what it knew. */
+  private listenerPort: number | undefined;
+  /** The last failure of the targets callback, or a target refused: forwarding goes on with what it knew. */
   lastError: string | undefined;
 
   constructor(private readonly targetsOf: ForwardTargetsOf, private readonly options: ForwardingOptions = {}) {
@@ -68,6 +69,15 @@ export class LogForwarding {
     if (this.closed) return;
     for (const [environment, entry] of [...this.byEnvironment]) this.resolve(environment, entry.forwarders);
     this.closeUnnamed();
+  }
+
+  /**
+   * Never forwards to ingot's own listener on this host: every line sent there would be stored again,
+   * and forwarded again, without end.
+   */
+  avoidLoopTo(listenerPort: number): void {
+    this.listenerPort = listenerPort;
+    this.refresh();
   }
 
   status(): ForwarderStatus[] {
@@ -99,7 +109,9 @@ export class LogForwarding {
       return kept;
     }
     const create = this.options.createForwarder ?? createForwarder;
-    const forwarders = targets.map((target) => {
+    const looping = targets.find((target) => this.loopsBack(target));
+    if (looping) this.lastError = `Cannot forward the logs of ${environment} to ${looping.url} as it is ingot's own log listener`;
+    const forwarders = targets.filter((target) => !this.loopsBack(target)).map((target) => {
       let forwarder = this.byUrl.get(target.url);
       if (!forwarder) {
         forwarder = create(target, this.options);
@@ -111,6 +123,10 @@ export class LogForwarding {
     this.byEnvironment.set(environment, entry);
     if (previous?.some((forwarder) => !forwarders.includes(forwarder))) this.closeUnnamed();
     return entry;
+  }
+
+  private loopsBack(target: ForwardTarget): boolean {
+    return target.kind === "syslog" && target.port === this.listenerPort && /^(127\.|localhost$|::1$)/.test(target.host);
   }
 
   /** A target no environment names anymore: what it holds is sent, in the background, and it goes. */
