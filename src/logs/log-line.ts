@@ -51,18 +51,22 @@ export function jsonLevel(level: unknown): number | undefined {
   return 7;
 }
 
-/** Keys ingot itself adds to a line's fields (other structured data, a cut message): not the app's. */
-const INGOT_FIELD_KEYS = new Set(["sd", "truncated"]);
+/**
+ * Keys ingot itself adds to a line's fields, not the app's: other structured data, a cut message,
+ * and init's word on a line's shape (a piece of a split line, its notice of dropped lines).
+ */
+export const INGOT_FIELD_KEYS: readonly string[] = ["sd", "truncated", "part", "continued", "dropped"];
 
 /**
- * The fields of the JSON object the app wrote, without those ingot added; undefined when the line
- * was not JSON.
+ * The fields of the JSON object the app wrote (its msg or message is the line's message), without
+ * those ingot added; undefined when the line was not such an object.
  *
  * @example
- * appFields({ ...line, fields: { msg: "hi", user: 7, truncated: true } }); // { msg: "hi", user: 7 }
+ * appFields({ message: "hi", fields: { msg: "hi", user: 7, truncated: true } }); // { msg: "hi", user: 7 }
+ * appFields({ message: "a piece", fields: { part: 2, continued: true } }); // undefined
  */
-export function appFields(line: Pick<LogLine, "fields">): Record<string, unknown> | undefined {
-  if (!line.fields) return undefined;
-  const entries = Object.entries(line.fields).filter(([key]) => !INGOT_FIELD_KEYS.has(key));
-  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+export function appFields(line: Pick<LogLine, "message" | "fields">): Record<string, unknown> | undefined {
+  const fields = line.fields;
+  if (!fields || (fields.msg !== line.message && fields.message !== line.message)) return undefined;
+  return Object.fromEntries(Object.entries(fields).filter(([key]) => !INGOT_FIELD_KEYS.includes(key)));
 }

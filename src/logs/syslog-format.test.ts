@@ -22,6 +22,11 @@ test("a JSON line goes as the JSON object the app wrote; other structured data g
   assert.match(text, /\[origin ip="10\.0\.0\.1"\] \{"msg":"paid","level":30,"order":\{"id":7\}\}$/);
 });
 
+test("a line with only ingot's own fields goes with its message; init's shape parameters go in ingot's element", () => {
+  const text = formatSyslog({ ...LINE, message: "a piece", fields: { part: 2, continued: true, truncated: true } });
+  assert.match(text, / part="2" continued="true"\] a piece$/);
+});
+
 test("parseSyslog reads back every field formatSyslog writes", () => {
   const printable = fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 20 }).filter((text) => /^[\x21-\x7e]+$/.test(text) && text !== "-");
   fc.assert(fc.property(

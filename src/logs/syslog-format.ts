@@ -4,6 +4,9 @@ import { appFields, type LogLine } from "./log-line.ts";
 import { formatStructuredData, type StructuredData } from "./structured-data.ts";
 import { INGOT_SD_ID } from "./syslog-message.ts";
 
+/** init's parameters on a line's shape (init/logs.c): part="2" continued="true", dropped="12". */
+const SHAPE_KEYS = ["part", "continued", "dropped"] as const;
+
 /** Facility user (1), as init's lines have it: PRI = 8 + severity. */
 const FACILITY_USER = 1;
 
@@ -16,7 +19,9 @@ const FACILITY_USER = 1;
  * // '<11>1 1970-01-01T00:00:00.000Z i-1 web - stderr [ingot@32473 instance="i-1" env="prod" app="web" version="1.0" stream="stderr" source="app"] boom'
  */
 export function formatSyslog(line: LogLine): string {
-  const ingot = { instance: line.instance, env: line.environment, app: line.app, version: line.version, stream: line.stream, source: line.source };
+  const ingot: Record<string, string> = { instance: line.instance, env: line.environment, app: line.app, version: line.version, stream: line.stream, source: line.source };
+  // init's word on the line's shape goes on as init wrote it, in ingot's element.
+  for (const key of SHAPE_KEYS) if (line.fields?.[key] !== undefined) ingot[key] = String(line.fields[key]);
   const others = line.fields?.sd;
   const data: StructuredData = { [INGOT_SD_ID]: ingot, ...(isStructuredData(others) ? others : {}) };
   const json = appFields(line);
