@@ -13,6 +13,7 @@ packages=(
   wrk   # the guest network figures (npm run bench:network)
   zsh   # the zsh completion script is tested in it (src/cli/completion.test.ts)
   rsyslog   # the log store's interoperability test and bench (test/logs-rsyslog.test.ts, bench/logs.ts); ingot runs its own rsyslogd
+  rsyslog-gnutls openssl   # log forwarding over TLS, tested against rsyslog's gtls driver with certificates made by openssl (test/logs-forward.test.ts)
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

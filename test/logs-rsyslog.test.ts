@@ -3,29 +3,18 @@
 // them with the structured data the sender wrote. This test runs an rsyslogd of its own (own config,
 // work folder and pid file) and ends only that process.
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { runIngot } from "./control-plane.ts";
-import { rsyslogForwardConfig } from "./rsyslog.ts";
+import { hasRsyslog, rsyslogForwardConfig, startRsyslog } from "./rsyslog.ts";
 import { tempDir } from "./helpers.ts";
 
-const hasRsyslog = spawnSync("rsyslogd", ["-v"]).status === 0;
 // A CI machine without rsyslog must fail this test, not pass it by skipping (scripts/setup.sh installs it).
 const skip = process.env.CI !== "true" && !hasRsyslog ? "rsyslog is not installed (scripts/setup.sh installs it)" : false;
-
-async function waitForFile(path: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await readFile(path, "utf8").catch(() => "");
-    if (text.trim()) return text.trim();
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test("rsyslog forwards to ingot's store (omfwd, TCP, octet-counted) and ingot logs --grep finds the lines", { skip }, async (t) => {
   const home = await tempDir("ingot-logs-rsyslog-");
@@ -35,12 +24,9 @@ test("rsyslog forwards to ingot's store (omfwd, TCP, octet-counted) and ingot lo
   const ingotPort = Number((await readFile(join(serverPaths(home.path).dir, "logs.port"), "utf8")).trim());
 
   const portFile = join(home.path, "rsyslog.port");
-  await writeFile(join(home.path, "rsyslog.conf"), rsyslogForwardConfig({ workDir: home.path, portFile, ingotPort }));
-  const rsyslog = spawn("rsyslogd", ["-n", "-f", join(home.path, "rsyslog.conf"), "-i", join(home.path, "rsyslog.pid")], { stdio: ["ignore", "ignore", "pipe"] });
-  let rsyslogErrors = "";
-  rsyslog.stderr.on("data", (chunk: Buffer) => { rsyslogErrors += chunk.toString(); });
-  t.after(() => { if (rsyslog.exitCode === null) rsyslog.kill("SIGTERM"); });
-  const rsyslogPort = await waitForFile(portFile, 10_000).catch((error: Error) => { throw new Error(`${error.message}; rsyslogd said: ${rsyslogErrors}`); });
+  const rsyslog = await startRsyslog(home.path, rsyslogForwardConfig({ workDir: home.path, portFile, ingotPort }), portFile);
+  t.after(() => rsyslog.stop());
+  const rsyslogPort = String(rsyslog.port);
 
   const marker = `interop-${process.pid}-${Date.now()}`;
   for (const [index, text] of [`first ${marker}`, `second ${marker} with "quotes" and ünïcödé`].entries()) {
@@ -58,5 +44,5 @@ test("rsyslog forwards to ingot's store (omfwd, TCP, octet-counted) and ingot lo
   assert.deepEqual(found.map((line) => [line.message, line.instance, line.severity, line.app]), [
     [`first ${marker}`, "i-0", 6, "shop"],
     [`second ${marker} with "quotes" and ünïcödé`, "i-1", 3, "shop"],
-  ], `rsyslogd said: ${rsyslogErrors}`);
+  ], `rsyslogd said: ${rsyslog.errors()}`);
 });

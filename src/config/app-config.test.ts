@@ -142,6 +142,31 @@ test("outbound is none or internet, top-level and per environment, and absent un
     && /outbound: must be none or internet, got "all"/.test(error.message) && /environments\.prod\.outbound: must be none or internet, got true/.test(error.message));
 });
 
+test("logs.forward takes syslog and OTLP URLs, top-level and per environment, absent unless set; each bad URL is a problem with its path", async (t) => {
+  const yaml = "logs:\n  forward: [syslog+tcp://logs.internal:514, otlp+https://collector.example.com/v1/logs]\nenvironments:\n  test:\n    logs:\n      forward: []\n  prod:\n    logs:\n      forward: [\"syslog+tls://logs.internal:6514?ca=/etc/ingot/ca.pem\"]\n";
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "shop", version: "1.0.0", main: "index.js" }), "ingot.yaml": yaml });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.logs, { forward: ["syslog+tcp://logs.internal:514", "otlp+https://collector.example.com/v1/logs"] });
+  assert.deepEqual(config.environments.test, { env: {}, logs: { forward: [] } });
+  assert.deepEqual(config.environments.prod!.logs, { forward: ["syslog+tls://logs.internal:6514?ca=/etc/ingot/ca.pem"] });
+  const plain = await loadAppConfig("examples/hello");
+  assert.ok(!("logs" in plain) && !("logs" in plain.environments.prod!), "no logs key, so no change to the manifest");
+
+  const { problems } = await problemsOf({
+    "package.json": "{}",
+    "ingot.yaml": "name: x\nlogs:\n  forward: [http://logs:80, syslog+tcp://logs, 5, \"syslog+tcp://logs:514?ca=/ca.pem\", \"syslog+tls://logs:6514?ca=ca.pem\", syslog+tcp://logs:514/x]\n  forwrd: []\nenvironments:\n  prod:\n    logs:\n      forward: syslog+tcp://logs:514\n",
+  });
+  assert.match(problems["logs.forward[0]"]!, /must be a URL starting with syslog\+tcp:\/\/, syslog\+tls:\/\/, otlp\+http:\/\/, otlp\+https:\/\/, got "http:\/\/logs:80"/);
+  assert.match(problems["logs.forward[1]"]!, /must name a port, as in syslog\+tcp:\/\/logs:PORT/);
+  assert.match(problems["logs.forward[2]"]!, /must be a URL string, got 5/);
+  assert.match(problems["logs.forward[3]"]!, /sets \?ca= but syslog\+tcp does not use TLS; use syslog\+tls/);
+  assert.match(problems["logs.forward[4]"]!, /absolute path/);
+  assert.match(problems["logs.forward[5]"]!, /must not have a path/);
+  assert.match(problems["logs.forwrd"]!, /not a known key/);
+  assert.match(problems["environments.prod.logs.forward"]!, /must be a list of URLs, got "syslog\+tcp:\/\/logs:514"/);
+});
+
 test("per-environment capacity, resources, entry port and timeouts are checked with their paths, and only what is set is kept", async (t) => {
   const { problems } = await problemsOf({
     "package.json": "{}",

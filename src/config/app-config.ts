@@ -9,6 +9,11 @@ import { type PackageJson, readPackageJson } from "./package-json.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
 import { readYamlConfig } from "./yaml-file.ts";
 
+/** ingot.yaml's logs: the URLs every stored line is also sent to (parsed by parseForwardTarget()). */
+export interface LogsSettings {
+  forward?: string[];
+}
+
 /** What a guest may reach beyond what ingot gives it: nothing, or the outside world (never the host). */
 export type Outbound = "none" | "internet";
 
@@ -39,6 +44,8 @@ export interface EnvironmentSettings {
   drainTimeoutMs?: number;
   /** What its instances may reach beyond ingot's endpoints; the top-level outbound when absent. */
   outbound?: Outbound;
+  /** Its forward targets; the top-level logs when absent. */
+  logs?: LogsSettings;
 }
 
 /** The app's configuration, normalized: every default filled in. */
@@ -58,6 +65,8 @@ export interface AppConfig {
   env: Record<string, string>;
   /** Absent unless ingot.yaml sets it, so images that do not keep their digest ("none" then). */
   outbound?: Outbound;
+  /** Absent unless ingot.yaml sets it, like outbound. */
+  logs?: LogsSettings;
   environments: Record<string, EnvironmentSettings>;
   /** True when the app is a Node.js project (has a package.json). */
   isNodeProject: boolean;
@@ -116,6 +125,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     ),
     env: stringify((raw.env as Record<string, unknown> | undefined) ?? {}),
     ...(raw.outbound === undefined ? {} : { outbound: raw.outbound as Outbound }),
+    ...(raw.logs === undefined ? {} : { logs: logsSettings(raw.logs as RawLogs) }),
     environments: Object.fromEntries(
       Object.entries((raw.environments as Record<string, RawEnvironment | null> | undefined) ?? {}).map(([envName, value]) => [envName, environmentSettings(value ?? {})]),
     ),
@@ -124,7 +134,12 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   return config;
 }
 
-interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound }
+interface RawLogs { forward?: string[] }
+interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound; logs?: RawLogs }
+
+function logsSettings(raw: RawLogs): LogsSettings {
+  return raw.forward === undefined ? {} : { forward: raw.forward };
+}
 
 function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
   const settings: EnvironmentSettings = { env: stringify(raw.env ?? {}) };
@@ -135,6 +150,7 @@ function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
   if (raw.startTimeout !== undefined) settings.startTimeoutMs = parseDuration(raw.startTimeout)!;
   if (raw.drainTimeout !== undefined) settings.drainTimeoutMs = parseDuration(raw.drainTimeout)!;
   if (raw.outbound !== undefined) settings.outbound = raw.outbound;
+  if (raw.logs !== undefined) settings.logs = logsSettings(raw.logs);
   return settings;
 }
 

@@ -1,4 +1,5 @@
 // The keys of ingot.yaml. Each description is also the reference text in docs/config.md.
+import { parseForwardTarget } from "../logs/forward/forward-target.ts";
 import {
   type Check, type KeySpec, durationAtMost, integerBetween, isDuration, isEnvMap, isImageName, isImageVersion, isName,
   isPlainObject, isPort, isPositiveInteger, isSize, isString, isStringList, mapping, namedMap,
@@ -72,6 +73,23 @@ const isOutbound: Check = (value, path, problems) => {
 
 const OUTBOUND_DESCRIPTION = "What the guest may reach beyond what ingot gives it (metadata, logs): none (the default) or internet, the outside world but never the host (needs a root ingot and nftables)";
 
+const isForwardList: Check = (value, path, problems) => {
+  if (!Array.isArray(value)) {
+    problems.push({ path, message: `must be a list of URLs, got ${JSON.stringify(value)}`, hint: "For example forward: [syslog+tcp://logs.internal:514]" });
+    return;
+  }
+  value.forEach((item, index) => {
+    const problem = typeof item === "string" ? parseForwardTarget(item).problem : `must be a URL string, got ${JSON.stringify(item)}`;
+    if (problem) problems.push({ path: `${path}[${index}]`, message: problem, hint: "Use syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT[?ca=/path/ca.pem], otlp+http://HOST:PORT[/path] or otlp+https://HOST[:PORT][/path]" });
+  });
+};
+
+const FORWARD_URLS = "syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT (?ca=/path/ca.pem to trust a private CA), otlp+http://HOST:PORT[/path] or otlp+https://… (OTLP/HTTP JSON, path /v1/logs by default); see docs/logs.md";
+
+const logs = mapping({
+  forward: { description: `Where the control plane also sends every log line it stores: ${FORWARD_URLS}`, check: isForwardList },
+});
+
 /** More instances than this in one environment is a typo on one host; fleets come with a provider that spans hosts. */
 const MAX_INSTANCES = 32;
 /** The longest a draining instance may keep its in-flight requests. */
@@ -86,6 +104,7 @@ const environment = mapping({
   startTimeout: { description: "Longest wait for a new instance to become healthy in a deploy; healthcheck.startTimeout by default", check: durationAtMost(MAX_START_TIMEOUT_MS) },
   drainTimeout: { description: "How long a replaced instance may finish its in-flight requests, e.g. 30s (default 30s, at most 10m)", check: durationAtMost(MAX_DRAIN_TIMEOUT_MS) },
   outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
+  logs: { description: "{forward: [URL, …]}: this environment's log forward targets, replacing the top-level logs.forward ([] forwards nothing)", check: logs },
 });
 
 /** Every key ingot.yaml accepts. */
@@ -107,7 +126,8 @@ export const appKeys: Record<string, KeySpec> = {
   files: { description: "Extra files: paths relative to the app folder, or {from, to}", check: isFiles },
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
   outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
-  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound}", check: namedMap(environment) },
+  logs: { description: `{forward: [URL, …]}: where the control plane also sends every log line it stores, for each environment that sets no list of its own: ${FORWARD_URLS}`, check: logs },
+  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound, logs}", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);

@@ -95,6 +95,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     stopTimeoutMs: config.stopTimeoutMs,
     env: config.env,
     ...(config.outbound ? { outbound: config.outbound } : {}),
+    ...(config.logs ? { logs: config.logs } : {}),
     environments: config.environments,
     sbom,
   };

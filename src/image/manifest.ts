@@ -1,5 +1,6 @@
 // The image manifest: one canonical JSON document whose sha256 is the image id.
 import type { AppConfig, Healthcheck, Outbound, RuntimeSpec } from "../config/app-config.ts";
+import { type ForwardTarget, parseForwardTarget } from "../logs/forward/forward-target.ts";
 import type { Compression } from "./compression.ts";
 import type { KernelFormat } from "./kernel-blob.ts";
 import type { LayerName } from "./layer-plan.ts";
@@ -35,6 +36,8 @@ export interface ImageManifest {
   env: Record<string, string>;
   /** Only when ingot.yaml sets it, as environments.<name>.outbound: an older image's digest stays. */
   outbound?: Outbound;
+  /** Only when ingot.yaml sets it, like outbound: environments.<name>.logs replaces it. */
+  logs?: AppConfig["logs"];
   environments: AppConfig["environments"];
   sbom: string;
 }
@@ -47,6 +50,20 @@ export interface ImageManifest {
  */
 export function environmentOutbound(manifest: Pick<ImageManifest, "outbound" | "environments">, environment: string): Outbound {
   return manifest.environments[environment]?.outbound ?? manifest.outbound ?? "none";
+}
+
+/**
+ * Where an environment's log lines are also sent: its own logs.forward, else the image's, else
+ * nowhere. A URL that no longer parses (an image built by a later ingot) is left out rather than
+ * stopping the others.
+ *
+ * @example
+ * logForwardTargets({ logs: { forward: ["syslog+tcp://logs:514"] }, environments: { test: { env: {}, logs: { forward: [] } } } }, "prod");
+ * // [{ kind: "syslog", url: "syslog+tcp://logs:514", host: "logs", port: 514, tls: false }]
+ */
+export function logForwardTargets(manifest: Pick<ImageManifest, "logs" | "environments">, environment: string): ForwardTarget[] {
+  const urls = manifest.environments[environment]?.logs?.forward ?? manifest.logs?.forward ?? [];
+  return urls.flatMap((url) => parseForwardTarget(url).target ?? []);
 }
 
 /**

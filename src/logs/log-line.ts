@@ -52,3 +52,23 @@ export function jsonLevel(level: unknown): number | undefined {
   if (level <= 50) return 3;
   return 2;
 }
+
+/**
+ * Keys ingot itself adds to a line's fields, not the app's: other structured data, a cut message,
+ * and init's word on a line's shape (a piece of a split line, its notice of dropped lines).
+ */
+export const INGOT_FIELD_KEYS: readonly string[] = ["sd", "truncated", "part", "continued", "dropped"];
+
+/**
+ * The fields of the JSON object the app wrote (its msg or message is the line's message), without
+ * those ingot added; undefined when the line was not such an object.
+ *
+ * @example
+ * appFields({ message: "hi", fields: { msg: "hi", user: 7, truncated: true } }); // { msg: "hi", user: 7 }
+ * appFields({ message: "a piece", fields: { part: 2, continued: true } }); // undefined
+ */
+export function appFields(line: Pick<LogLine, "message" | "fields">): Record<string, unknown> | undefined {
+  const fields = line.fields;
+  if (!fields || (fields.msg !== line.message && fields.message !== line.message)) return undefined;
+  return Object.fromEntries(Object.entries(fields).filter(([key]) => !INGOT_FIELD_KEYS.includes(key)));
+}

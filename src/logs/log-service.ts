@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
+import type { LogForwarding } from "./forward/log-forwarding.ts";
 import { applyRetention, DEFAULT_RETENTION, retentionPlan, type RetentionPolicy } from "./log-retention.ts";
 import { LogStore } from "./log-store.ts";
 import { SyslogListener } from "./syslog-listener.ts";
@@ -13,6 +14,8 @@ const RETENTION_EVERY_MS = 3600_000;
 export interface LogService {
   store: LogStore;
   listener: SyslogListener;
+  /** The forward targets' fan-out, when the control plane gave one; its status() is theirs. */
+  forwarding?: LogForwarding;
   close: () => Promise<void>;
 }
 
@@ -44,10 +47,10 @@ export function retentionPolicies(folder: string): (environment: string) => Rete
 
 /**
  * @example
- * const logs = await openLogService(home, serverPaths(home).dir);
+ * const logs = await openLogService(home, serverPaths(home).dir, log, { forwarding: forwardingFor(targetsOf) });
  * // senders: RFC 5424 over TCP, octet-counted, to 127.0.0.1:${logs.listener.port}
  */
-export async function openLogService(home: string, serverDir: string, log: (line: string) => void = () => {}): Promise<LogService> {
+export async function openLogService(home: string, serverDir: string, log: (line: string) => void = () => {}, options: { forwarding?: LogForwarding } = {}): Promise<LogService> {
   const folder = join(home, "logs");
   const store = LogStore.open(folder);
   const portFile = join(serverDir, "logs.port");
@@ -65,12 +68,18 @@ export async function openLogService(home: string, serverDir: string, log: (line
   };
   retain();
   const timer = setInterval(retain, RETENTION_EVERY_MS).unref();
+  const { forwarding } = options;
+  forwarding?.avoidLoopTo(listener.port);
+  // Every line once it is stored, with the fields the store has: what ingot logs shows is what the targets get.
+  const unsubscribe = forwarding ? store.subscribe((lines) => { for (const line of lines) forwarding.forward(line); }) : undefined;
   return {
-    store, listener,
+    store, listener, ...(forwarding ? { forwarding } : {}),
     close: async () => {
       clearInterval(timer);
       await listener.close();
       store.close();
+      unsubscribe?.();
+      await forwarding?.close();
     },
   };
 }
