@@ -13,6 +13,8 @@ import { EventLog } from "../state/events.ts";
 import { InstanceRecords } from "../state/instances.ts";
 import { type LogService, openLogService } from "../logs/log-service.ts";
 import { InstanceLogs } from "../logs/instance-logs.ts";
+import { forwardingFor } from "../logs/forward/log-forwarding.ts";
+import { logForwardTargets } from "../image/manifest.ts";
 import { SecretStore } from "../state/secret-store.ts";
 import { Vault } from "../vault/vault.ts";
 import type { Route } from "./control-server.ts";
@@ -42,13 +44,23 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const secrets = new SecretStore(state);
     // Before instances are adopted, so that their logs are taken in again. A damaged log store or a
     // taken port must not keep instances from being adopted and served: they run without it.
-    const logs = await openLogService(home, serverPaths(home).dir, log).catch((error: unknown) => error as Error);
+    // Each environment forwards as its newest instance's image says (logs.forward in ingot.yaml).
+    // The instances exist only after the log service (below); lines before that forward nowhere.
+    const running: { live?: LiveInstances } = {};
+    const forwarding = forwardingFor((environment) => {
+      const newest = running.live?.in(environment).at(-1);
+      return newest ? logForwardTargets(newest.manifest, environment) : [];
+    });
+    const logs = await openLogService(home, serverPaths(home).dir, log, { forwarding }).catch((error: unknown) => error as Error);
     if (logs instanceof Error) log(`logs: unavailable: ${logs.message}`);
     else log(`logs: syslog (RFC 5424, TCP octet-counted or UDP) on 127.0.0.1:${logs.listener.port}`);
     logService = logs instanceof Error ? undefined : logs;
     const entryPoints = new EntryPoints(join(serverPaths(home).dir, "entry"), logService ? { accessLog: { host: "127.0.0.1", port: logService.listener.port } } : {});
     const provider = new QemuProvider(vault, { outlivesIngot: true, ...(logService ? { logs: new InstanceLogs(logService.store, logService.listener) } : {}) });
     const live = new LiveInstances({ provider, records: new InstanceRecords(state), events: new EventLog(state), entryPoints });
+    running.live = live;
+    // A deploy or a replacement may bring an image that forwards elsewhere.
+    live.subscribe(() => forwarding.refresh());
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
     await recover(engine, log);
     const keeper = new CapacityKeeper(engine, log);

@@ -12,7 +12,7 @@ const MAX_FOLLOW_BACKLOG_BYTES = 64 * 1024 * 1024;
 /**
  * @example
  * await ControlServer.start({ routes: [...logRoutes(logs)] });
- * // POST /v1/logs { "environment": "prod", "grep": "timeout", "limit": 50 } → { lines, listener }
+ * // POST /v1/logs { "environment": "prod", "grep": "timeout", "limit": 50 } → { lines, listener, usage, forwarding }
  */
 export function logRoutes(service: LogService | Error): Route[] {
   const available = (): LogService => {
@@ -30,6 +30,8 @@ export function logRoutes(service: LogService | Error): Route[] {
           lines: logs.store.query(logQuery(body)),
           listener: { host: "127.0.0.1", port: logs.listener.port, counters: logs.listener.counters },
           usage: logs.store.usage(),
+          // Each forward target: where lines go, for which environments, sent, queued, dropped, the last error.
+          forwarding: logs.forwarding?.status() ?? [],
         };
       },
     },

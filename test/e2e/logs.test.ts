@@ -2,14 +2,18 @@
 // what an instance's app prints reaches the log store through init and the instance's own log
 // socket; its console and its entry point's access log arrive too; `ingot logs -f` follows an
 // environment across a deploy (both versions' lines, each labelled); and a restarted server takes
-// the running instance's logs in again, without storing its console twice.
+// the running instance's logs in again, without storing its console twice. The environment forwards
+// every line to an rsyslog (imtcp, writing a file) and an OTLP/HTTP receiver, named in ingot.yaml.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildImage } from "../../src/image/build.ts";
 import { endControlPlane, homeWithImages, runIngot, startIngot } from "../control-plane.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
+import { join } from "node:path";
+import { elfServerApp, sharedTestVault, tempDir } from "../helpers.ts";
+import { otlpReceiver, until } from "../log-peers.ts";
+import { rsyslogReceiverConfig, startRsyslog, waitForFile } from "../rsyslog.ts";
 
-const appYaml = (version: number): string => `name: logs-test
+const appYaml = (version: number, forward: string[]): string => `name: logs-test
 version: ${version}.0.0
 runtime: elf
 command: [./server]
@@ -29,14 +33,24 @@ environments:
   logs:
     port: 18391
     drainTimeout: 2s
+    logs:
+      forward: [${forward.join(", ")}]
 `;
 
 interface JsonLine { instance: string; environment: string; app: string; version: string; source: string; stream: string; severity: number; message: string }
 
 test("an instance's app, console and entry lines reach the store labelled; -f follows across a deploy; a restarted server takes logs in again", async (t) => {
+  const peers = await tempDir("ingot-logs-peers-");
+  t.after(() => peers.remove());
+  const [portFile, outFile] = [join(peers.path, "rsyslog.port"), join(peers.path, "forwarded.log")];
+  const rsyslog = await startRsyslog(peers.path, rsyslogReceiverConfig({ workDir: peers.path, portFile, outFile }), portFile);
+  t.after(() => rsyslog.stop());
+  const otlp = await otlpReceiver();
+  t.after(() => otlp.close());
+  const forward = [`syslog+tcp://127.0.0.1:${rsyslog.port}`, `otlp+http://127.0.0.1:${otlp.port}`];
   const vault = await sharedTestVault();
   for (const version of [1, 2]) {
-    const app = await elfServerApp("ingot-logs-app-", appYaml(version));
+    const app = await elfServerApp("ingot-logs-app-", appYaml(version, forward));
     await buildImage(app.path, { vault });
     await app.remove();
   }
@@ -75,6 +89,13 @@ test("an instance's app, console and entry lines reach the store labelled; -f fo
   const [careful] = await eventually(1, "--grep", "careful-now", "--level", "error");
   assert.equal(careful?.stream, "stderr");
   assert.equal((await logs("--grep", "elf-server: VERSION=1", "--source", "app")).length, 1, "the line the app printed at start");
+
+  // Forwarded as stored: to rsyslog (RFC 5424 over TCP) and as OTLP records with their resource.
+  const forwarded = await waitForFile(outFile, 15_000, (text) => text.includes("hello-from-the-app"));
+  assert.ok(forwarded.split("\n").includes(`${first} logs-test stdout [ingot@32473 instance="${first}" env="logs" app="logs-test" version="1.0.0" stream="stdout" source="app"] hello-from-the-app`), forwarded);
+  await until(() => otlp.records().some((record) => record.body.stringValue === "hello-from-the-app"), "the OTLP record", 15_000);
+  const record = otlp.records().find((candidate) => candidate.body.stringValue === "hello-from-the-app")!;
+  assert.deepEqual([record.resource["service.name"], record.resource["service.version"], record.resource["service.instance.id"], record.resource["deployment.environment.name"], record.severityNumber], ["logs-test", "1.0.0", first, "logs", 9]);
 
   // The console: init's lines (the kernel says little with `quiet`), and the app's own lines only once (from the app).
   const consoleLines = await eventually(1, "--source", "console", "--grep", "starting app");
