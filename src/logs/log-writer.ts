@@ -1,0 +1,74 @@
+// The log store's writer: the one connection that inserts lines, run in a worker thread of its own
+// (log-writer-thread.ts) so that parsing, on the main thread, and SQLite's inserts and commits run
+// on two cores. It writes what the store posts, many batches to a transaction when it falls behind.
+import type Database from "better-sqlite3";
+import type { MessagePort } from "node:worker_threads";
+import { batchEnvironment, type LogBatch, pushRowValues } from "./log-batch.ts";
+
+/** Rows bound to one INSERT statement (10 columns each; SQLite allows 32,766 parameters). */
+const ROWS_PER_INSERT = 100;
+/** What a row costs besides its text (ids, times, names, index entries), for the usage estimate. */
+export const ROW_OVERHEAD_BYTES = 64;
+
+/** What the writer thread is started with. `signal[0]` is the last batch settled, `signal[1]` 1 once closed. */
+export interface WriterData { path: string; cacheMiB: number; port: MessagePort; signal: Int32Array }
+export type WriterRequest = { kind: "batch"; seq: number; batch: LogBatch } | { kind: "close" };
+/** Each batch's answer, in the order posted: the id of its last line (its lines have the ids before), or why it failed. */
+export type WriterResult = { seq: number; lastId: number } | { seq: number; error: string };
+
+/**
+ * @example
+ * const writer = new LogWriter(openLogDatabase(path, 32));
+ * const [lastId] = writer.write([encodeBatch(lines)]);
+ */
+export class LogWriter {
+  readonly #inserts = new Map<number, Database.Statement>();
+  readonly #usage: Database.Statement;
+
+  constructor(readonly sqlite: Database.Database) {
+    this.#usage = sqlite.prepare("INSERT INTO environment_usage (environment, lines, bytes) VALUES (?, ?, ?) ON CONFLICT (environment) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes");
+  }
+
+  /** Writes the batches in one transaction; returns the id of each batch's last line. */
+  write(batches: readonly LogBatch[]): number[] {
+    return this.sqlite.transaction(() => {
+      const usage = new Map<string, [number, number]>();
+      const values: (string | number | null)[] = [];
+      const lastIds: number[] = [];
+      for (const batch of batches) {
+        let lastId = 0;
+        for (let start = 0; start < batch.count; start += ROWS_PER_INSERT) {
+          const rows = Math.min(ROWS_PER_INSERT, batch.count - start);
+          values.length = 0;
+          for (let index = start; index < start + rows; index++) {
+            pushRowValues(batch, index, values);
+            const environment = batchEnvironment(batch, index);
+            const bytes = rowBytes(batch.messages[index]!, batch.fields[index]!);
+            const entry = usage.get(environment);
+            if (entry) { entry[0]++; entry[1] += bytes; } else usage.set(environment, [1, bytes]);
+          }
+          // One statement writes many rows: binding them in one call costs far less than a call each.
+          // Rows of one transaction get consecutive ids (INTEGER PRIMARY KEY takes max + 1, one writer).
+          lastId = Number(this.#insert(rows).run(values).lastInsertRowid);
+        }
+        lastIds.push(lastId);
+      }
+      for (const [environment, [count, bytes]] of usage) this.#usage.run(environment, count, bytes);
+      return lastIds;
+    }).immediate();
+  }
+
+  #insert(rows: number): Database.Statement {
+    let statement = this.#inserts.get(rows);
+    if (!statement) {
+      const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      statement = this.sqlite.prepare(`INSERT INTO lines (time_ms, environment, app, version, instance, source, stream, severity, message, fields) VALUES ${Array(rows).fill(row).join(", ")}`);
+      this.#inserts.set(rows, statement);
+    }
+    return statement;
+  }
+}
+
+function rowBytes(message: string, fields: string | null): number {
+  return Buffer.byteLength(message) + (fields?.length ?? 0) + ROW_OVERHEAD_BYTES;
+}
