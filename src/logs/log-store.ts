@@ -53,8 +53,11 @@ export type LineListener = (lines: StoredLine[]) => void;
 export class LogStore {
   #queue: LogLine[] = [];
   #postScheduled = false;
-  /** Batches posted and not yet answered, oldest first: their lines get ids when the answer comes. */
-  #inFlight: LogLine[][] = [];
+  /**
+   * Batches posted and not yet answered, oldest first: their lines, which get ids when the answer
+   * comes, or only their count when nobody listened as they were posted (the lines are not kept).
+   */
+  #inFlight: (LogLine[] | number)[] = [];
   /** Lines appended and not yet written (queued or in flight). */
   #backlog = 0;
   #room: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -164,7 +167,7 @@ export class LogStore {
     return run(queryPlan(query, this.indexedUpto)).reverse().map(fromRow);
   }
 
-  /** Calls `listener` with every batch of lines written from now on; returns the unsubscribe. */
+  /** Calls `listener` with every batch of the lines appended from now on, as they are written; returns the unsubscribe. */
   subscribe(listener: LineListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -232,24 +235,28 @@ export class LogStore {
     this.#sentSeq = (this.#sentSeq + 1) | 0;
     const batch = encodeBatch(lines);
     this.#port.postMessage({ kind: "batch", seq: this.#sentSeq, batch } satisfies WriterRequest, batchTransfers(batch));
-    this.#inFlight.push(lines);
+    // Lines kept until written live past a few collections: kept only for listeners, so a flood
+    // nobody follows costs the garbage collector nothing more (a follow flushes before it subscribes).
+    this.#inFlight.push(this.#listeners.size > 0 ? lines : lines.length);
     if (this.#inFlight.length === 1) this.#port.ref();
   }
 
   /** The writer's answer for the oldest batch in flight: its lines get their ids and go to the listeners. */
   #settle(result: WriterResult): void {
     const lines = this.#inFlight.shift();
-    if (!lines) return;
-    this.#backlog -= lines.length;
+    if (lines === undefined) return;
+    const count = typeof lines === "number" ? lines : lines.length;
+    this.#backlog -= count;
     if (this.#inFlight.length === 0) this.#port.unref();
     if (this.#room && this.#backlog <= MAX_BACKLOG_LINES / 2) {
       this.#room.resolve();
       this.#room = undefined;
     }
     if ("error" in result) {
-      this.#failures.push({ lines: lines.length, error: result.error });
+      this.#failures.push({ lines: count, error: result.error });
       return;
     }
+    if (typeof lines === "number") return;
     // The queued lines become the stored ones (their id set in place): no copy of a batch.
     const stored = lines as StoredLine[];
     const firstId = result.lastId - stored.length + 1;
