@@ -36,15 +36,18 @@ export function encodeBatch(lines: readonly LogLine[]): LogBatch {
     count, names, labels: new Uint32Array(count * LABELS), times: new Float64Array(count), severities: new Uint8Array(count),
     messages: new Array<string>(count), fields: new Array<string | null>(count),
   };
+  const { labels } = batch;
   for (let index = 0; index < count; index++) {
     const line = lines[index]!;
+    const previous = lines[index - 1];
     const at = index * LABELS;
-    batch.labels[at] = name(line.environment);
-    batch.labels[at + 1] = name(line.app);
-    batch.labels[at + 2] = name(line.version);
-    batch.labels[at + 3] = name(line.instance);
-    batch.labels[at + 4] = name(line.source);
-    batch.labels[at + 5] = name(line.stream);
+    // Lines in a row mostly come from one sender: comparing with the line before is cheaper than a lookup.
+    labels[at] = previous?.environment === line.environment ? labels[at - LABELS]! : name(line.environment);
+    labels[at + 1] = previous?.app === line.app ? labels[at + 1 - LABELS]! : name(line.app);
+    labels[at + 2] = previous?.version === line.version ? labels[at + 2 - LABELS]! : name(line.version);
+    labels[at + 3] = previous?.instance === line.instance ? labels[at + 3 - LABELS]! : name(line.instance);
+    labels[at + 4] = previous?.source === line.source ? labels[at + 4 - LABELS]! : name(line.source);
+    labels[at + 5] = previous?.stream === line.stream ? labels[at + 5 - LABELS]! : name(line.stream);
     batch.times[index] = line.timeMs;
     batch.severities[index] = line.severity;
     batch.messages[index] = line.message;

@@ -86,3 +86,35 @@ test("retention deletes by age, then the oldest lines of an environment over its
   assert.equal(store.usage().environments[0]!.lines, 5);
   assert.equal(store.query({ environment: "test" }).length, 1);
 }));
+
+test("append asks its caller to wait while the writer is behind, and no line is lost", () => withStore(async (store) => {
+  let full = 0;
+  for (let index = 0; index < 120_000; index++) {
+    if (!store.append(line(`line ${index}`))) {
+      full++;
+      await store.whenRoom();
+    }
+  }
+  assert.ok(full > 0, "append never reported a full backlog");
+  assert.equal(store.whenRoom(), undefined);
+  store.flush();
+  assert.equal(store.usage().environments[0]!.lines, 120_000);
+  assert.deepEqual(store.query({ limit: 2 }).map((stored) => [stored.id, stored.message]), [[119_999, "line 119998"], [120_000, "line 119999"]]);
+}));
+
+test("lines appended before close are stored, and a follower sees them with their ids in order", async () => {
+  const folder = await tempDir("logstore");
+  try {
+    const store = LogStore.open(folder.path);
+    const ids: number[] = [];
+    store.subscribe((lines) => ids.push(...lines.map((stored) => stored.id)));
+    for (let index = 0; index < 25_000; index++) store.append(line(`line ${index}`));
+    store.close();
+    assert.deepEqual(ids, Array.from({ length: 25_000 }, (_, index) => index + 1));
+    const reopened = LogStore.open(folder.path);
+    assert.equal(reopened.usage().environments[0]!.lines, 25_000);
+    reopened.close();
+  } finally {
+    await folder.remove();
+  }
+});
