@@ -4,7 +4,7 @@
 // messages are the only per-line strings to copy.
 import type { LogLine } from "./log-line.ts";
 
-/** The names each line carries, in this order, as indexes into LogBatch.names. */
+/** The names each line carries (LABEL_COLUMNS), as indexes into LogBatch.names. */
 const LABELS = 6;
 
 export interface LogBatch {
@@ -61,6 +61,10 @@ export function batchTransfers(batch: LogBatch): ArrayBuffer[] {
   return [batch.labels.buffer as ArrayBuffer, batch.times.buffer as ArrayBuffer, batch.severities.buffer as ArrayBuffer];
 }
 
+/** The columns of the names, in the order LogBatch.labels holds them. */
+export const LABEL_COLUMNS = ["environment", "app", "version", "instance", "source", "stream"] as const;
+export type Labels = Record<(typeof LABEL_COLUMNS)[number], string>;
+
 /** Appends line `index`'s values to `values` in the columns' order of the lines table. */
 export function pushRowValues(batch: LogBatch, index: number, values: (string | number | null)[]): void {
   const at = index * LABELS;
@@ -71,7 +75,29 @@ export function pushRowValues(batch: LogBatch, index: number, values: (string | 
   );
 }
 
-/** The environment of line `index`. */
-export function batchEnvironment(batch: LogBatch, index: number): string {
+/** Appends line `index`'s own values (time, severity, message, fields), for a statement that binds the names once. */
+export function pushLineValues(batch: LogBatch, index: number, values: (string | number | null)[]): void {
+  values.push(batch.times[index]!, batch.severities[index]!, batch.messages[index]!, batch.fields[index]!);
+}
+
+/** Whether lines `a` and `b` carry the same names. */
+export function sameLabels(batch: LogBatch, a: number, b: number): boolean {
+  const { labels } = batch;
+  for (let column = 0; column < LABELS; column++) if (labels[a * LABELS + column] !== labels[b * LABELS + column]) return false;
+  return true;
+}
+
+/** Line `index`'s names by column. */
+export function labelsOf(batch: LogBatch, index: number): Labels {
+  const at = index * LABELS;
+  const { names, labels } = batch;
+  return {
+    environment: names[labels[at]!]!, app: names[labels[at + 1]!]!, version: names[labels[at + 2]!]!,
+    instance: names[labels[at + 3]!]!, source: names[labels[at + 4]!]!, stream: names[labels[at + 5]!]!,
+  };
+}
+
+/** Line `index`'s environment. */
+export function environmentOf(batch: LogBatch, index: number): string {
   return batch.names[batch.labels[index * LABELS]!]!;
 }

@@ -108,11 +108,14 @@ test("lines appended before close are stored, and a follower sees them with thei
     const store = LogStore.open(folder.path);
     const ids: number[] = [];
     store.subscribe((lines) => ids.push(...lines.map((stored) => stored.id)));
-    for (let index = 0; index < 25_000; index++) store.append(line(`line ${index}`));
+    // Runs of one instance (its names bound once a statement) between lines of alternating ones.
+    for (let index = 0; index < 25_000; index++) store.append(line(`line ${index}`, { instance: index % 1000 < 500 ? "i-1" : `i-${index % 3}` }));
     store.close();
     assert.deepEqual(ids, Array.from({ length: 25_000 }, (_, index) => index + 1));
     const reopened = LogStore.open(folder.path);
     assert.equal(reopened.usage().environments[0]!.lines, 25_000);
+    assert.deepEqual(reopened.query({ limit: 3 }).map((stored) => [stored.id, stored.instance, stored.message]), [[24_998, "i-1", "line 24997"], [24_999, "i-2", "line 24998"], [25_000, "i-0", "line 24999"]]);
+    assert.deepEqual(reopened.query({ instance: "i-1", limit: 1_000_000 }).map((stored) => stored.message).slice(0, 3), ["line 0", "line 1", "line 2"]);
     reopened.close();
   } finally {
     await folder.remove();
