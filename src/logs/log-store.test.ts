@@ -121,3 +121,14 @@ test("lines appended before close are stored, and a follower sees them with thei
     await folder.remove();
   }
 });
+
+test("written() waits without blocking; a follower that subscribes while lines are in flight gets them with their ids", () => withStore(async (store) => {
+  for (let index = 0; index < 3; index++) store.append(line(`early ${index}`));
+  // Posted to the writer with nobody listening (the lines are not kept), then a follower comes.
+  const written = store.written();
+  const seen: [number, string][] = [];
+  store.subscribe((lines) => seen.push(...lines.map((stored): [number, string] => [stored.id, stored.message])));
+  await written;
+  assert.deepEqual(seen, [[1, "early 0"], [2, "early 1"], [3, "early 2"]]);
+  assert.equal(store.query({}).length, 3);
+}));

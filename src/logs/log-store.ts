@@ -63,6 +63,8 @@ export class LogStore {
   #room: { promise: Promise<void>; resolve: () => void } | undefined;
   #sentSeq = 0;
   #failures: { lines: number; error: string }[] = [];
+  /** written() calls waiting for the batch of this sequence number, in order. */
+  #waiters: { seq: number; resolve: () => void }[] = [];
   #listeners = new Set<LineListener>();
   #closed = false;
   readonly #writer: Worker;
@@ -144,11 +146,21 @@ export class LogStore {
       }
       for (let result = receiveMessageOnPort(this.#port); result; result = receiveMessageOnPort(this.#port)) this.#settle(result.message as WriterResult);
     }
-    const failures = this.#failures;
-    if (failures.length === 0) return;
-    this.#failures = [];
-    const lost = failures.reduce((sum, failure) => sum + failure.lines, 0);
-    throw new IngotError(`Cannot store ${lost} log lines as ${failures[0]!.error}`, { code: "logs-write", hint: "Check that the disk is not full and that you own $INGOT_HOME/logs" });
+    this.#throwFailures();
+  }
+
+  /**
+   * Resolves once every line appended so far is written and handed to the listeners, like flush()
+   * but without blocking the event loop (a query during a flood waits, ingest does not); rejects
+   * like flush() when lines could not be stored.
+   */
+  async written(): Promise<void> {
+    this.#post();
+    if (this.#inFlight.length > 0 && !this.#closed) {
+      const seq = this.#sentSeq;
+      await new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
+    }
+    this.#throwFailures();
   }
 
   /**
@@ -167,7 +179,7 @@ export class LogStore {
     return run(queryPlan(query, this.indexedUpto)).reverse().map(fromRow);
   }
 
-  /** Calls `listener` with every batch of the lines appended from now on, as they are written; returns the unsubscribe. */
+  /** Calls `listener` with every batch of lines written from now on; returns the unsubscribe. */
   subscribe(listener: LineListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -217,12 +229,21 @@ export class LogStore {
       this.#closed = true;
       this.#listeners.clear();
       this.#room?.resolve();
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve();
       this.#port.postMessage({ kind: "close" } satisfies WriterRequest);
       const deadline = Date.now() + FLUSH_TIMEOUT_MS;
       while (Atomics.load(this.#signal, 1) === 0 && Date.now() < deadline) Atomics.wait(this.#signal, 1, 0, 100);
       this.#port.close();
       this.sqlite.close();
     }
+  }
+
+  #throwFailures(): void {
+    const failures = this.#failures;
+    if (failures.length === 0) return;
+    this.#failures = [];
+    const lost = failures.reduce((sum, failure) => sum + failure.lines, 0);
+    throw new IngotError(`Cannot store ${lost} log lines as ${failures[0]!.error}`, { code: "logs-write", hint: "Check that the disk is not full and that you own $INGOT_HOME/logs" });
   }
 
   /** Posts the queued lines to the writer as one batch. */
@@ -236,7 +257,7 @@ export class LogStore {
     const batch = encodeBatch(lines);
     this.#port.postMessage({ kind: "batch", seq: this.#sentSeq, batch } satisfies WriterRequest, batchTransfers(batch));
     // Lines kept until written live past a few collections: kept only for listeners, so a flood
-    // nobody follows costs the garbage collector nothing more (a follow flushes before it subscribes).
+    // nobody follows costs the garbage collector nothing more (a follower that comes meanwhile reads them back).
     this.#inFlight.push(this.#listeners.size > 0 ? lines : lines.length);
     if (this.#inFlight.length === 1) this.#port.ref();
   }
@@ -252,16 +273,20 @@ export class LogStore {
       this.#room.resolve();
       this.#room = undefined;
     }
-    if ("error" in result) {
-      this.#failures.push({ lines: count, error: result.error });
-      return;
+    if ("error" in result) this.#failures.push({ lines: count, error: result.error });
+    else if (this.#listeners.size > 0) {
+      const firstId = result.lastId - count + 1;
+      // Lines not kept (nobody listened when they were posted) are read back: a follower that came since gets them all.
+      const stored = typeof lines === "number" ? this.#linesBetween(firstId, result.lastId) : lines as StoredLine[];
+      // The queued lines become the stored ones (their id set in place): no copy of a batch.
+      if (typeof lines !== "number") for (let index = 0; index < stored.length; index++) stored[index]!.id = firstId + index;
+      for (const listener of this.#listeners) listener(stored);
     }
-    if (typeof lines === "number") return;
-    // The queued lines become the stored ones (their id set in place): no copy of a batch.
-    const stored = lines as StoredLine[];
-    const firstId = result.lastId - stored.length + 1;
-    for (let index = 0; index < stored.length; index++) stored[index]!.id = firstId + index;
-    for (const listener of this.#listeners) listener(stored);
+    while (this.#waiters[0]?.seq === result.seq) this.#waiters.shift()!.resolve();
+  }
+
+  #linesBetween(firstId: number, lastId: number): StoredLine[] {
+    return this.sqlite.prepare<[number, number], LineRow>("SELECT * FROM lines WHERE id BETWEEN ? AND ? ORDER BY id").all(firstId, lastId).map(fromRow);
   }
 }
 
