@@ -57,7 +57,7 @@ export class LogStore {
    * Batches posted and not yet answered, oldest first: their lines, which get ids when the answer
    * comes, or only their count when nobody listened as they were posted (the lines are not kept).
    */
-  #inFlight: (LogLine[] | number)[] = [];
+  #inFlight: { seq: number; lines: LogLine[] | number }[] = [];
   /** Lines appended and not yet written (queued or in flight). */
   #backlog = 0;
   #room: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -67,6 +67,8 @@ export class LogStore {
   #waiters: { seq: number; resolve: () => void }[] = [];
   #listeners = new Set<LineListener>();
   #closed = false;
+  /** Why the writer thread is gone (it failed): lines posted since fail at once rather than wait forever. */
+  #writerGone: string | undefined;
   readonly #writer: Worker;
   readonly #port: MessagePort;
   /** [last batch settled, closed]: what flush() and close() wait on while they block. */
@@ -77,7 +79,8 @@ export class LogStore {
     this.#port = channel.port1;
     const data: WriterData = { path, cacheMiB: WRITER_CACHE_MIB, port: channel.port2, signal: this.#signal };
     this.#writer = new Worker(WRITER_THREAD, { eval: true, workerData: data, transferList: [channel.port2] });
-    this.#writer.on("error", (error) => this.#failures.push({ lines: 0, error: `the writer thread failed: ${error.message}` }));
+    this.#writer.on("error", (error) => this.#failWriter(`the writer thread failed: ${error.message}`));
+    this.#writer.on("exit", (code) => this.#failWriter(`the writer thread exited with status ${code}`));
     this.#writer.unref();
     this.#port.on("message", (result: WriterResult) => this.#settle(result));
     // Held only while batches are in flight: they keep the process alive, an idle store does not.
@@ -258,14 +261,23 @@ export class LogStore {
     this.#port.postMessage({ kind: "batch", seq: this.#sentSeq, batch } satisfies WriterRequest, batchTransfers(batch));
     // Lines kept until written live past a few collections: kept only for listeners, so a flood
     // nobody follows costs the garbage collector nothing more (a follower that comes meanwhile reads them back).
-    this.#inFlight.push(this.#listeners.size > 0 ? lines : lines.length);
+    this.#inFlight.push({ seq: this.#sentSeq, lines: this.#listeners.size > 0 ? lines : lines.length });
     if (this.#inFlight.length === 1) this.#port.ref();
+    if (this.#writerGone) this.#failWriter(this.#writerGone);
+  }
+
+  /** The writer thread is gone: every batch in flight, and each posted from now on, fails with `why`. */
+  #failWriter(why: string): void {
+    if (this.#closed) return;
+    this.#writerGone = why;
+    for (const { seq } of [...this.#inFlight]) this.#settle({ seq, error: why });
   }
 
   /** The writer's answer for the oldest batch in flight: its lines get their ids and go to the listeners. */
   #settle(result: WriterResult): void {
-    const lines = this.#inFlight.shift();
-    if (lines === undefined) return;
+    const batch = this.#inFlight.shift();
+    if (batch === undefined) return;
+    const { lines } = batch;
     const count = typeof lines === "number" ? lines : lines.length;
     this.#backlog -= count;
     if (this.#inFlight.length === 0) this.#port.unref();
