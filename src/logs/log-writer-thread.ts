@@ -83,7 +83,8 @@ function scheduleIndex(): void {
     try {
       if (indexStep(sqlite) > 0) scheduleIndex();
     } catch {
-      // The write lock was busy past the timeout (retention): the next write schedules the index again.
+      // The write lock stayed busy past the timeout (retention), or the disk is full: the lines are
+      // stored and grepped by a scan meanwhile, and the next write schedules the index again.
     }
   };
   indexTimer = setTimeout(step, INDEX_IDLE_MS);

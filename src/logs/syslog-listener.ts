@@ -87,7 +87,7 @@ export class SyslogListener {
       for (const frame of reader.push(chunk)) this.#deliver(onLine, parseSyslog(frame.bytes, receivedMs, frame), frame.truncated);
       this.counters.brokenFrames += reader.brokenFrames;
       reader.brokenFrames = 0;
-      // One chunk per connection per turn: every other sender (and the store's flush) gets its turn.
+      // One chunk per connection per turn: every other sender (and the store posting its batch) gets its turn.
       socket.pause();
       const room = settings.whenRoom();
       if (room) void room.then(() => socket.resume());
