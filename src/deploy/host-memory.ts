@@ -2,12 +2,16 @@
 // would push the host into swap or the OOM killer takes the serving version down with it.
 import { readFileSync } from "node:fs";
 import { IngotError } from "../errors.ts";
+import { detectAccelerator } from "../vm/qemu-args.ts";
 
 /**
- * What a QEMU process holds beside its guest's RAM, in MiB: device state, the TCG translation
- * cache, libslirp and its own heap (measured RSS minus guest RAM under TCG; docs/benchmarks.md).
+ * What a QEMU process may hold beside its guest's RAM, in MiB: device state, libslirp, its heap,
+ * and under TCG the translation cache, which grows with the code the guest runs. Sampled RSS minus
+ * guest RAM during the test suite under TCG (docs/benchmarks.md, "Memory per instance"): at most
+ * 9 MiB for the ELF test server, up to 147 MiB for a Node app at 256 MiB. KVM has no translation
+ * cache: an estimate, as this host has no /dev/kvm to measure with.
  */
-export const QEMU_OVERHEAD_MIB = 64;
+export const QEMU_OVERHEAD_MIB = { tcg: 192, kvm: 64 } as const;
 
 export interface HostMemory {
   /** MemAvailable: what the kernel can give without swapping. */
@@ -25,11 +29,11 @@ export interface MemoryPlan {
 
 /**
  * @example
- * memoryPlan({ instances: 3, memoryMiB: 512 }, { availableMiB: 2048, totalMiB: 8192 });
+ * memoryPlan({ instances: 3, memoryMiB: 512 }, { availableMiB: 2048, totalMiB: 8192 }, "kvm");
  * // { neededMiB: 1728, availableMiB: 2048, reserveMiB: 819, fits: false }
  */
-export function memoryPlan(boot: { instances: number; memoryMiB: number }, host: HostMemory): MemoryPlan {
-  const neededMiB = boot.instances * (boot.memoryMiB + QEMU_OVERHEAD_MIB);
+export function memoryPlan(boot: { instances: number; memoryMiB: number }, host: HostMemory, accelerator: "kvm" | "tcg" = "tcg"): MemoryPlan {
+  const neededMiB = boot.instances * (boot.memoryMiB + QEMU_OVERHEAD_MIB[accelerator]);
   const reserveMiB = Math.max(512, Math.floor(host.totalMiB / 10));
   return { neededMiB, availableMiB: host.availableMiB, reserveMiB, fits: neededMiB + reserveMiB <= host.availableMiB };
 }
@@ -50,7 +54,7 @@ export function hostMemory(meminfo = readMeminfo()): HostMemory | undefined {
  */
 export function assertMemoryForInstances(what: string, boot: { instances: number; memoryMiB: number }, host = hostMemory()): void {
   if (!host) return;
-  const plan = memoryPlan(boot, host);
+  const plan = memoryPlan(boot, host, detectAccelerator());
   if (plan.fits) return;
   throw new IngotError(
     `Cannot ${what} as ${boot.instances} instance${boot.instances === 1 ? "" : "s"} of ${boot.memoryMiB} MiB need ${plan.neededMiB} MiB with QEMU's own, `
