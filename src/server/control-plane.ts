@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { DeployEngine } from "../deploy/deploy-engine.ts";
 import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
+import { HealthWatch } from "../deploy/health-watch.ts";
 import { recover } from "../deploy/deploy-recovery.ts";
 import { EntryPoints } from "../entry/entry-points.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
@@ -65,11 +66,13 @@ export async function openControlPlane(home: string, log: (line: string) => void
     await recover(engine, log);
     const keeper = new CapacityKeeper(engine, log);
     keeper.watch();
+    const healthWatch = new HealthWatch(live, log);
+    healthWatch.start();
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
     return {
       engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
-      close: () => { keeper.close(); void logService?.close(); state.close(); },
+      close: () => { healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();
