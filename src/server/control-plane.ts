@@ -21,6 +21,7 @@ import { Vault } from "../vault/vault.ts";
 import type { Route } from "./control-server.ts";
 import { deployRoutes } from "./deploy-routes.ts";
 import { environmentRoutes } from "./environment-routes.ts";
+import { eventRoutes } from "./event-routes.ts";
 import { logRoutes } from "./log-routes.ts";
 import { serverPaths } from "./server-paths.ts";
 
@@ -71,7 +72,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
     return {
-      engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
+      engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)],
       close: () => { healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
