@@ -1,34 +1,52 @@
-// Instances that serve are checked by ingot too, not only by HAProxy: HAProxy takes an instance
-// that fails its checks out of rotation but never ends it, so a hung app would hold a slot (and
-// its share of capacity) for good. One that fails its image's health check N times in a row is
-// marked failed, with its last console lines, taken out and stopped; the capacity keeper replaces
-// it as it replaces a crash. ingot checks with the instance's own image's check, where HAProxy
-// checks with the one of the image that started the entry point (docs/deploy.md, Known limits).
-import type { Healthcheck } from "../config/app-config.ts";
+// Instances that serve are watched through their entry point, not only checked by it: HAProxy takes
+// an instance that fails its checks out of rotation but never ends it, so a hung app would hold a
+// slot (and its share of capacity) for good. One that HAProxy reports DOWN, its last check failed,
+// at N polls in a row (one per check interval) is marked failed with its last console lines, taken
+// out and stopped; the capacity keeper replaces it as it replaces a crash. HAProxy's view is read
+// rather than checking again from ingot: its checks retry where a direct connection to QEMU's port
+// forward (backlog 1) loses its SYN to the traffic and times out under load.
+// While a deploy runs in an environment its instances are the deploy's: none is watched or failed.
+import type { EntryPoint } from "../entry/entry-point.ts";
+import type { ServerStatus } from "../entry/server-status.ts";
 import type { Instance } from "../instance/instance.ts";
 import type { LiveInstances } from "../instance/live-instances.ts";
-import { checkHealth, type HealthAnswer } from "../vm/health.ts";
 import { deploySettings } from "./deploy-settings.ts";
 
 /** Failed checks in a row that end an instance: HAProxy's default `fall`, as ingot.yaml has no unhealthy threshold (yet). */
 export const UNHEALTHY_THRESHOLD = 3;
-/** How often the watch looks for instances due a check; each is checked at its image's interval. */
+/** How often the watch looks for environments due a poll; each is polled at its instances' check interval. */
 const TICK_MS = 250;
 
-interface Streak { failures: number; dueMs: number; checking: boolean }
+/**
+ * A poll's verdict on one server: down (HAProxy took it out after failed checks, and the last one
+ * failed too), or not. A server that was just added and not checked yet ("INI"), or that is rising
+ * again ("DOWN 1/2": its last check passed), is not failing.
+ *
+ * @example
+ * isFailing({ state: "DOWN", statusText: "DOWN", check: { status: "L7STS", … } }); // true
+ */
+export function isFailing(server: Pick<ServerStatus, "state" | "statusText" | "check">): boolean {
+  const status = server.check.status;
+  return server.state === "DOWN" && server.statusText === "DOWN" && status !== "" && !status.startsWith("INI") && !status.endsWith("OK");
+}
+
+interface Watched { failures: number }
 
 /**
  * @example
- * const watch = new HealthWatch(live, (line) => console.error(line));
- * watch.start(); // from now on, a healthy instance that fails 3 checks in a row is failed and stopped
+ * const watch = new HealthWatch(live, (environment) => entryPoints.get(environment), (environment) => deployments.running(environment) !== undefined, log);
+ * watch.start(); // from now on, a serving instance HAProxy keeps DOWN for 3 checks in a row is failed, stopped and replaced
  * watch.close();
  */
 export class HealthWatch {
-  readonly #streaks = new Map<string, Streak>();
+  readonly #streaks = new Map<string, Watched>();
+  readonly #dueMs = new Map<string, number>();
+  readonly #polling = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly live: Pick<LiveInstances, "all" | "fail">, private readonly log: (line: string) => void,
-    private readonly check: typeof checkHealth = checkHealth) {}
+  /** `deploying`: whether a deploy runs in the environment now. */
+  constructor(private readonly live: Pick<LiveInstances, "all" | "fail">, private readonly entryOf: (environment: string) => Pick<EntryPoint, "servers"> | undefined,
+    private readonly deploying: (environment: string) => boolean, private readonly log: (line: string) => void) {}
 
   start(): void {
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
@@ -41,29 +59,41 @@ export class HealthWatch {
 
   #tick(): void {
     const nowMs = Date.now();
-    const watched = this.live.all().filter((instance) => instance.state === "healthy" && instance.environment !== null && instance.manifest.healthcheck);
-    // An instance that drains, stopped or failed starts from zero should it ever be watched again.
-    for (const id of this.#streaks.keys()) if (!watched.some((instance) => instance.id === id)) this.#streaks.delete(id);
-    for (const instance of watched) {
-      const streak = this.#streaks.get(instance.id) ?? { failures: 0, dueMs: nowMs, checking: false };
-      this.#streaks.set(instance.id, streak);
-      if (streak.checking || nowMs < streak.dueMs) continue;
-      streak.checking = true;
-      void this.#checkOnce(instance, instance.manifest.healthcheck as Exclude<Healthcheck, false>, streak);
+    const byEnvironment = new Map<string, Instance[]>();
+    for (const instance of this.#watched()) byEnvironment.set(instance.environment!, [...(byEnvironment.get(instance.environment!) ?? []), instance]);
+    // An instance that drains, stopped, failed or is in a deploy starts from zero should it be watched again.
+    for (const id of this.#streaks.keys()) if (![...byEnvironment.values()].flat().some((instance) => instance.id === id)) this.#streaks.delete(id);
+    for (const [environment, instances] of byEnvironment) {
+      if (this.#polling.has(environment) || nowMs < (this.#dueMs.get(environment) ?? 0)) continue;
+      this.#polling.add(environment);
+      const intervalMs = Math.min(...instances.map((instance) => (instance.manifest.healthcheck as { intervalMs: number }).intervalMs));
+      void this.#poll(environment).finally(() => {
+        this.#polling.delete(environment);
+        this.#dueMs.set(environment, Date.now() + intervalMs);
+      });
     }
   }
 
-  async #checkOnce(instance: Instance, check: Exclude<Healthcheck, false>, streak: Streak): Promise<void> {
-    const answer = await this.check(check, "127.0.0.1", instance.servicePort).catch((error: unknown): HealthAnswer => ({ ok: false, answer: (error as Error).message }));
-    streak.checking = false;
-    streak.dueMs = Date.now() + check.intervalMs;
-    if (instance.state !== "healthy") return;
-    streak.failures = answer.ok ? 0 : streak.failures + 1;
-    if (streak.failures < UNHEALTHY_THRESHOLD) return;
-    this.#streaks.delete(instance.id);
-    const reason = `failed its health check ${streak.failures} times in a row: last answer ${answer.answer}`;
-    this.log(`instance ${instance.id} of ${instance.environment}: ${reason}; stopping it`);
-    const { timeouts } = deploySettings(instance.manifest, instance.environment ?? "");
-    await this.live.fail(instance.id, reason, timeouts.stopMs).catch((error: unknown) => this.log(`cannot stop instance ${instance.id}: ${(error as Error).message}`));
+  #watched(): Instance[] {
+    return this.live.all().filter((instance) => instance.state === "healthy" && instance.environment !== null && instance.manifest.healthcheck && !this.deploying(instance.environment));
+  }
+
+  async #poll(environment: string): Promise<void> {
+    const servers = await this.entryOf(environment)?.servers().catch(() => undefined);
+    if (!servers) return;
+    // Read again after the await: a deploy may have begun, an instance may have gone.
+    for (const instance of this.#watched().filter((candidate) => candidate.environment === environment)) {
+      const server = servers.find((candidate) => candidate.name === instance.id);
+      const streak = this.#streaks.get(instance.id) ?? { failures: 0 };
+      this.#streaks.set(instance.id, streak);
+      streak.failures = server && isFailing(server) ? streak.failures + 1 : 0;
+      if (streak.failures < UNHEALTHY_THRESHOLD) continue;
+      this.#streaks.delete(instance.id);
+      const check = server!.check;
+      const reason = `failed its health check ${UNHEALTHY_THRESHOLD} times in a row: last check ${[check.status, check.code, check.description].filter(Boolean).join(" ")}`;
+      this.log(`instance ${instance.id} of ${environment} ${reason}; stopping it`);
+      const { timeouts } = deploySettings(instance.manifest, environment);
+      void this.live.fail(instance.id, reason, timeouts.stopMs).catch((error: unknown) => this.log(`cannot stop instance ${instance.id}: ${(error as Error).message}`));
+    }
   }
 }

@@ -67,7 +67,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     await recover(engine, log);
     const keeper = new CapacityKeeper(engine, log);
     keeper.watch();
-    const healthWatch = new HealthWatch(live, log);
+    const healthWatch = new HealthWatch(live, (environment) => entryPoints.get(environment), (environment) => engine.deployments.running(environment) !== undefined, log);
     healthWatch.start();
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
