@@ -9,18 +9,19 @@ const manifest = {
   name: "hello", version: "2.0.0", layers: [], ports: { http: 8080 }, resources: { cpus: 1, memoryMiB: 128 }, environments: {}, stopTimeoutMs: 1000,
   healthcheck: { type: "http", path: "/health", port: "http", intervalMs: 1, timeoutMs: 100, healthyThreshold: 1, startTimeoutMs: 1000 },
 } as unknown as ImageManifest;
-const server = (name: string, statusText: string, status: string): ServerStatus => ({
-  name, address: "127.0.0.1", port: 1, state: statusText.split(" ")[0] as ServerStatus["state"], statusText, currentSessions: 0, weight: 1,
+const server = (name: string, statusText: string, status: string, currentSessions = 0): ServerStatus => ({
+  name, address: "127.0.0.1", port: 1, state: statusText.split(" ")[0] as ServerStatus["state"], statusText, currentSessions, weight: 1,
   check: { status, code: status === "L7STS" ? "500" : "", description: status === "L7STS" ? "Layer7 wrong status" : "", detail: "" },
 });
 
-test("a server is failing when HAProxy has it DOWN and its last check failed, not while new or rising", () => {
+test("a server is failing when HAProxy has it DOWN and its last check failed, not while new, rising or busy with a request", () => {
   assert.equal(isFailing(server("i-1", "DOWN", "L7STS")), true);
   assert.equal(isFailing(server("i-1", "DOWN", "L4TOUT")), true);
   assert.equal(isFailing(server("i-1", "DOWN", "INI")), false, "added, not checked yet");
   assert.equal(isFailing(server("i-1", "DOWN 1/2", "L7OK")), false, "rising: its last check passed");
   assert.equal(isFailing(server("i-1", "UP 2/3", "L7STS")), false, "still up");
   assert.equal(isFailing(server("i-1", "DRAIN", "L7STS")), false);
+  assert.equal(isFailing(server("i-1", "DOWN", "L7TOUT", 1)), false, "a slow request in its single thread: stopping it would end the request");
 });
 
 test("an instance its entry point keeps DOWN for three polls in a row is failed and stopped, once; a pass in between starts the count again", async (t) => {

@@ -1,7 +1,7 @@
 // Instances that serve are watched through their entry point, not only checked by it: HAProxy takes
 // an instance that fails its checks out of rotation but never ends it, so a hung app would hold a
-// slot (and its share of capacity) for good. One that HAProxy reports DOWN, its last check failed,
-// at N polls in a row (one per check interval) is marked failed with its last console lines, taken
+// slot (and its share of capacity) for good. One that HAProxy reports DOWN, its last check failed
+// and no request in flight, at N polls in a row (one per check interval) is marked failed with its last console lines, taken
 // out and stopped; the capacity keeper replaces it as it replaces a crash. HAProxy's view is read
 // rather than checking again from ingot: its checks retry where a direct connection to QEMU's port
 // forward (backlog 1) loses its SYN to the traffic and times out under load.
@@ -19,15 +19,18 @@ const TICK_MS = 250;
 
 /**
  * A poll's verdict on one server: down (HAProxy took it out after failed checks, and the last one
- * failed too), or not. A server that was just added and not checked yet ("INI"), or that is rising
- * again ("DOWN 1/2": its last check passed), is not failing.
+ * failed too) with no request in flight, or not. A server that was just added and not checked yet
+ * ("INI"), or that is rising again ("DOWN 1/2": its last check passed), is not failing. Nor is one
+ * busy with a request: a single-threaded app answers its checks late while it works, and stopping
+ * it would end the request, which HAProxy then retries on the next instance, and so on through the
+ * environment; a hung app's requests end at HAProxy's `timeout server`, and it fails after that.
  *
  * @example
- * isFailing({ state: "DOWN", statusText: "DOWN", check: { status: "L7STS", … } }); // true
+ * isFailing({ state: "DOWN", statusText: "DOWN", currentSessions: 0, check: { status: "L7STS", … } }); // true
  */
-export function isFailing(server: Pick<ServerStatus, "state" | "statusText" | "check">): boolean {
+export function isFailing(server: Pick<ServerStatus, "state" | "statusText" | "currentSessions" | "check">): boolean {
   const status = server.check.status;
-  return server.state === "DOWN" && server.statusText === "DOWN" && status !== "" && !status.startsWith("INI") && !status.endsWith("OK");
+  return server.state === "DOWN" && server.statusText === "DOWN" && server.currentSessions === 0 && status !== "" && !status.startsWith("INI") && !status.endsWith("OK");
 }
 
 interface Watched { failures: number }
