@@ -15,6 +15,14 @@ export function flag(parsed: Parsed, name: string): string | undefined {
   return parsed.flags.get(name)?.at(-1);
 }
 
+/** `-n, --lines <N>`: how many of the newest lines (or events) to print first. */
+export function lineCount(parsed: Parsed, defaultCount: number): number {
+  const lines = flag(parsed, "lines");
+  if (lines === undefined) return defaultCount;
+  if (!/^\d+$/.test(lines)) throw new IngotError(`Cannot read -n ${lines} as it is not a number of lines`, { code: "cli-bad-value", exitCode: 2, hint: "Write -n 100" });
+  return Number(lines);
+}
+
 /** The parsed command's operands and options, keyed by long name (`--secret-file` → "secret-file"). */
 export function parsedArgs(command: Command): Parsed {
   const values = command.opts();

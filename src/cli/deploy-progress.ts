@@ -17,7 +17,7 @@ export function deployProgress(json: boolean, write: (line: string) => void = (l
   return {
     event(raw) {
       if (json) return write(JSON.stringify(raw));
-      const line = describe(raw as ProgressEvent);
+      const line = describeProgress(raw as ProgressEvent);
       if (line !== undefined) write(`${at()}  ${printable(line)}`);
       if ((raw as ProgressEvent).type === "console") for (const consoleLine of (raw as { lines: string[] }).lines) write(`         | ${printable(consoleLine)}`);
     },
@@ -36,7 +36,8 @@ export function deployProgress(json: boolean, write: (line: string) => void = (l
   };
 }
 
-function describe(event: ProgressEvent): string | undefined {
+/** One line for a deploy's event, as the terminal and `ingot events` show it; none for "finished" (the report says it). */
+export function describeProgress(event: ProgressEvent): string | undefined {
   switch (event.type) {
     case "deploy":
       return `deploy ${event.deployment}: ${event.imageRef} (${event.imageDigest.slice(0, 19)}) to ${event.environment}, config v${event.configVersion}; `

@@ -6,7 +6,7 @@ import { SEVERITY_NAMES } from "../logs/log-line.ts";
 import type { StoredLine } from "../logs/log-query.ts";
 import { parseTimeBound } from "../logs/log-time.ts";
 import { callServer, streamServer } from "../server/control-client.ts";
-import { flag, type Parsed } from "./args.ts";
+import { flag, lineCount, type Parsed } from "./args.ts";
 import { printable } from "./format.ts";
 
 // Foreground colours that read on dark and light terminals (no black, white or blue-on-black).
@@ -39,10 +39,7 @@ export function logsRequest(args: Parsed, nowMs: number): Record<string, unknown
   if (extra.length > 0 || scopes.length > 1) {
     throw new IngotError("Cannot show logs of more than one scope at once", { code: "cli-bad-args", exitCode: 2, hint: "Name one of --env E, --instance ID or an IMAGE" });
   }
-  const limit = flag(args, "lines");
-  if (limit !== undefined && !/^\d+$/.test(limit)) {
-    throw new IngotError(`Cannot read -n ${limit} as it is not a number of lines`, { code: "cli-bad-value", exitCode: 2, hint: "Write -n 100" });
-  }
+  const limit = lineCount(args, 100);
   const since = flag(args, "since");
   const until = flag(args, "until");
   const source = flag(args, "source");
@@ -55,7 +52,7 @@ export function logsRequest(args: Parsed, nowMs: number): Record<string, unknown
     ...(flag(args, "grep") === undefined ? {} : { grep: flag(args, "grep") }),
     ...(flag(args, "level") === undefined ? {} : { level: flag(args, "level") }),
     ...(source === undefined ? {} : { sources: source.split(",").map((name) => name.trim()).filter(Boolean) }),
-    limit: limit === undefined ? 100 : Number(limit),
+    limit,
   };
 }
 

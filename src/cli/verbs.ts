@@ -96,6 +96,16 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./history.ts")).historyVerb.run(args),
   },
   {
+    name: "events", summary: "an environment's recorded events: deploy steps, instance changes, replacements; -f follows new ones",
+    options: [
+      ENVIRONMENT,
+      { flags: "-n, --lines <N>", description: "how many of the newest events to print first (default 50)" },
+      { flags: "-f, --follow", description: "go on printing new events as they are recorded, until Ctrl-C" },
+      { flags: "--json", description: "print one JSON object an event, with the console lines of a failure" },
+    ],
+    run: async (args: Parsed) => (await import("./events.ts")).eventsVerb.run(args),
+  },
+  {
     name: "logs", summary: "the lines of instances, their consoles and entry points; -f follows new ones",
     arguments: [{ name: "[IMAGE]", description: "only lines of this app (NAME or NAME:VERSION)" }],
     options: [

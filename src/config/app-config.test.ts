@@ -170,8 +170,10 @@ test("logs.forward takes syslog and OTLP URLs, top-level and per environment, ab
 test("per-environment capacity, resources, entry port and timeouts are checked with their paths, and only what is set is kept", async (t) => {
   const { problems } = await problemsOf({
     "package.json": "{}",
-    "ingot.yaml": "name: x\nenvironments:\n  prod:\n    instances: two\n    port: 70000\n    drainTimeout: 1h\n  test:\n    instances: 0\n    memory: 10M\n    instans: 2\n",
+    "ingot.yaml": "name: x\nenvironments:\n  prod:\n    instances: two\n    port: 70000\n    drainTimeout: 1h\n    crashLoop:\n      failures: 0\n      window: 1500m\n  test:\n    instances: 0\n    memory: 10M\n    instans: 2\n",
   });
+  assert.match(problems["environments.prod.crashLoop.failures"]!, /from 1 to 100, got 0/);
+  assert.match(problems["environments.prod.crashLoop.window"]!, /from 0 to 1440m/);
   assert.match(problems["environments.prod.instances"]!, /integer from 1 to 32, got "two"/);
   assert.match(problems["environments.test.instances"]!, /from 1 to 32, got 0/);
   assert.match(problems["environments.prod.port"]!, /from 1 to 65535/);
@@ -179,10 +181,10 @@ test("per-environment capacity, resources, entry port and timeouts are checked w
   assert.match(problems["environments.test.memory"]!, /from 64M/);
   assert.match(problems["environments.test.instans"]!, /not a known key/);
 
-  const dir = await appWith({ "package.json": "{}", "ingot.yaml": "name: x\ncommand: [node, a.js]\nenvironments:\n  prod:\n    instances: 3\n    memory: 1G\n    port: 8080\n    startTimeout: 90s\n  dev: {}\n" });
+  const dir = await appWith({ "package.json": "{}", "ingot.yaml": "name: x\ncommand: [node, a.js]\nenvironments:\n  prod:\n    instances: 3\n    memory: 1G\n    port: 8080\n    startTimeout: 90s\n    crashLoop:\n      window: 10m\n  dev: {}\n" });
   t.after(() => rm(dir, { recursive: true }));
   const config = await loadAppConfig(dir);
-  assert.deepEqual(config.environments, { prod: { env: {}, instances: 3, memoryMiB: 1024, port: 8080, startTimeoutMs: 90_000 }, dev: { env: {} } });
+  assert.deepEqual(config.environments, { prod: { env: {}, instances: 3, memoryMiB: 1024, port: 8080, startTimeoutMs: 90_000, crashLoop: { windowMs: 600_000 } }, dev: { env: {} } });
 });
 
 test("a key named like an Object.prototype member (valueOf, constructor) is an unknown key, not a crash", async () => {

@@ -46,6 +46,8 @@ export interface EnvironmentSettings {
   outbound?: Outbound;
   /** Its forward targets; the top-level logs when absent. */
   logs?: LogsSettings;
+  /** Its crash-loop rule, each figure only when set (3 failures within 5 min by default). */
+  crashLoop?: { failures?: number; windowMs?: number };
 }
 
 /** The app's configuration, normalized: every default filled in. */
@@ -135,7 +137,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
 }
 
 interface RawLogs { forward?: string[] }
-interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound; logs?: RawLogs }
+interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound; logs?: RawLogs; crashLoop?: { failures?: number; window?: string } }
 
 function logsSettings(raw: RawLogs): LogsSettings {
   return raw.forward === undefined ? {} : { forward: raw.forward };
@@ -151,6 +153,12 @@ function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
   if (raw.drainTimeout !== undefined) settings.drainTimeoutMs = parseDuration(raw.drainTimeout)!;
   if (raw.outbound !== undefined) settings.outbound = raw.outbound;
   if (raw.logs !== undefined) settings.logs = logsSettings(raw.logs);
+  if (raw.crashLoop !== undefined) {
+    settings.crashLoop = {
+      ...(raw.crashLoop.failures === undefined ? {} : { failures: raw.crashLoop.failures }),
+      ...(raw.crashLoop.window === undefined ? {} : { windowMs: parseDuration(raw.crashLoop.window)! }),
+    };
+  }
   return settings;
 }
 

@@ -94,6 +94,13 @@ const logs = mapping({
 const MAX_INSTANCES = 32;
 /** The longest a draining instance may keep its in-flight requests. */
 const MAX_DRAIN_TIMEOUT_MS = 10 * 60_000;
+/** A crash-loop window longer than a day would keep an old failure against an image for good. */
+const MAX_CRASH_LOOP_WINDOW_MS = 24 * 60 * 60_000;
+
+const crashLoop = mapping({
+  failures: { description: "Failures of the serving image that make a crash loop, 1 to 100 (default 3)", check: integerBetween(1, 100) },
+  window: { description: "Within how long, e.g. 5m (default 5m, at most 24h)", check: durationAtMost(MAX_CRASH_LOOP_WINDOW_MS) },
+});
 
 const environment = mapping({
   env: { description: "Variables baked for this environment only", check: isEnvMap },
@@ -105,6 +112,7 @@ const environment = mapping({
   drainTimeout: { description: "How long a replaced instance may finish its in-flight requests, e.g. 30s (default 30s, at most 10m)", check: durationAtMost(MAX_DRAIN_TIMEOUT_MS) },
   outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
   logs: { description: "{forward: [URL, …]}: this environment's log forward targets, replacing the top-level logs.forward ([] forwards nothing)", check: logs },
+  crashLoop: { description: "{failures, window}: this many failures of the serving image within the window (default 3 within 5m) stop the replacing of its instances and mark the environment degraded until a deploy or ingot stop", check: crashLoop },
 });
 
 /** Every key ingot.yaml accepts. */
@@ -127,7 +135,7 @@ export const appKeys: Record<string, KeySpec> = {
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
   outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
   logs: { description: `{forward: [URL, …]}: where the control plane also sends every log line it stores, for each environment that sets no list of its own: ${FORWARD_URLS}`, check: logs },
-  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound, logs}", check: namedMap(environment) },
+  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound, logs, crashLoop}", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);

@@ -1,11 +1,16 @@
 // Self-healing capacity: an environment that serves is kept at its image's number of instances. An
 // instance that ends without being stopped (its app crashed, its QEMU was killed, it was gone when
 // the server started again) is replaced by a new one of the same image, which joins the entry point
-// once it is healthy and UP. A stopped environment, or one with a deploy running, is left alone.
+// once it is healthy and UP. A stopped environment, or one with a deploy running, is left alone. An
+// image whose instances keep failing (crash-loop.ts) is not replaced again: the environment is
+// marked degraded, its instances that still run serve on, and a deploy or ingot stop clears it.
 import type { InstanceChange } from "../instance/live-instances.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
+import type { Deployment } from "../state/deployments.ts";
 import { environmentConfig } from "../state/environment-config.ts";
+import type { Degraded } from "../state/environments.ts";
 import { readManifest } from "../vault/image-ref.ts";
+import { type CrashLoopRule, crashLoop, degradedSummary } from "./crash-loop.ts";
 import type { DeployEngine } from "./deploy-engine.ts";
 import { deploySettings } from "./deploy-settings.ts";
 
@@ -64,9 +69,10 @@ export class CapacityKeeper {
     const environment = engine.environments.get(name);
     const serving = engine.deployments.serving(name);
     const entry = engine.parts.entryPoints.get(name);
-    if (this.#closed || environment.stoppedMs !== null || !serving || !entry || engine.deployments.running(name)) return;
+    if (this.#closed || environment.stoppedMs !== null || environment.degraded !== null || !serving || !entry || engine.deployments.running(name)) return;
     const manifest = await readManifest(engine.parts.vault, serving.imageDigest);
     const settings = deploySettings(manifest, name);
+    if (this.#crashLooping(name, serving, settings.crashLoop)) return;
     const running = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && (instance.state === "healthy" || instance.state === "booting"));
     const missing = settings.instances - running.length;
     if (missing <= 0) {
@@ -94,6 +100,26 @@ export class CapacityKeeper {
     if (failed) throw (failed as PromiseRejectedResult).reason;
     this.#retries.delete(name);
     this.log(`${name} is back at ${settings.instances} instances`);
+  }
+
+  /** Marks the environment degraded when the serving deploy's instances broke the crash-loop rule. */
+  #crashLooping(name: string, serving: Deployment, rule: CrashLoopRule): boolean {
+    const nowMs = Date.now();
+    // The serving deploy's instances: its own and their replacements (an earlier deploy's failures never count).
+    const sinceMs = serving.finishedMs ?? serving.startedMs;
+    const failures = this.engine.events.list({ deployment: serving.id, kind: "instance-state", sinceMs: Math.max(sinceMs, nowMs - rule.windowMs), limit: 10_000 })
+      .filter((event) => event.data.state === "failed" && event.instance !== null)
+      .map((event) => ({ timeMs: event.timeMs, instance: event.instance!, reason: String(event.data.reason ?? "it failed") }));
+    const loop = crashLoop(failures, rule, { nowMs, sinceMs });
+    if (!loop) return false;
+    const degraded: Degraded = { sinceMs: nowMs, imageRef: serving.imageRef, imageDigest: serving.imageDigest, failures: loop.failures, windowMs: loop.windowMs, lastReason: loop.lastReason };
+    const summary = degradedSummary(degraded);
+    this.engine.environments.setDegraded(name, degraded);
+    this.engine.events.append({ kind: "environment-degraded", environment: name, deployment: serving.id, data: { ...degraded, instances: loop.instances, rule: { ...rule }, summary } });
+    this.log(`${name} is degraded: ${summary}; its instances are no longer replaced until a deploy or ingot stop`);
+    clearTimeout(this.#retries.get(name)?.timer);
+    this.#retries.delete(name);
+    return true;
   }
 
   #retryLater(environment: string): void {

@@ -116,7 +116,10 @@ export class DeployEngine {
       const lastLines = failed ? greens.get(failed)?.lastLines() : undefined;
       if (failed && lastLines) progress({ type: "console", instance: failed, lines: lastLines });
       const finished = this.deployments.finish(deployment.id, outcome.outcome, outcome.reason && reasonOf(outcome.reason, outcome.failedInstance));
-      if (outcome.outcome === "succeeded") this.environments.setStopped(environment.name, false);
+      if (outcome.outcome === "succeeded") {
+        this.environments.setStopped(environment.name, false);
+        this.#degradedCleared(environment, `deploy ${deployment.id} of ${deployment.imageRef} succeeded`, deployment.id);
+      }
       return { deployment: finished, entryUrl, ...(failed ? { failedInstance: failed } : {}), ...(lastLines ? { lastLines } : {}) };
     } catch (error) {
       this.deployments.finish(deployment.id, "failed", (error as Error).message);
@@ -148,6 +151,7 @@ export class DeployEngine {
     this.deployments.assertNoneRunning(environment.name, `stop ${environment.name}`);
     // First, so that nothing replaces the instances about to stop.
     this.environments.setStopped(environment.name, true);
+    this.#degradedCleared(environment, "ingot stop");
     const entry = this.parts.entryPoints.get(environment.name);
     const instances = this.parts.live.in(environment.name);
     const unsubscribe = this.#followInstances(environment.name, emit);
@@ -161,6 +165,12 @@ export class DeployEngine {
       unsubscribe();
     }
     return instances.map((instance) => instance.id);
+  }
+
+  /** Records that a deploy or a stop cleared the environment's degraded mark (setStopped clears it). */
+  #degradedCleared(environment: Environment, why: string, deployment?: number): void {
+    if (!environment.degraded) return;
+    this.events.append({ kind: "degraded-cleared", environment: environment.name, ...(deployment === undefined ? {} : { deployment }), data: { reason: why, was: { ...environment.degraded } } });
   }
 
   /** Instance changes of the environment go out with the command's own progress, until unsubscribed. */

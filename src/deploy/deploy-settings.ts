@@ -5,6 +5,7 @@ import { DEFAULT_START_TIMEOUT_MS } from "../config/app-config.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import { assertMemoryFits } from "../vm/initrd.ts";
 import { assertResources } from "../vm/resources.ts";
+import { type CrashLoopRule, DEFAULT_CRASH_LOOP } from "./crash-loop.ts";
 import type { DeployTimeouts } from "./deploy-plan.ts";
 
 /** In-flight requests of a replaced instance get this long unless ingot.yaml says otherwise. */
@@ -19,11 +20,14 @@ export interface DeploySettings {
   /** The entry point's port when ingot.yaml fixes one; otherwise the recorded one, or a free one. */
   port: number | undefined;
   timeouts: DeployTimeouts;
+  /** When the capacity keeper stops replacing instances of the image and marks the environment degraded. */
+  crashLoop: CrashLoopRule;
 }
 
 /**
  * @example
- * deploySettings(manifest, "prod"); // { instances: 2, cpus: 1, memoryMiB: 256, port: 8080, timeouts: { healthyMs: 120000, upMs: 13000, drainMs: 30000, stopMs: 15000 } }
+ * deploySettings(manifest, "prod");
+ * // { instances: 2, cpus: 1, memoryMiB: 256, port: 8080, timeouts: { healthyMs: 120000, upMs: 13000, drainMs: 30000, stopMs: 15000 }, crashLoop: { failures: 3, windowMs: 300000 } }
  */
 export function deploySettings(manifest: ImageManifest, environment: string): DeploySettings {
   const settings = manifest.environments[environment];
@@ -44,5 +48,6 @@ export function deploySettings(manifest: ImageManifest, environment: string): De
       drainMs: settings?.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
       stopMs: manifest.stopTimeoutMs + POWER_OFF_MARGIN_MS,
     },
+    crashLoop: { failures: settings?.crashLoop?.failures ?? DEFAULT_CRASH_LOOP.failures, windowMs: settings?.crashLoop?.windowMs ?? DEFAULT_CRASH_LOOP.windowMs },
   };
 }

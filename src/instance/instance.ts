@@ -17,8 +17,8 @@ const LAST_LINES = 15;
 export interface InstanceContext {
   /** Where the control plane keeps the instance's record; `ingot run`'s instance is kept by nobody. */
   records?: InstanceRecords;
-  /** Receives every state change (the history, the terminal, the log store). */
-  onChange: (change: StateChange & { environment: string | null }) => void;
+  /** Receives every state change (the history, the terminal, the log store); a failure carries the last console lines. */
+  onChange: (change: StateChange & { environment: string | null; lastLines?: string[] }) => void;
 }
 
 /**
@@ -114,8 +114,8 @@ export class Instance {
     if (this.#state !== "failed" && this.#state !== "stopped") this.#move("stopped");
   }
 
-  /** Records that the process is gone without a stop (it crashed, or was gone at adoption). */
-  markGone(reason: string): void {
+  /** Records that the instance failed while it ran: its process is gone without a stop, or it kept failing its health check. */
+  markFailed(reason: string): void {
     if (this.#state !== "failed" && this.#state !== "stopped") this.#move("failed", reason);
   }
 
@@ -123,6 +123,7 @@ export class Instance {
     const change = transition(this.id, this.#state, state, reason);
     this.context.records?.setState(this.id, state);
     this.#state = state;
-    this.context.onChange({ ...change, environment: this.environment });
+    // Why it failed is mostly on its console: the event keeps the last lines, as the deploy report does.
+    this.context.onChange({ ...change, environment: this.environment, ...(state === "failed" ? { lastLines: this.lastLines() } : {}) });
   }
 }

@@ -10,7 +10,7 @@ import type { InstanceRecord, InstanceRecords } from "../state/instances.ts";
 import { Instance, type InstanceContext } from "./instance.ts";
 import type { StateChange } from "./instance-state.ts";
 
-export type InstanceChange = StateChange & { environment: string | null };
+export type InstanceChange = StateChange & { environment: string | null; lastLines?: string[] };
 
 /**
  * @example
@@ -78,6 +78,19 @@ export class LiveInstances {
     return [...this.#byId.values()];
   }
 
+  /**
+   * Records a running instance as failed (it kept failing its health check), takes it out of its
+   * entry point and stops it; whoever keeps the capacity replaces it on the failed change.
+   */
+  async fail(id: string, reason: string, timeoutMs: number): Promise<void> {
+    const instance = this.#byId.get(id);
+    if (!instance) return;
+    this.#stopping.add(id);
+    instance.markFailed(reason);
+    await this.#leaveEntry(instance);
+    await this.stop(id, timeoutMs);
+  }
+
   /** Stops an instance gracefully (it is no longer watched as a crash); an unknown id is already gone. */
   async stop(id: string, timeoutMs: number): Promise<void> {
     const instance = this.#byId.get(id);
@@ -97,10 +110,15 @@ export class LiveInstances {
       if (this.#stopping.has(instance.id) || !this.#byId.has(instance.id)) return;
       this.#byId.delete(instance.id);
       const { vm } = instance.running;
-      instance.markGone(vm.appStatus !== undefined ? `its app exited with status ${vm.appStatus}` : vm.bootFailure ? `its boot failed: ${vm.bootFailure.reason}` : "its VM exited");
-      const entry = instance.environment ? this.parts.entryPoints.get(instance.environment) : undefined;
-      await entry?.remove(instance.id, 0).catch(() => {});
+      instance.markFailed(vm.appStatus !== undefined ? `its app exited with status ${vm.appStatus}` : vm.bootFailure ? `its boot failed: ${vm.bootFailure.reason}` : "its VM exited");
+      await this.#leaveEntry(instance);
     });
+  }
+
+  /** Frees the instance's slot in its entry point at once: it has nothing left to drain. */
+  async #leaveEntry(instance: Instance): Promise<void> {
+    const entry = instance.environment ? this.parts.entryPoints.get(instance.environment) : undefined;
+    await entry?.remove(instance.id, 0).catch(() => {});
   }
 
   #context(deployment: number | undefined): InstanceContext {

@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { DeployEngine } from "../deploy/deploy-engine.ts";
 import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
+import { HealthWatch } from "../deploy/health-watch.ts";
 import { recover } from "../deploy/deploy-recovery.ts";
 import { EntryPoints } from "../entry/entry-points.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
@@ -20,6 +21,7 @@ import { Vault } from "../vault/vault.ts";
 import type { Route } from "./control-server.ts";
 import { deployRoutes } from "./deploy-routes.ts";
 import { environmentRoutes } from "./environment-routes.ts";
+import { eventRoutes } from "./event-routes.ts";
 import { logRoutes } from "./log-routes.ts";
 import { serverPaths } from "./server-paths.ts";
 
@@ -63,6 +65,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     live.subscribe(() => forwarding.refresh());
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
     const keeper = new CapacityKeeper(engine, log);
+    const healthWatch = new HealthWatch(live, (environment) => entryPoints.get(environment), (environment) => engine.deployments.running(environment) !== undefined, log);
     // Recovery may drain and stop what an interrupted deploy left (a drain timeout or more), so the
     // server listens at once and its routes answer once it is done: a client waits for an answer
     // about the settled state, not for a server that seems not to start.
@@ -70,13 +73,14 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const recovered = recover(engine, log).then(() => {
       if (closed) return;
       keeper.watch();
+      healthWatch.start();
       // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
       for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
     });
     recovered.catch((error: unknown) => log(`cannot recover what the last server left: ${(error as Error).message}`));
     return {
-      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)], recovered),
-      close: () => { closed = true; keeper.close(); void logService?.close(); state.close(); },
+      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
+      close: () => { closed = true; healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();

@@ -5,7 +5,9 @@
 import type { DeployEngine } from "../deploy/deploy-engine.ts";
 import { urlOf } from "../deploy/deploy-engine.ts";
 import type { ServerState } from "../entry/server-status.ts";
+import { degradedSummary } from "../deploy/crash-loop.ts";
 import type { Deployment } from "../state/deployments.ts";
+import type { Degraded } from "../state/environments.ts";
 import { InstanceRecords } from "../state/instances.ts";
 
 export interface InstanceStatus {
@@ -29,6 +31,8 @@ export interface EnvironmentStatus {
   serving: Pick<Deployment, "id" | "imageRef" | "imageDigest" | "configVersion" | "finishedMs"> | null;
   running: Pick<Deployment, "id" | "imageRef" | "startedMs"> | null;
   configVersion: number;
+  /** Its serving image kept failing: nothing replaces its instances until a deploy or ingot stop. */
+  degraded: (Degraded & { summary: string }) | null;
   instances: InstanceStatus[];
 }
 
@@ -52,6 +56,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string): Pr
       serving: serving ? { id: serving.id, imageRef: serving.imageRef, imageDigest: serving.imageDigest, configVersion: serving.configVersion, finishedMs: serving.finishedMs } : null,
       running: running ? { id: running.id, imageRef: running.imageRef, startedMs: running.startedMs } : null,
       configVersion: environment.configVersion,
+      degraded: environment.degraded ? { ...environment.degraded, summary: degradedSummary(environment.degraded) } : null,
       instances: engine.parts.live.in(environment.name).map((instance) => {
         const record = records.get(instance.id);
         const server = servers.find((candidate) => candidate.name === instance.id);

@@ -131,4 +131,16 @@ describe("StateDatabase", () => {
   it("refuses a migration list with a gap (two branches numbering alike)", () => {
     assert.throws(() => StateDatabase.open({ folder: newFolder(), migrations: [migrations[0]!, { version: 3, name: "gap", sql: "" }] }), /expected 2/);
   });
+
+  it("upgrades a version 3 database to a degraded column, keeping what it had and checking the JSON", () => {
+    const folder = newFolder();
+    const old = StateDatabase.open({ folder, migrations: migrations.slice(0, 3) });
+    old.sqlite.prepare("UPDATE environments SET stopped_ms = 42 WHERE name = 'prod'").run();
+    old.close();
+    const state = StateDatabase.open({ folder });
+    assert.equal(state.schemaVersion, 4);
+    assert.deepEqual(state.sqlite.prepare("SELECT stopped_ms, degraded FROM environments WHERE name = 'prod'").get(), { stopped_ms: 42, degraded: null });
+    assert.throws(() => state.sqlite.prepare("UPDATE environments SET degraded = 'not json' WHERE name = 'prod'").run(), /CHECK constraint failed/);
+    state.close();
+  });
 });

@@ -10,7 +10,7 @@ describe("Environments", () => {
 
   it("has dev, test and prod from the start, without an entry port yet", () => {
     assert.deepEqual(environments.list().map((environment) => environment.name), ["dev", "test", "prod"]);
-    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null });
+    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null, degraded: null });
   });
 
   it("names the known environments when asked for an unknown one", () => {
@@ -35,5 +35,16 @@ describe("Environments", () => {
     assert.equal(state.transaction(() => environments.bumpConfigVersion("dev")), 1);
     assert.equal(state.transaction(() => environments.bumpConfigVersion("dev")), 2);
     assert.equal(environments.get("test").configVersion, 0);
+  });
+
+  it("keeps a degraded environment's figures until a deploy or a stop clears them", () => {
+    const degraded = { sinceMs: 1_000, imageRef: "hello:2.0.0", imageDigest: "sha256:ab", failures: 3, windowMs: 300_000, lastReason: "its app exited with status 1" };
+    environments.setDegraded("test", degraded);
+    assert.deepEqual(environments.get("test").degraded, degraded);
+    environments.setStopped("test", false);
+    assert.equal(environments.get("test").degraded, null);
+    environments.setDegraded("test", degraded);
+    environments.setStopped("test", true);
+    assert.equal(environments.get("test").degraded, null);
   });
 });

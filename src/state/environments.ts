@@ -13,9 +13,23 @@ export interface Environment {
   createdMs: number;
   /** When ingot stop stopped it; null while it serves (or has never been deployed). */
   stoppedMs: number | null;
+  /** Set when its serving image kept failing (a crash loop): nothing replaces its instances until a deploy or ingot stop. */
+  degraded: Degraded | null;
 }
 
-interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null }
+/** Why an environment is degraded, with the figures of the rule it broke. */
+export interface Degraded {
+  sinceMs: number;
+  imageRef: string;
+  imageDigest: string;
+  /** Instances of the image that failed within the window (at least the rule's threshold). */
+  failures: number;
+  windowMs: number;
+  /** The last failure's reason: "its app exited with status 1". */
+  lastReason: string;
+}
+
+interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null; degraded: string | null }
 
 /**
  * The environments table. dev, test and prod exist from the first migration on.
@@ -67,10 +81,16 @@ export class Environments {
     });
   }
 
-  /** Marks the environment stopped (ingot stop) or serving again (a deploy that succeeded). */
+  /** Marks the environment stopped (ingot stop) or serving again (a deploy that succeeded); either clears degraded. */
   setStopped(name: string, stopped: boolean): void {
     this.get(name);
-    this.state.sqlite.prepare("UPDATE environments SET stopped_ms = ? WHERE name = ?").run(stopped ? Date.now() : null, name);
+    this.state.sqlite.prepare("UPDATE environments SET stopped_ms = ?, degraded = NULL WHERE name = ?").run(stopped ? Date.now() : null, name);
+  }
+
+  /** Marks the environment degraded (its serving image is in a crash loop); a deploy or a stop clears it. */
+  setDegraded(name: string, degraded: Degraded): void {
+    this.get(name);
+    this.state.sqlite.prepare("UPDATE environments SET degraded = ? WHERE name = ?").run(JSON.stringify(degraded), name);
   }
 
   /** Counts one more change to the environment's configuration; call inside the change's transaction. */
@@ -81,5 +101,6 @@ export class Environments {
 }
 
 function toEnvironment(row: EnvironmentRow): Environment {
-  return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms, stoppedMs: row.stopped_ms };
+  return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms, stoppedMs: row.stopped_ms,
+    degraded: row.degraded === null ? null : JSON.parse(row.degraded) as Degraded };
 }

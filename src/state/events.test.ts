@@ -16,4 +16,10 @@ describe("EventLog", () => {
     assert.deepEqual(events.list({ environment: "test" }).map((event) => [event.kind, event.instance, event.data]), [["instance-state", "i-9", { state: "healthy", was: "booting" }]]);
     assert.deepEqual(events.list({ afterId: first, environment: "prod" }).map((event) => event.id), [third]);
   });
+
+  it("lists the newest events oldest first, and by kind and time", () => {
+    const ids = [1, 2, 3].map((index) => events.append({ kind: index === 2 ? "capacity-replace" : "instance-state", environment: "dev", timeMs: index * 1000 }));
+    assert.deepEqual(events.latest({ environment: "dev" }, 2).map((event) => event.id), ids.slice(1));
+    assert.deepEqual(events.list({ environment: "dev", kind: "instance-state", sinceMs: 1500 }).map((event) => event.id), [ids[2]]);
+  });
 });

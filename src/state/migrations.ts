@@ -132,4 +132,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE environments ADD COLUMN stopped_ms INTEGER;
     `,
   },
+  {
+    version: 4,
+    name: "a degraded environment",
+    sql: `
+      -- Set when the image an environment serves keeps failing (a crash loop): the capacity keeper
+      -- stops replacing its instances until the next deploy that succeeds, or ingot stop, clears it.
+      -- JSON of the figures (image, failures, window, last reason), kept across restarts of the server.
+      ALTER TABLE environments ADD COLUMN degraded TEXT CHECK (degraded IS NULL OR json_valid(degraded));
+    `,
+  },
 ];

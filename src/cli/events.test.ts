@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { EventRecord } from "../state/events.ts";
+import { eventLines } from "./events.ts";
+
+const at = Date.parse("2026-12-01T10:00:01.204Z");
+const event = (kind: string, data: Record<string, unknown>, fields: Partial<EventRecord> = {}): EventRecord => ({ id: 1, timeMs: at, environment: "prod", instance: null, deployment: 4, kind, data, ...fields });
+
+test("a failed instance reads as one line with its reason, its last console lines indented under it, escaped", () => {
+  assert.deepEqual(eventLines(event("instance-state", { state: "failed", was: "healthy", reason: "its app exited with status 1", lastLines: ["elf-server: exiting with status 1", "\x1b[2Jreboot"] }, { instance: "i-3f2a8c01" })), [
+    "2026-12-01 10:00:01.204  i-3f2a8c01  healthy → failed: its app exited with status 1",
+    "    | elf-server: exiting with status 1",
+    "    | \\x1b[2Jreboot",
+  ]);
+  assert.deepEqual(eventLines(event("instance-state", { state: "healthy", was: "booting" }, { instance: "i-1" })), ["2026-12-01 10:00:01.204  i-1         booting → healthy"]);
+});
+
+test("replacements, a crash loop and its end, and a deploy's steps read as sentences", () => {
+  assert.deepEqual(eventLines(event("capacity-replace", { instances: ["i-9c1d0b7e"], have: 0, want: 1, configVersion: 2 })), [
+    "2026-12-01 10:00:01.204  i-9c1d0b7e  replacing: 0 of 1 instances of deploy 4 run; starting these (config v2)",
+  ]);
+  assert.match(eventLines(event("environment-degraded", { summary: "3 instances of hello:2.0.0 failed within 5 min; last: its app exited with status 1" }))[0]!,
+    /^2026-12-01 10:00:01\.204 {2}- {11}degraded: 3 instances of hello:2\.0\.0 failed within 5 min; last: its app exited with status 1; its instances are no longer replaced until a deploy or ingot stop$/);
+  assert.match(eventLines(event("degraded-cleared", { reason: "deploy 5 of hello:2.0.1 succeeded" }))[0]!, /no longer degraded: deploy 5 of hello:2\.0\.1 succeeded$/);
+  assert.match(eventLines(event("deploy-step", { type: "step", phase: "deploy", index: 0, kind: "boot", instances: ["i-1", "i-2"], status: "done", durationMs: 3200 }))[0]!, / {2}- {11}boot i-1, i-2: done in 3\.2 s$/);
+  assert.match(eventLines(event("deploy-finished", { type: "finished", outcome: "failed", durationMs: 1, reason: "GET / did not pass" }))[0]!, /deploy 4 failed: GET \/ did not pass$/);
+  assert.deepEqual(eventLines(event("deploy-console", { type: "console", instance: "i-1", lines: ["a"] })).slice(1), ["    | a"]);
+  assert.match(eventLines(event("something-new", { x: 1 }))[0]!, /something-new \{"x":1\}$/);
+});
