@@ -6,6 +6,7 @@ import { DeployEngine } from "../deploy/deploy-engine.ts";
 import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
 import { recover } from "../deploy/deploy-recovery.ts";
 import { EntryPoints } from "../entry/entry-points.ts";
+import { EntrySupervisor } from "../entry/entry-supervisor.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
 import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
 import { StateDatabase } from "../state/database.ts";
@@ -67,13 +68,30 @@ export async function openControlPlane(home: string, log: (line: string) => void
     keeper.watch();
     // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
     for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    const supervisor = superviseEntryPoints(engine, log);
     return {
       engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
-      close: () => { keeper.close(); void logService?.close(); state.close(); },
+      close: () => { supervisor.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();
     state.close();
     throw error;
   }
+}
+
+/**
+ * A HAProxy that dies is started again, unless its environment was stopped (`ingot stop`) and has no
+ * instance left: the stop keeps it up for its 503 page, and the next deploy starts it again.
+ */
+function superviseEntryPoints(engine: DeployEngine, log: (line: string) => void): EntrySupervisor {
+  const supervisor = new EntrySupervisor({
+    entryPoints: engine.parts.entryPoints,
+    shouldServe: (entry) => engine.parts.live.in(entry.backend).length > 0
+      || engine.environments.list().find((environment) => environment.name === entry.backend)?.stoppedMs === null,
+    record: (event) => engine.events.append(event),
+    log,
+  });
+  supervisor.watch();
+  return supervisor;
 }
