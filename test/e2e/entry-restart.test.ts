@@ -1,0 +1,91 @@
+// End to end, through bin/ingot with a real control plane, a real QEMU instance and a real HAProxy:
+// the entry point's HAProxy killed outright is started again by the server within about two
+// seconds, on the same port with the same instance in it, and the restart is recorded.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildImage } from "../../src/image/build.ts";
+import { isHaproxyOf } from "../../src/entry/haproxy-process.ts";
+import { serverPaths } from "../../src/server/server-paths.ts";
+import { StateDatabase } from "../../src/state/database.ts";
+import { EventLog } from "../../src/state/events.ts";
+import { elfServerApp, sharedTestVault } from "../helpers.ts";
+import { endControlPlane, homeWithImages, runIngot } from "../control-plane.ts";
+
+const appYaml = `name: entry-restart-test
+version: 1.0.0
+runtime: elf
+command: [./server]
+ports:
+  http: 8080
+healthcheck:
+  path: /
+  interval: 500ms
+  startTimeout: 10s
+resources:
+  memory: 128M
+stopTimeout: 2s
+environments:
+  dev:
+    instances: 1
+`;
+
+/** One GET with a short deadline; the status, or 0 when no answer came (refused, reset, timed out). */
+async function statusOf(url: string): Promise<number> {
+  return fetch(url, { signal: AbortSignal.timeout(1_000) }).then(async (response) => { await response.arrayBuffer(); return response.status; }, () => 0);
+}
+
+test("a killed entry point's HAProxy is started again within about 2 s on the same port with its instance, and recorded", async (t) => {
+  const vault = await sharedTestVault();
+  const app = await elfServerApp("ingot-entry-restart-app-", appYaml);
+  await buildImage(app.path, { vault });
+  await app.remove();
+  const home = await homeWithImages(vault, "ingot-entry-restart-");
+  t.after(async () => {
+    await endControlPlane(home.path);
+    await home.remove();
+  });
+  const ingot = (...args: string[]): ReturnType<typeof runIngot> => runIngot(home.path, args);
+
+  const deployed = await ingot("deploy", "entry-restart-test:1.0.0", "--env", "dev");
+  assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+  const status = JSON.parse((await ingot("status", "--env", "dev", "--json")).stdout) as { entryUrl: string; instances: { id: string }[] }[];
+  const url = status[0]!.entryUrl;
+  assert.equal(await statusOf(url), 200);
+
+  // The entry point's record names its HAProxy: the pid to kill, and whether a pid is still it.
+  const runDir = join(serverPaths(home.path).dir, "entry", "dev");
+  const record = async (): Promise<{ pid: number; startTime: string }> => JSON.parse(await readFile(join(runDir, "entry.json"), "utf8")) as { pid: number; startTime: string };
+  const killed = await record();
+  process.kill(killed.pid, "SIGKILL");
+  const killedAt = performance.now();
+  let answer = await statusOf(url);
+  while (answer !== 200 && performance.now() - killedAt < 10_000) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    answer = await statusOf(url);
+  }
+  const servingAfterMs = Math.round(performance.now() - killedAt);
+  assert.equal(answer, 200, "the entry point answers again");
+  assert.ok(servingAfterMs < 2_500, `served again ${servingAfterMs} ms after the kill`);
+
+  const started = await record();
+  assert.notEqual(started.pid, killed.pid);
+  assert.ok(await isHaproxyOf(started.pid, join(runDir, "haproxy.cfg"), started.startTime), "the record names the new HAProxy");
+  const after = JSON.parse((await ingot("status", "--env", "dev", "--json")).stdout) as { instances: { id: string; entry?: { state: string } }[] }[];
+  assert.deepEqual(after[0]!.instances.map((instance) => [instance.id, instance.entry?.state]), [[status[0]!.instances[0]!.id, "UP"]]);
+
+  const state = StateDatabase.open({ folder: join(home.path, "state") });
+  const restarts = (() => {
+    try {
+      return new EventLog(state).list({ environment: "dev" }).filter((event) => event.kind.startsWith("entry-"));
+    } finally {
+      state.close();
+    }
+  })();
+  assert.deepEqual(restarts.map((event) => [event.kind, event.data.previousPid, event.data.pid]), [["entry-restarted", killed.pid, started.pid]]);
+  assert.deepEqual((restarts[0]!.data.restoredSlots as { instance: string }[]).map((slot) => slot.instance), [status[0]!.instances[0]!.id]);
+  const serverLog = await readFile(serverPaths(home.path).log, "utf8");
+  assert.match(serverLog, new RegExp(`the entry point of dev was gone \\(HAProxy pid ${killed.pid}\\); started again as pid ${started.pid} after \\d+ ms, 1 instance\\(s\\) put back`));
+  console.log(`entry point serving again ${servingAfterMs} ms after its HAProxy was killed`);
+});
