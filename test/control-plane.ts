@@ -96,3 +96,16 @@ export function startIngot(home: string, args: string[]): StartedIngot {
     }),
   };
 }
+
+/**
+ * Asks `url` every 20 ms (each try given up after 1 s) until it answers 200; resolves with the
+ * milliseconds from `since` (a performance.now()) to that answer, or undefined after `timeoutMs`.
+ */
+export async function msUntilServing(url: string, since: number, timeoutMs = 10_000): Promise<number | undefined> {
+  while (performance.now() - since < timeoutMs) {
+    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(async (response) => { await response.arrayBuffer(); return response.status; }, () => 0);
+    if (status === 200) return performance.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@
 // Instances take a server slot marked down, so none takes a request before HAProxy's own checks pass.
 import { rm } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
+import { hasExited } from "../process/process-identity.ts";
 import { launchEntry, readEntryRecord } from "./entry-launch.ts";
 import { assertHaproxyName, entryPaths, type EntrySpec } from "./haproxy-config.ts";
 import { isHaproxyOf } from "./haproxy-process.ts";
@@ -66,9 +67,9 @@ export class EntryPoint {
     return this.#stopped;
   }
 
-  /** True while the recorded HAProxy process (pid and start time, so never a reused pid) runs. */
-  isRunning(): Promise<boolean> {
-    return isHaproxyOf(this.pid, entryPaths(this.spec.runDir).config, this.startTime);
+  /** True until the recorded HAProxy process (pid and start time, so never a reused pid) has ended and closed its port. */
+  async isRunning(): Promise<boolean> {
+    return !(await hasExited(this.#process));
   }
 
   /**

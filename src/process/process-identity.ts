@@ -10,9 +10,24 @@ import { readFile } from "node:fs/promises";
  * await processStartTime(process.pid); // "1234567"
  */
 export async function processStartTime(pid: number): Promise<string | undefined> {
+  return (await statFields(pid))?.[19];
+}
+
+/**
+ * True once the process has ended: its pid is gone or another process's, or it is a zombie. A
+ * process being killed loses its command line before it closes its files (and listening sockets),
+ * so only the zombie state says that its port is free again.
+ */
+export async function hasExited(identity: { pid: number; startTime: string }): Promise<boolean> {
+  const fields = await statFields(identity.pid);
+  return !fields || fields[19] !== identity.startTime || fields[0] === "Z" || fields[0] === "X";
+}
+
+/** The fields of /proc/PID/stat after the command name (the state is index 0), or undefined when no such process runs. */
+async function statFields(pid: number): Promise<string[] | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  // Fields after the command name, which is in parentheses and may itself hold spaces: field 3 is index 0.
-  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  // The command name is in parentheses and may itself hold spaces: field 3 is index 0.
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 /** True while the process that had this pid and start time still runs. */
