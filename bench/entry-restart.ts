@@ -2,7 +2,7 @@
 // HAProxy is killed (SIGKILL): from the kill to the first 200 through the entry port, as the control
 // plane (bin/ingot, a fresh INGOT_HOME, one ELF instance) notices the death and starts HAProxy again.
 // Kills are spaced beyond the supervisor's 10 s of stability, so each is a first death (no backoff).
-// Usage: npm run bench:entry-restart -- [--rounds N] [--vault DIR]
+// Usage: npm run bench:entry-restart -- [--rounds N] [--vault DIR]; the figures go to bench/results/entry-restart.json.
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -48,7 +48,12 @@ try {
     samples.push(Math.round(ms));
     log(`round ${round}: killed HAProxy pid ${pid}, 200 again after ${Math.round(ms)} ms`);
   }
-  console.log(JSON.stringify({ command: `npm run bench:entry-restart -- --rounds ${values.rounds}`, loadavg: loadavg().map((value) => Number(value.toFixed(2))), killToFirst200Ms: samples, medianMs: median(samples) }, null, 2));
+  const result = {
+    command: `npm run bench:entry-restart -- --rounds ${values.rounds}`, date: new Date().toISOString(), loadavgAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
+    killToFirst200Ms: samples, medianMs: median(samples),
+  };
+  await writeFile("bench/results/entry-restart.json", JSON.stringify(result, null, 2) + "\n");
+  console.log(JSON.stringify(result, null, 2));
 } finally {
   await endControlPlane(home.path);
   await home.remove();
