@@ -50,7 +50,24 @@ export class EntryPoint {
         code: "entry-not-running", hint: "Start it again; the instances must then be added again",
       });
     }
-    return new EntryPoint(record.spec, record, await ServerSlots.load(entryPaths(runDir).slots));
+    const entry = new EntryPoint(record.spec, record, await ServerSlots.load(entryPaths(runDir).slots));
+    await entry.#recordFromHaproxy();
+    return entry;
+  }
+
+  /**
+   * Fills in what an older ingot did not record of its slots (address, port, weight, draining) from
+   * HAProxy itself, so that they can be put back if it dies. Best effort: the adoption goes on.
+   */
+  async #recordFromHaproxy(): Promise<void> {
+    const unrecorded = this.slots.unrecorded();
+    if (unrecorded.length === 0) return;
+    const servers = await this.api.servers(this.backend).catch(() => []);
+    for (const { name, slot } of unrecorded) {
+      const server = servers.find((candidate) => candidate.name === slot);
+      if (server) this.slots.record(name, { address: server.address, port: server.port, weight: server.weight, state: server.state === "DRAIN" ? "drain" : "ready" });
+    }
+    await this.slots.save();
   }
 
   /** The HAProxy's pid; it changes when the entry point is started again after a death (restart). */

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { test, type TestContext } from "node:test";
 import type { NewEvent } from "../state/events.ts";
 import { get, haproxySkip, instance, startEntry } from "./entry-fixtures.ts";
-import type { EntryPoint } from "./entry-point.ts";
+import { EntryPoint } from "./entry-point.ts";
+import { entryPaths } from "./haproxy-config.ts";
 import { EntrySupervisor, restartDelayMs } from "./entry-supervisor.ts";
 
 /** A supervisor of one entry point, closed when the test ends, with what it recorded and logged. */
@@ -111,4 +113,24 @@ test("a HAProxy that cannot start again (its port taken) is retried with backoff
   assert.equal(events.at(-1)!.kind, "entry-restarted");
   assert.equal(events.at(-1)!.data!.attempt, 3);
   assert.ok(await entry.isRunning());
+});
+
+test("slots an older ingot recorded without address and weight are read back from HAProxy on adoption, and put back after a death", { skip: haproxySkip }, async (t) => {
+  const started = await startEntry(t);
+  const only = await instance(t, "v1");
+  await started.add({ name: "web-1", address: "127.0.0.1", port: only.port, weight: 3 });
+  await started.waitUp("web-1", 5_000);
+  const slotsFile = entryPaths(started.spec.runDir).slots;
+  const { held, freed } = JSON.parse(await readFile(slotsFile, "utf8")) as { held: Record<string, string>; freed: Record<string, number> };
+  await writeFile(slotsFile, JSON.stringify({ held, freed }));
+
+  const adopted = await EntryPoint.adopt(started.spec.runDir);
+  const { supervisor, events } = supervise(t, adopted);
+  process.kill(adopted.pid, "SIGKILL");
+  await waitGone(adopted);
+  await supervisor.check();
+  assert.deepEqual(events.map((event) => [event.kind, event.data!.restoredSlots ?? event.data!.error]), [["entry-restarted", [{ instance: "web-1", slot: "slot1", weight: 3, state: "ready" }]]]);
+  assert.equal((await get(adopted.spec.bind.port, false)).body, "v1");
+  // The fixture stops the entry point it started: the same run folder, now this pid.
+  t.after(() => adopted.stop());
 });

@@ -61,7 +61,9 @@ export class EntrySupervisor {
   watch(): void {
     const next = (): void => {
       if (this.#closed) return;
-      this.#timer = setTimeout(() => void this.check().finally(next), this.parts.intervalMs ?? INTERVAL_MS);
+      // A look that fails (the state closing under it) is said, and the next one comes all the same.
+      this.#timer = setTimeout(() => void this.check().catch((error: unknown) => this.parts.log(`cannot look at the entry points: ${(error as Error).message}`)).finally(next),
+        this.parts.intervalMs ?? INTERVAL_MS);
       // The control plane's API socket keeps the process alive, not this.
       this.#timer.unref();
     };

@@ -57,6 +57,16 @@ export class ServerSlots {
     return slot;
   }
 
+  /** Held slots with nothing recorded of what was set on them (slots.json of an older ingot). */
+  unrecorded(): { name: string; slot: string }[] {
+    return Object.entries(this.data.held).filter(([name]) => !this.data.targets?.[name]).map(([name, slot]) => ({ name, slot }));
+  }
+
+  /** Records what is set on a held slot, as HAProxy reports it; a name without a slot is ignored. */
+  record(name: string, target: SlotTarget): void {
+    if (this.data.held[name]) this.#targets()[name] = { ...target };
+  }
+
   /** Records a change of weight or state made through the runtime API; a name without a slot is ignored. */
   update(name: string, change: Partial<Pick<SlotTarget, "weight" | "state">>): void {
     const target = this.data.targets?.[name];
