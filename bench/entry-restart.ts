@@ -12,7 +12,7 @@ import { readEntryRecord } from "../src/entry/entry-launch.ts";
 import { buildImage } from "../src/image/build.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { Vault } from "../src/vault/vault.ts";
-import { endControlPlane, homeWithImages, msUntilServing, runIngot } from "../test/control-plane.ts";
+import { endControlPlane, eventsOf, homeWithImages, msUntilServing, runIngot } from "../test/control-plane.ts";
 import { median } from "./measure.ts";
 
 const { values } = parseArgs({
@@ -48,9 +48,13 @@ try {
     samples.push(Math.round(ms));
     log(`round ${round}: killed HAProxy pid ${pid}, 200 again after ${Math.round(ms)} ms`);
   }
+  // The server's own account: how long each death took to mend once noticed, and any start that failed.
+  const events = eventsOf(home.path, "dev", "entry-");
+  const restarts = events.filter((event) => event.kind === "entry-restarted");
   const result = {
     command: `npm run bench:entry-restart -- --rounds ${values.rounds}`, date: new Date().toISOString(), loadavgAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
     killToFirst200Ms: samples, medianMs: median(samples),
+    noticedToRestoredMs: restarts.map((event) => event.data.downMs), failedStarts: events.length - restarts.length,
   };
   await writeFile("bench/results/entry-restart.json", JSON.stringify(result, null, 2) + "\n");
   console.log(JSON.stringify(result, null, 2));

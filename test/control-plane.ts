@@ -9,6 +9,7 @@ import { isHaproxyOf } from "../src/entry/haproxy-process.ts";
 import { isRunning } from "../src/process/process-identity.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { StateDatabase } from "../src/state/database.ts";
+import { type EventRecord, EventLog } from "../src/state/events.ts";
 import { InstanceRecords } from "../src/state/instances.ts";
 import type { Vault } from "../src/vault/vault.ts";
 import { tempDir } from "./helpers.ts";
@@ -108,4 +109,14 @@ export async function msUntilServing(url: string, since: number, timeoutMs = 10_
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return undefined;
+}
+
+/** The home's events of `environment` whose kind starts with `kindPrefix` (e.g. "entry-"), read from its state, oldest first. */
+export function eventsOf(home: string, environment: string, kindPrefix: string): EventRecord[] {
+  const state = StateDatabase.open({ folder: join(home, "state") });
+  try {
+    return new EventLog(state).list({ environment, limit: 100_000 }).filter((event) => event.kind.startsWith(kindPrefix));
+  } finally {
+    state.close();
+  }
 }

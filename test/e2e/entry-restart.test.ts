@@ -9,10 +9,8 @@ import { buildImage } from "../../src/image/build.ts";
 import { readEntryRecord } from "../../src/entry/entry-launch.ts";
 import { isHaproxyOf } from "../../src/entry/haproxy-process.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
-import { StateDatabase } from "../../src/state/database.ts";
-import { EventLog } from "../../src/state/events.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, homeWithImages, msUntilServing, runIngot } from "../control-plane.ts";
+import { endControlPlane, eventsOf, homeWithImages, msUntilServing, runIngot } from "../control-plane.ts";
 
 const appYaml = `name: entry-restart-test
 version: 1.0.0
@@ -64,14 +62,7 @@ test("a killed entry point's HAProxy is started again within about 2 s on the sa
   const after = JSON.parse((await ingot("status", "--env", "dev", "--json")).stdout) as { instances: { id: string; entry?: { state: string } }[] }[];
   assert.deepEqual(after[0]!.instances.map((instance) => [instance.id, instance.entry?.state]), [[status[0]!.instances[0]!.id, "UP"]]);
 
-  const state = StateDatabase.open({ folder: join(home.path, "state") });
-  const restarts = (() => {
-    try {
-      return new EventLog(state).list({ environment: "dev" }).filter((event) => event.kind.startsWith("entry-"));
-    } finally {
-      state.close();
-    }
-  })();
+  const restarts = eventsOf(home.path, "dev", "entry-");
   assert.deepEqual(restarts.map((event) => [event.kind, event.data.previousPid, event.data.pid]), [["entry-restarted", killed.pid, started.pid]]);
   assert.deepEqual((restarts[0]!.data.restoredSlots as { instance: string }[]).map((slot) => slot.instance), [status[0]!.instances[0]!.id]);
   const serverLog = await readFile(serverPaths(home.path).log, "utf8");
