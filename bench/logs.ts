@@ -1,7 +1,8 @@
 // `npm run bench:logs [-- --lines N]`: the log store's figures, in one run on this host. 4 TCP
 // senders push N lines (RFC 5424, octet-counted, as init sends them) as fast as they can into
 // `ingot server`, then the same load into an rsyslogd writing a file; then grep latency over the
-// stored lines, the store's bytes per million lines and the server's memory (RSS) while ingesting.
+// stored lines, the store's bytes per million lines, the server's memory (RSS) while ingesting and
+// the CPU time it spent on ingest (all threads), which the host's load moves far less than the rate.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
@@ -50,6 +51,14 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
   }
 }
 
+/** CPU time (user + system, all threads) a process has used, in milliseconds: what ingest costs whatever the host's load. */
+function cpuMs(pid: number): number {
+  // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the command name in parentheses.
+  const fields = execFileSync("cat", [`/proc/${pid}/stat`]).toString().split(") ")[1]!.split(" ");
+  const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+  return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1000;
+}
+
 function rssBytes(pid: number): number {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(execFileSync("cat", [`/proc/${pid}/status`]).toString())![1]) * 1024;
@@ -74,11 +83,13 @@ try {
   const rssBefore = rssBytes(serverPid);
   let rssPeak = rssBefore;
   const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssBytes(serverPid)); }, 100);
+  const cpuBefore = cpuMs(serverPid);
   const ingestStart = performance.now();
   await send(ingotPort, loads);
   const sentMs = performance.now() - ingestStart;
   const usage = await until(async () => { const now = await stored(); return now.environments[0]?.lines === totalLines ? now : undefined; }, 600_000, "ingot to store every line");
   const ingotMs = performance.now() - ingestStart;
+  const ingestCpuMs = cpuMs(serverPid) - cpuBefore;
   clearInterval(sampler);
   const indexStart = performance.now();
   // The text index is written behind ingest: wait for it, then grep what a user would.
@@ -134,7 +145,7 @@ try {
   const result = {
     command: `npm run bench:logs -- --lines ${totalLines}`,
     lines: totalLines, senders: SENDERS, bytesSent,
-    ingot: { linesStored: usage.environments[0]!.lines, sendMs: Math.round(sentMs), storedMs: Math.round(ingotMs), linesPerSecond: ingotRate, indexCatchUpMs: Math.round(indexCatchUpMs), rssBeforeBytes: rssBefore, rssPeakBytes: rssPeak, fileBytes, bytesPerMillionLines: Math.round(fileBytes / (totalLines / 1e6)) },
+    ingot: { linesStored: usage.environments[0]!.lines, sendMs: Math.round(sentMs), storedMs: Math.round(ingotMs), linesPerSecond: ingotRate, cpuMsPerMillionLines: Math.round(ingestCpuMs / (totalLines / 1e6)), indexCatchUpMs: Math.round(indexCatchUpMs), rssBeforeBytes: rssBefore, rssPeakBytes: rssPeak, fileBytes, bytesPerMillionLines: Math.round(fileBytes / (totalLines / 1e6)) },
     rsyslog: { linesWritten: counted, writtenMs: Math.round(rsyslogMs), linesPerSecond: rsyslogRate },
     ratio: Math.round((ingotRate / rsyslogRate) * 100) / 100,
     grepMs: greps, cliGrepMs: Math.round(cliGrepMs),

@@ -20,6 +20,7 @@ import { freePort } from "../vm/free-port.ts";
 import { blueGreenPlan } from "./deploy-plan.ts";
 import { type DeployActions, type DeployEvent, runDeploy } from "./deploy-runner.ts";
 import { type DeploySettings, deploySettings } from "./deploy-settings.ts";
+import { assertMemoryForInstances } from "./host-memory.ts";
 
 export type DeployStrategy = "blue-green" | "rollback" | "promote";
 
@@ -79,6 +80,8 @@ export class DeployEngine {
     const settings = deploySettings(manifest, environment.name);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
+    // Green boots beside blue, whose memory the host already counts as used.
+    assertMemoryForInstances(`deploy ${manifest.name}:${manifest.version} to ${environment.name}`, settings);
     const entry = await this.#entryPoint(environment, manifest, settings, request.bindAddress);
     const config = environmentConfig(this.parts.state, this.parts.secrets, environment.name);
     const deployment = this.deployments.begin({

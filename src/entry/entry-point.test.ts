@@ -67,7 +67,9 @@ test("an instance whose health path answers 500 never takes a request, and waitU
   assert.equal(answers[0].status, 503);
   const error = answers[1] as IngotError;
   assert.equal(error.code, "entry-server-unhealthy");
-  assert.match(error.message, /did not report it UP within 1500 ms: Layer7 wrong status \(L7STS 500 Internal Server Error\)/);
+  // HAProxy's detail of the last check (its code, "500 Internal Server Error") reads 0 while the next
+  // check runs, as a loaded host showed once: the status is the stable part.
+  assert.match(error.message, /did not report it UP within 1500 ms: Layer7 wrong status \(L7STS (500 Internal Server Error|0)\)/);
   assert.match(error.hint!, /\/health answers 2xx/);
   assert.equal(sick.requests, 0);
 });

@@ -18,8 +18,8 @@ async function openStore(t: TestContext): Promise<{ store: LogStore; listener: S
   const store = LogStore.open(home.path);
   const listener = await SyslogListener.start((line) => store.append(line));
   t.after(async () => { await listener.close(); store.close(); await home.remove(); });
-  // Lines are written at the end of the event loop's turn.
-  const lines = async (query: LogQuery) => { await sleep(20); return store.query(query).map((line) => `${line.source} ${line.instance} ${line.environment} ${line.app}:${line.version} ${line.severity} ${line.message}`); };
+  // Lines are written by the store's writer thread after the event loop's turn.
+  const lines = async (query: LogQuery) => { await sleep(20); await store.written(); return store.query(query).map((line) => `${line.source} ${line.instance} ${line.environment} ${line.app}:${line.version} ${line.severity} ${line.message}`); };
   return { store, listener, logs: new InstanceLogs(store, listener), folder: home.path, lines };
 }
 

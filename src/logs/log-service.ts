@@ -55,7 +55,7 @@ export async function openLogService(home: string, serverDir: string, log: (line
   const store = LogStore.open(folder);
   const portFile = join(serverDir, "logs.port");
   const previous = readPort(portFile);
-  const listen = (port: number) => SyslogListener.start((line) => store.append(line), { port });
+  const listen = (port: number) => SyslogListener.start((line) => store.append(line), { port, whenRoom: () => store.whenRoom() });
   // The recorded port when it is still free; a new one (recorded) when another process took it.
   const listener = await (previous ? listen(previous).catch(() => listen(0)) : listen(0)).catch((error: unknown) => { store.close(); throw error; });
   // The control plane opens before its API creates the server's folder.

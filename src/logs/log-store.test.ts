@@ -86,3 +86,49 @@ test("retention deletes by age, then the oldest lines of an environment over its
   assert.equal(store.usage().environments[0]!.lines, 5);
   assert.equal(store.query({ environment: "test" }).length, 1);
 }));
+
+test("append asks its caller to wait while the writer is behind, and no line is lost", () => withStore(async (store) => {
+  let full = 0;
+  for (let index = 0; index < 120_000; index++) {
+    if (!store.append(line(`line ${index}`))) {
+      full++;
+      await store.whenRoom();
+    }
+  }
+  assert.ok(full > 0, "append never reported a full backlog");
+  assert.equal(store.whenRoom(), undefined);
+  store.flush();
+  assert.equal(store.usage().environments[0]!.lines, 120_000);
+  assert.deepEqual(store.query({ limit: 2 }).map((stored) => [stored.id, stored.message]), [[119_999, "line 119998"], [120_000, "line 119999"]]);
+}));
+
+test("lines appended before close are stored, and a follower sees them with their ids in order", async () => {
+  const folder = await tempDir("logstore");
+  try {
+    const store = LogStore.open(folder.path);
+    const ids: number[] = [];
+    store.subscribe((lines) => ids.push(...lines.map((stored) => stored.id)));
+    // Runs of one instance (its names bound once a statement) between lines of alternating ones.
+    for (let index = 0; index < 25_000; index++) store.append(line(`line ${index}`, { instance: index % 1000 < 500 ? "i-1" : `i-${index % 3}` }));
+    store.close();
+    assert.deepEqual(ids, Array.from({ length: 25_000 }, (_, index) => index + 1));
+    const reopened = LogStore.open(folder.path);
+    assert.equal(reopened.usage().environments[0]!.lines, 25_000);
+    assert.deepEqual(reopened.query({ limit: 3 }).map((stored) => [stored.id, stored.instance, stored.message]), [[24_998, "i-1", "line 24997"], [24_999, "i-2", "line 24998"], [25_000, "i-0", "line 24999"]]);
+    assert.deepEqual(reopened.query({ instance: "i-1", limit: 1_000_000 }).map((stored) => stored.message).slice(0, 3), ["line 0", "line 1", "line 2"]);
+    reopened.close();
+  } finally {
+    await folder.remove();
+  }
+});
+
+test("written() waits without blocking; a follower that subscribes while lines are in flight gets them with their ids", () => withStore(async (store) => {
+  for (let index = 0; index < 3; index++) store.append(line(`early ${index}`));
+  // Posted to the writer with nobody listening (the lines are not kept), then a follower comes.
+  const written = store.written();
+  const seen: [number, string][] = [];
+  store.subscribe((lines) => seen.push(...lines.map((stored): [number, string] => [stored.id, stored.message])));
+  await written;
+  assert.deepEqual(seen, [[1, "early 0"], [2, "early 1"], [3, "early 2"]]);
+  assert.equal(store.query({}).length, 3);
+}));

@@ -1,31 +1,37 @@
-// The embedded log store: lines in SQLite under $INGOT_HOME/logs, written in batches (one
-// transaction per event-loop turn), indexed for grep behind ingest, and followed by in-process
-// listeners. A database of its own, not the state's: ingest holds its write lock many times a
-// second, and retention deletes millions of rows, which must never delay a deploy's write (nor a
-// corrupt log store stop the control plane from opening its state).
-import Database from "better-sqlite3";
+// The embedded log store: lines in SQLite under $INGOT_HOME/logs, written in batches by a writer
+// thread (log-writer.ts) while the main thread parses and answers queries, indexed for grep behind
+// ingest, and followed by in-process listeners. A database of its own, not the state's: ingest
+// holds its write lock many times a second, and retention deletes millions of rows, which must
+// never delay a deploy's write (nor a corrupt log store stop the control plane from opening its state).
+import type Database from "better-sqlite3";
 import { join } from "node:path";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { IngotError } from "../errors.ts";
 import { ownerOnlyDatabaseFile } from "../state/database.ts";
 import { migrate } from "../state/migrate.ts";
+import { batchTransfers, encodeBatch } from "./log-batch.ts";
+import { openLogDatabase } from "./log-database.ts";
+import { indexedUpto, indexStep } from "./log-index.ts";
 import type { LogLine, LogSource } from "./log-line.ts";
 import { logMigrations } from "./log-migrations.ts";
 import { DEFAULT_LIMIT, type LogQuery, MAX_LIMIT, queryPlan, type SqlPlan, type StoredLine } from "./log-query.ts";
+import { ROW_OVERHEAD_BYTES, type WriterData, type WriterRequest, type WriterResult } from "./log-writer.ts";
 
-/** Lines per write transaction at most; a turn of the event loop with more writes several. */
+export { ROW_OVERHEAD_BYTES };
+
+/** Lines per batch posted to the writer at most; a turn of the event loop with more posts several. */
 const BATCH_LINES = 10_000;
-/** Lines added to the text index per step; a step yields to ingest and queries between batches. */
-const INDEX_BATCH_LINES = 20_000;
-/** Rows bound to one INSERT statement (10 columns each; SQLite allows 32,766 parameters). */
-const ROWS_PER_INSERT = 100;
+/** Lines appended and not yet written past which append() asks its callers to wait (~20 MB of lines). */
+const MAX_BACKLOG_LINES = 50_000;
 /** Lines a grep scans, newest first, before it asks the index (a few milliseconds' work). */
 const GREP_SCAN_FIRST_LINES = 50_000;
-/** A pause in ingest this long lets the indexer run. */
-const INDEX_IDLE_MS = 50;
-/** Lines grep may have to scan without the index before the indexer runs despite ingest. */
-const MAX_UNINDEXED_LINES = 1_000_000;
-/** What a row costs besides its text (ids, times, names, index entries), for the usage estimate. */
-export const ROW_OVERHEAD_BYTES = 64;
+/** Page caches: the readers' keeps grep's pages, the writer's the indexes' newest pages (the ones inserts touch). */
+const READER_CACHE_MIB = 64;
+const WRITER_CACHE_MIB = 32;
+/** A flush that waits longer than this for the writer reports it stuck rather than hang the server. */
+const FLUSH_TIMEOUT_MS = 60_000;
+// Node does not hand its --import loaders (tsx) to a worker: the writer thread registers tsx itself.
+const WRITER_THREAD = `import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(new URL("./log-writer-thread.ts", import.meta.url).href)});`;
 
 interface LineRow {
   id: number; time_ms: number; environment: string; app: string; version: string; instance: string;
@@ -40,26 +46,45 @@ export type LineListener = (lines: StoredLine[]) => void;
 /**
  * @example
  * const store = LogStore.open(join(home, "logs"));
- * store.append(parseSyslog(bytes, Date.now()));
+ * if (!store.append(parseSyslog(bytes, Date.now()))) await store.whenRoom();
  * const unsubscribe = store.subscribe((lines) => render(lines));
  * store.query({ environment: "prod", grep: "timeout", limit: 50 });
  */
 export class LogStore {
   #queue: LogLine[] = [];
-  #flushScheduled = false;
-  #indexScheduled = false;
-  #lastWriteMs = 0;
-  #lastInsertedId = 0;
+  #postScheduled = false;
+  /**
+   * Batches posted and not yet answered, oldest first: their lines, which get ids when the answer
+   * comes, or only their count when nobody listened as they were posted (the lines are not kept).
+   */
+  #inFlight: { seq: number; lines: LogLine[] | number }[] = [];
+  /** Lines appended and not yet written (queued or in flight). */
+  #backlog = 0;
+  #room: { promise: Promise<void>; resolve: () => void } | undefined;
+  #sentSeq = 0;
+  #failures: { lines: number; error: string }[] = [];
+  /** written() calls waiting for the batch of this sequence number, in order. */
+  #waiters: { seq: number; resolve: () => void }[] = [];
   #listeners = new Set<LineListener>();
   #closed = false;
-  readonly #insert: Database.Statement;
-  readonly #insertMany: Database.Statement;
-  readonly #usage: Database.Statement;
+  /** Why the writer thread is gone (it failed): lines posted since fail at once rather than wait forever. */
+  #writerGone: string | undefined;
+  readonly #writer: Worker;
+  readonly #port: MessagePort;
+  /** [last batch settled, closed]: what flush() and close() wait on while they block. */
+  readonly #signal = new Int32Array(new SharedArrayBuffer(8));
 
   private constructor(readonly path: string, readonly sqlite: Database.Database, private readonly grepScanFirstLines: number) {
-    this.#insert = sqlite.prepare(insertSql(1));
-    this.#insertMany = sqlite.prepare(insertSql(ROWS_PER_INSERT));
-    this.#usage = sqlite.prepare("INSERT INTO environment_usage (environment, lines, bytes) VALUES (?, ?, ?) ON CONFLICT (environment) DO UPDATE SET lines = lines + excluded.lines, bytes = bytes + excluded.bytes");
+    const channel = new MessageChannel();
+    this.#port = channel.port1;
+    const data: WriterData = { path, cacheMiB: WRITER_CACHE_MIB, port: channel.port2, signal: this.#signal };
+    this.#writer = new Worker(WRITER_THREAD, { eval: true, workerData: data, transferList: [channel.port2] });
+    this.#writer.on("error", (error) => this.#failWriter(`the writer thread failed: ${error.message}`));
+    this.#writer.on("exit", (code) => this.#failWriter(`the writer thread exited with status ${code}`));
+    this.#writer.unref();
+    this.#port.on("message", (result: WriterResult) => this.#settle(result));
+    // Held only while batches are in flight: they keep the process alive, an idle store does not.
+    this.#port.unref();
   }
 
   static open(folder: string, options: { grepScanFirstLines?: number } = {}): LogStore {
@@ -68,13 +93,7 @@ export class LogStore {
     try {
       // Logs carry what apps print, secrets included by mistake: owner-only like the state.
       ownerOnlyDatabaseFile(folder, path);
-      sqlite = new Database(path);
-      sqlite.pragma("busy_timeout = 5000");
-      sqlite.pragma("journal_mode = WAL");
-      // A crash may lose the last transactions of logs, never corrupt the file; fsync per batch would halve ingest.
-      sqlite.pragma("synchronous = NORMAL");
-      // 64 MiB of page cache keeps the indexes' hot pages (the newest ids) in memory under ingest.
-      sqlite.pragma("cache_size = -65536");
+      sqlite = openLogDatabase(path, READER_CACHE_MIB);
       migrate(sqlite, logMigrations, path);
       return new LogStore(path, sqlite, options.grepScanFirstLines ?? GREP_SCAN_FIRST_LINES);
     } catch (error) {
@@ -85,49 +104,66 @@ export class LogStore {
     }
   }
 
-  /** Queues a line; it is written, and listeners see it, at the end of this turn of the event loop. */
-  append(line: LogLine): void {
-    if (this.#closed) return;
+  /**
+   * Queues a line; it goes to the writer at the end of this turn of the event loop, and listeners
+   * see it once written. Returns false when the backlog is full: a caller that can wait (a TCP
+   * sender) waits for whenRoom() before it appends more; a line appended anyway is still written.
+   */
+  append(line: LogLine): boolean {
+    if (this.#closed) return false;
     this.#queue.push(line);
-    if (this.#queue.length >= BATCH_LINES) this.flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.flush());
+    this.#backlog++;
+    if (this.#queue.length >= BATCH_LINES) this.#post();
+    else if (!this.#postScheduled) {
+      this.#postScheduled = true;
+      setImmediate(() => this.#post());
     }
+    return this.#backlog < MAX_BACKLOG_LINES;
   }
 
-  /** Writes the queued lines in one transaction and hands them to the listeners. */
+  /** Undefined while the backlog has room; else a promise that resolves once the writer has caught up halfway. */
+  whenRoom(): Promise<void> | undefined {
+    if (this.#backlog < MAX_BACKLOG_LINES || this.#closed) return undefined;
+    if (!this.#room) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => { resolve = done; });
+      this.#room = { promise, resolve };
+    }
+    return this.#room.promise;
+  }
+
+  /**
+   * Writes every line appended so far and hands them to the listeners before it returns (it blocks
+   * until the writer thread has committed them); throws when lines could not be stored since the last call.
+   */
   flush(): void {
-    this.#flushScheduled = false;
-    if (this.#queue.length === 0 || this.#closed) return;
-    const lines = this.#queue;
-    this.#queue = [];
-    // The queued lines become the stored ones (their id set in place): no copy of a batch.
-    const stored = lines as StoredLine[];
-    this.sqlite.transaction(() => {
-      const usage = new Map<string, [number, number]>();
-      const values: (string | number | null)[] = [];
-      let rows: number;
-      for (let start = 0; start < lines.length; start += rows) {
-        rows = lines.length - start >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
-        values.length = 0;
-        for (let index = start; index < start + rows; index++) {
-          const line = lines[index]!;
-          const fields = line.fields === undefined ? null : JSON.stringify(line.fields);
-          values.push(line.timeMs, line.environment, line.app, line.version, line.instance, line.source, line.stream, line.severity, line.message, fields);
-          const entry = usage.get(line.environment);
-          if (entry) { entry[0]++; entry[1] += rowBytes(line.message, fields); } else usage.set(line.environment, [1, rowBytes(line.message, fields)]);
+    if (this.#closed) return;
+    this.#post();
+    if (this.#inFlight.length > 0) {
+      const deadline = Date.now() + FLUSH_TIMEOUT_MS;
+      for (let settled = Atomics.load(this.#signal, 0); settled !== this.#sentSeq; settled = Atomics.load(this.#signal, 0)) {
+        if (Date.now() > deadline) {
+          throw new IngotError(`Cannot write the logs as the log writer thread did not answer within ${FLUSH_TIMEOUT_MS / 1000} s`, { code: "logs-write", hint: "Restart the server with ingot server stop; its log says why" });
         }
-        // One statement writes many rows: binding them in one call costs far less than a call each.
-        // Rows of one statement get consecutive ids (INTEGER PRIMARY KEY takes max + 1, one writer).
-        const last = Number((rows === 1 ? this.#insert : this.#insertMany).run(values).lastInsertRowid);
-        for (let index = 0; index < rows; index++) stored[start + index]!.id = last - rows + 1 + index;
-        this.#lastInsertedId = last;
+        Atomics.wait(this.#signal, 0, settled, 100);
       }
-      for (const [environment, [count, bytes]] of usage) this.#usage.run(environment, count, bytes);
-    }).immediate();
-    for (const listener of this.#listeners) listener(stored);
-    this.#scheduleIndex();
+      for (let result = receiveMessageOnPort(this.#port); result; result = receiveMessageOnPort(this.#port)) this.#settle(result.message as WriterResult);
+    }
+    this.#throwFailures();
+  }
+
+  /**
+   * Resolves once every line appended so far is written and handed to the listeners, like flush()
+   * but without blocking the event loop (a query during a flood waits, ingest does not); rejects
+   * like flush() when lines could not be stored.
+   */
+  async written(): Promise<void> {
+    this.#post();
+    if (this.#inFlight.length > 0 && !this.#closed) {
+      const seq = this.#sentSeq;
+      await new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
+    }
+    this.#throwFailures();
   }
 
   /**
@@ -165,19 +201,12 @@ export class LogStore {
   }
 
   get indexedUpto(): number {
-    return (this.sqlite.prepare<[], { indexed_upto: number }>("SELECT indexed_upto FROM text_index").get()!).indexed_upto;
+    return indexedUpto(this.sqlite);
   }
 
-  /** Adds up to `limit` written lines to the text index; returns how many it added. */
-  indexStep(limit = INDEX_BATCH_LINES): number {
-    return this.sqlite.transaction(() => {
-      const from = this.indexedUpto;
-      const upto = this.sqlite.prepare<[number, number], { upto: number | null }>("SELECT max(id) AS upto FROM (SELECT id FROM lines WHERE id > ? ORDER BY id LIMIT ?)").get(from, limit)!.upto;
-      if (upto === null) return 0;
-      this.sqlite.prepare("INSERT INTO lines_text (rowid, message) SELECT id, message FROM lines WHERE id > ? AND id <= ?").run(from, upto);
-      this.sqlite.prepare("UPDATE text_index SET indexed_upto = ?").run(upto);
-      return upto - from;
-    }).immediate();
+  /** Adds up to `limit` written lines to the text index; returns how many it added (the writer thread does this by itself). */
+  indexStep(limit?: number): number {
+    return indexStep(this.sqlite, limit);
   }
 
   /** Deletes an environment's lines matching `where` (an SQL condition on lines), index entries first. */
@@ -201,43 +230,83 @@ export class LogStore {
     return { fileBytes: pages * pageSize, indexedUpto: this.indexedUpto, environments };
   }
 
+  /** Writes every line appended before it (see flush), then stops the writer thread. */
   close(): void {
     if (this.#closed) return;
-    this.flush();
-    this.#closed = true;
-    this.#listeners.clear();
-    this.sqlite.close();
+    try {
+      this.flush();
+    } finally {
+      this.#closed = true;
+      this.#listeners.clear();
+      this.#room?.resolve();
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+      this.#port.postMessage({ kind: "close" } satisfies WriterRequest);
+      const deadline = Date.now() + FLUSH_TIMEOUT_MS;
+      while (Atomics.load(this.#signal, 1) === 0 && Date.now() < deadline) Atomics.wait(this.#signal, 1, 0, 100);
+      this.#port.close();
+      this.sqlite.close();
+    }
   }
 
-  /**
-   * Indexing waits for a pause in ingest (INDEX_IDLE_MS without a write), so a flood delays the
-   * index, not the lines; past MAX_UNINDEXED_LINES it indexes anyway, which bounds what grep scans.
-   */
-  #scheduleIndex(): void {
-    this.#lastWriteMs = Date.now();
-    if (this.#indexScheduled) return;
-    this.#indexScheduled = true;
-    const step = (): void => {
-      if (this.#closed) return;
-      const behind = this.#lastInsertedId - this.indexedUpto;
-      if (behind > 0 && behind < MAX_UNINDEXED_LINES && Date.now() - this.#lastWriteMs < INDEX_IDLE_MS) {
-        setTimeout(step, INDEX_IDLE_MS).unref();
-        return;
-      }
-      this.#indexScheduled = false;
-      if (this.indexStep() > 0) this.#scheduleIndex();
-    };
-    setTimeout(step, INDEX_IDLE_MS).unref();
+  #throwFailures(): void {
+    const failures = this.#failures;
+    if (failures.length === 0) return;
+    this.#failures = [];
+    const lost = failures.reduce((sum, failure) => sum + failure.lines, 0);
+    throw new IngotError(`Cannot store ${lost} log lines as ${failures[0]!.error}`, { code: "logs-write", hint: "Check that the disk is not full and that you own $INGOT_HOME/logs" });
   }
-}
 
-function insertSql(rows: number): string {
-  const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  return `INSERT INTO lines (time_ms, environment, app, version, instance, source, stream, severity, message, fields) VALUES ${Array(rows).fill(row).join(", ")}`;
-}
+  /** Posts the queued lines to the writer as one batch. */
+  #post(): void {
+    this.#postScheduled = false;
+    if (this.#queue.length === 0 || this.#closed) return;
+    const lines = this.#queue;
+    this.#queue = [];
+    // Sequence numbers wrap at 2^31 (years of batches); the writer answers in order, so equality is enough.
+    this.#sentSeq = (this.#sentSeq + 1) | 0;
+    const batch = encodeBatch(lines);
+    this.#port.postMessage({ kind: "batch", seq: this.#sentSeq, batch } satisfies WriterRequest, batchTransfers(batch));
+    // Lines kept until written live past a few collections: kept only for listeners, so a flood
+    // nobody follows costs the garbage collector nothing more (a follower that comes meanwhile reads them back).
+    this.#inFlight.push({ seq: this.#sentSeq, lines: this.#listeners.size > 0 ? lines : lines.length });
+    if (this.#inFlight.length === 1) this.#port.ref();
+    if (this.#writerGone) this.#failWriter(this.#writerGone);
+  }
 
-function rowBytes(message: string, fields: string | null): number {
-  return Buffer.byteLength(message) + (fields?.length ?? 0) + ROW_OVERHEAD_BYTES;
+  /** The writer thread is gone: every batch in flight, and each posted from now on, fails with `why`. */
+  #failWriter(why: string): void {
+    if (this.#closed) return;
+    this.#writerGone = why;
+    for (const { seq } of [...this.#inFlight]) this.#settle({ seq, error: why });
+  }
+
+  /** The writer's answer for the oldest batch in flight: its lines get their ids and go to the listeners. */
+  #settle(result: WriterResult): void {
+    const batch = this.#inFlight.shift();
+    if (batch === undefined) return;
+    const { lines } = batch;
+    const count = typeof lines === "number" ? lines : lines.length;
+    this.#backlog -= count;
+    if (this.#inFlight.length === 0) this.#port.unref();
+    if (this.#room && this.#backlog <= MAX_BACKLOG_LINES / 2) {
+      this.#room.resolve();
+      this.#room = undefined;
+    }
+    if ("error" in result) this.#failures.push({ lines: count, error: result.error });
+    else if (this.#listeners.size > 0) {
+      const firstId = result.lastId - count + 1;
+      // Lines not kept (nobody listened when they were posted) are read back: a follower that came since gets them all.
+      const stored = typeof lines === "number" ? this.#linesBetween(firstId, result.lastId) : lines as StoredLine[];
+      // The queued lines become the stored ones (their id set in place): no copy of a batch.
+      if (typeof lines !== "number") for (let index = 0; index < stored.length; index++) stored[index]!.id = firstId + index;
+      for (const listener of this.#listeners) listener(stored);
+    }
+    while (this.#waiters[0]?.seq === result.seq) this.#waiters.shift()!.resolve();
+  }
+
+  #linesBetween(firstId: number, lastId: number): StoredLine[] {
+    return this.sqlite.prepare<[number, number], LineRow>("SELECT * FROM lines WHERE id BETWEEN ? AND ? ORDER BY id").all(firstId, lastId).map(fromRow);
+  }
 }
 
 function fromRow(row: LineRow): StoredLine {

@@ -24,7 +24,7 @@ export function parseStructuredData(text: string, start: number): { data: Struct
 
 function parseElement(text: string, start: number): { id: string; params: Record<string, string>; end: number } | undefined {
   let index = start;
-  while (index < text.length && !" ]=\"".includes(text[index]!)) index++;
+  while (index < text.length && !isNameEnd(text.charCodeAt(index))) index++;
   const id = text.slice(start, index);
   if (id === "") return undefined;
   const params: Record<string, string> = {};
@@ -32,7 +32,7 @@ function parseElement(text: string, start: number): { id: string; params: Record
     if (text[index] === "]") return { id, params, end: index + 1 };
     if (text[index] !== " ") return undefined;
     const nameStart = ++index;
-    while (index < text.length && !" ]=\"".includes(text[index]!)) index++;
+    while (index < text.length && !isNameEnd(text.charCodeAt(index))) index++;
     const name = text.slice(nameStart, index);
     if (name === "" || text[index] !== "=" || text[index + 1] !== "\"") return undefined;
     index += 2;
@@ -88,4 +88,9 @@ const SD_NAME = /^[\x21-\x3c\x3e-\x5c\x5e-\x7e]{1,32}$/;
 function sdName(name: string): string {
   if (SD_NAME.test(name) && !name.includes('"')) return name;
   return name.replace(/[^\x21-\x7e]|[=\]"]/g, "_").slice(0, 32) || "_";
+}
+
+/** SD-NAME ends at a space, `]`, `=` or `"` (§6.3.2: these are not allowed in it). */
+function isNameEnd(code: number): boolean {
+  return code === 0x20 || code === 0x5d || code === 0x3d || code === 0x22;
 }

@@ -4,6 +4,7 @@
 // (2 GB) is refused and the reader resyncs at the next LF instead of allocating or waiting for it.
 
 export interface SyslogFrame {
+  /** A view of the pushed chunk when the message lies whole in it (no copy): copy it to keep it past the chunk's bytes. */
   bytes: Buffer;
   /** The sender's message was longer than the limit; `bytes` is its beginning. */
   truncated: boolean;
@@ -72,6 +73,13 @@ export class SyslogFrameReader {
           break;
         }
         case "counted": {
+          if (state.keptBytes === 0 && state.remaining <= chunk.length - index && state.remaining <= this.limits.maxMessageBytes) {
+            // The common case, a whole message in this chunk: handed over as a view, no copy.
+            frames.push({ bytes: chunk.subarray(index, index + state.remaining), truncated: false });
+            index += state.remaining;
+            this.#state = { kind: "start" };
+            break;
+          }
           const take = Math.min(state.remaining, chunk.length - index);
           this.#keep(state, chunk.subarray(index, index + take));
           index += take;
@@ -84,6 +92,12 @@ export class SyslogFrameReader {
         }
         case "line": {
           const end = chunk.indexOf(LF, index);
+          if (state.keptBytes === 0 && end >= 0 && end - index <= this.limits.maxMessageBytes) {
+            frames.push({ bytes: chunk.subarray(index, end), truncated: false });
+            index = end + 1;
+            this.#state = { kind: "start" };
+            break;
+          }
           const stop = end < 0 ? chunk.length : end;
           this.#keep(state, chunk.subarray(index, stop));
           index = stop;
@@ -126,7 +140,7 @@ export class SyslogFrameReader {
     if (bytes.length > room) state.truncated = true;
     const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
     if (kept.length === 0) return;
-    // A copy: the chunk is the socket's, and a frame may outlive it.
+    // A copy: the message continues in the next chunk, and this one's bytes may be reused by then.
     state.kept.push(Buffer.from(kept));
     state.keptBytes += kept.length;
   }

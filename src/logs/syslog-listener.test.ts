@@ -85,3 +85,24 @@ test("a flooding sender does not starve a second one", () => withListener(async 
   second.destroy();
   assert.ok(latencyMs < 1000, `the second sender's line took ${latencyMs} ms`);
 }));
+
+test("while the destination has no room a TCP sender is not read (TCP flow control slows it), then every line arrives", async () => {
+  const lines: LogLine[] = [];
+  let release!: () => void;
+  let room: Promise<void> | undefined = new Promise<void>((resolve) => { release = resolve; });
+  const listener = await SyslogListener.start((line) => lines.push(line), { whenRoom: () => room });
+  try {
+    const sender = await open(listener.port);
+    const line = frame("<14>1 - - - - - - a line while the store is behind");
+    sender.end(Buffer.from(line.repeat(100_000)));
+    await until(() => lines.length > 0, "the first chunk");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One chunk read (64 KiB at most), then nothing until there is room.
+    assert.ok(lines.length <= Math.ceil(65_536 / line.length), `read ${lines.length} lines while full`);
+    room = undefined;
+    release();
+    await until(() => lines.length === 100_000, "every line after the pause");
+  } finally {
+    await listener.close();
+  }
+});

@@ -1,7 +1,8 @@
 // The log store's door: syslog over TCP (RFC 5424 or 3164 messages, octet-counted or LF-framed,
 // RFC 6587) and UDP (one message a datagram, RFC 5426) on one port. It answers whatever comes:
 // bad bytes become lines or dropped frames, never an exception; a silent sender is cut off after
-// an idle timeout; a flooding one reads one chunk per turn of the event loop, like every other.
+// an idle timeout; a flooding one reads one chunk per turn of the event loop, like every other, and
+// none reads while the store's backlog is full.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import { IngotError } from "../errors.ts";
@@ -18,11 +19,17 @@ export interface ListenerOptions {
   /** Connections at once; more are closed as they come, so a leak in one sender cannot exhaust the host. */
   maxConnections?: number;
   limits?: FrameLimits;
+  /**
+   * Undefined while the lines' destination has room, else a promise of room (LogStore.whenRoom):
+   * TCP connections stop reading until it resolves, so TCP flow control slows the senders instead
+   * of the server buffering without bound. UDP cannot be slowed; its datagrams are taken as they come.
+   */
+  whenRoom?: () => Promise<void> | undefined;
 }
 
 export interface ListenerCounters { connections: number; lines: number; brokenFrames: number; truncated: number; refused: number }
 
-const DEFAULTS = { host: "127.0.0.1", port: 0, idleTimeoutMs: 5 * 60_000, maxConnections: 1024 };
+const DEFAULTS = { host: "127.0.0.1", port: 0, idleTimeoutMs: 5 * 60_000, maxConnections: 1024, whenRoom: (): Promise<void> | undefined => undefined };
 
 /**
  * @example
@@ -89,9 +96,11 @@ export class SyslogListener {
       for (const frame of reader.push(chunk)) this.#deliver(onLine, parseSyslog(frame.bytes, receivedMs, frame), frame.truncated);
       this.counters.brokenFrames += reader.brokenFrames;
       reader.brokenFrames = 0;
-      // One chunk per connection per turn: every other sender (and the store's flush) gets its turn.
+      // One chunk per connection per turn: every other sender (and the store posting its batch) gets its turn.
       socket.pause();
-      setImmediate(() => socket.resume());
+      const room = settings.whenRoom();
+      if (room) void room.then(() => socket.resume());
+      else setImmediate(() => socket.resume());
     });
     socket.on("end", () => {
       for (const frame of reader.end()) this.#deliver(onLine, parseSyslog(frame.bytes, Date.now(), frame), frame.truncated);

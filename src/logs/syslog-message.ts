@@ -27,38 +27,54 @@ export function parseSyslog(bytes: Uint8Array, receivedMs: number, options: { tr
   while (end > 0 && (decoded.charCodeAt(end - 1) === 10 || decoded.charCodeAt(end - 1) === 13)) end--;
   const text = end === decoded.length ? decoded : decoded.slice(0, end);
   const line: LogLine = { timeMs: receivedMs, environment: "", app: "", version: "", instance: "", source: "app", stream: "", severity: 5, message: text };
-  const pri = /^<(\d{1,3})>/.exec(text);
+  const pri = priority(text);
   // RFC 3164 §4.3.3: a message without a PRI is taken as user.notice, whole.
-  if (pri && Number(pri[1]) <= 191) {
-    line.severity = Number(pri[1]) % 8;
-    const rest = text.slice(pri[0].length);
-    if (rest.startsWith("1 ")) parse5424(rest.slice(2), line);
-    else parse3164(rest, line, receivedMs);
+  if (pri && pri.value <= 191) {
+    line.severity = pri.value % 8;
+    if (text.startsWith("1 ", pri.end)) parse5424(text, pri.end + 2, line);
+    else parse3164(text.slice(pri.end), line, receivedMs);
   }
   applyJson(line);
   if (options.truncated) line.fields = { ...line.fields, truncated: true };
   return line;
 }
 
-function parse5424(text: string, line: LogLine): void {
-  const parts: string[] = [];
-  let index = 0;
-  for (let field = 0; field < 5; field++) {
+/** `<PRI>` at the start, 1 to 3 digits: its value and the index after `>`, read without a regex (once a line). */
+function priority(text: string): { value: number; end: number } | undefined {
+  if (text.charCodeAt(0) !== 0x3c) return undefined;
+  let value = 0;
+  let index = 1;
+  for (let code = text.charCodeAt(index); code >= 0x30 && code <= 0x39 && index <= 3; code = text.charCodeAt(++index)) value = value * 10 + code - 0x30;
+  return index > 1 && text.charCodeAt(index) === 0x3e ? { value, end: index + 1 } : undefined;
+}
+
+/** The last timestamp parsed: a sender stamps many lines with the same one, and Date.parse costs more than the rest of a line. */
+let lastTimestamp = { text: "", timeMs: NaN };
+
+function parse5424(text: string, start: number, line: LogLine): void {
+  // TIMESTAMP HOSTNAME APP-NAME PROCID MSGID, each up to a space; "-" is none.
+  const ends: number[] = [];
+  for (let index = start; ends.length < 5; index++) {
     const space = text.indexOf(" ", index);
-    if (space < 0) { line.message = text; return; }
-    parts.push(text.slice(index, space));
-    index = space + 1;
+    if (space < 0) { line.message = text.slice(start); return; }
+    ends.push(space);
+    index = space;
   }
-  const [timestamp, hostname, appName] = parts.map((part) => (part === "-" ? "" : part)) as [string, string, string];
-  const time = Date.parse(timestamp);
-  if (Number.isFinite(time)) line.timeMs = time;
-  line.app = appName;
-  line.instance = hostname;
-  const { data, end } = parseStructuredData(text, index);
-  let message = text.slice(text[end] === " " ? end + 1 : end);
+  const timestamp = headerField(text, start, ends[0]!);
+  if (timestamp !== lastTimestamp.text) lastTimestamp = { text: timestamp, timeMs: Date.parse(timestamp) };
+  if (Number.isFinite(lastTimestamp.timeMs)) line.timeMs = lastTimestamp.timeMs;
+  line.instance = headerField(text, ends[0]! + 1, ends[1]!);
+  line.app = headerField(text, ends[1]! + 1, ends[2]!);
+  const { data, end } = parseStructuredData(text, ends[4]! + 1);
+  let message = text.slice(text.charCodeAt(end) === 0x20 ? end + 1 : end);
   if (message.startsWith("\uFEFF")) message = message.slice(1);
   line.message = message;
   applyStructuredData(line, data);
+}
+
+/** A header field of RFC 5424: "-" is the NILVALUE, none. */
+function headerField(text: string, from: number, to: number): string {
+  return to - from === 1 && text.charCodeAt(from) === 0x2d ? "" : text.slice(from, to);
 }
 
 function parse3164(text: string, line: LogLine, receivedMs: number): void {
@@ -92,8 +108,9 @@ function applyStructuredData(line: LogLine, data: StructuredData): void {
     const shape = Object.entries(ingot).flatMap(([name, value]) => (Object.hasOwn(SHAPE_PARAMS, name) ? [[name, SHAPE_PARAMS[name]!(value)]] : []));
     if (shape.length > 0) line.fields = { ...line.fields, ...Object.fromEntries(shape) };
   }
-  const others = Object.entries(data).filter(([id]) => id !== INGOT_SD_ID);
-  if (others.length > 0) line.fields = { ...line.fields, sd: Object.fromEntries(others) };
+  let others: StructuredData | undefined;
+  for (const id in data) if (id !== INGOT_SD_ID) (others ??= {})[id] = data[id]!;
+  if (others) line.fields = { ...line.fields, sd: others };
 }
 
 /** A message that is a JSON object keeps its fields; its msg is the message and its level the severity. */

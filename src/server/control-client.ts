@@ -9,7 +9,8 @@ import { defaultVaultRoot } from "../vault/vault.ts";
 import { type ServerPaths, serverPaths } from "./server-paths.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot", import.meta.url));
-const START_TIMEOUT_MS = 15_000;
+/** Node, tsx and the state opening on a loaded 2-core host took up to ~5 s: room for a busier one. */
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Calls the control plane of `home`, starting it when needed.

@@ -43,8 +43,6 @@ export async function openControlPlane(home: string, log: (line: string) => void
   try {
     const vault = await Vault.open(home);
     const secrets = new SecretStore(state);
-    // Before instances are adopted, so that their logs are taken in again. A damaged log store or a
-    // taken port must not keep instances from being adopted and served: they run without it.
     // Each environment forwards as its newest instance's image says (logs.forward in ingot.yaml).
     // The instances exist only after the log service (below); lines before that forward nowhere.
     const running: { live?: LiveInstances } = {};
@@ -52,6 +50,8 @@ export async function openControlPlane(home: string, log: (line: string) => void
       const newest = running.live?.in(environment).at(-1);
       return newest ? logForwardTargets(newest.manifest, environment) : [];
     });
+    // Before instances are adopted, so that their logs are taken in again. A damaged log store or a
+    // taken port must not keep instances from being adopted and served: they run without it.
     const logs = await openLogService(home, serverPaths(home).dir, log, { forwarding }).catch((error: unknown) => error as Error);
     if (logs instanceof Error) log(`logs: unavailable: ${logs.message}`);
     else log(`logs: syslog (RFC 5424, TCP octet-counted or UDP) on 127.0.0.1:${logs.listener.port}`);
@@ -63,21 +63,35 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // A deploy or a replacement may bring an image that forwards elsewhere.
     live.subscribe(() => forwarding.refresh());
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
-    await recover(engine, log);
     const keeper = new CapacityKeeper(engine, log);
-    keeper.watch();
-    // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
-    for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    // Recovery may drain and stop what an interrupted deploy left (a drain timeout or more), so the
+    // server listens at once and its routes answer once it is done: a client waits for an answer
+    // about the settled state, not for a server that seems not to start.
+    let closed = false;
+    const recovered = recover(engine, log).then(() => {
+      if (closed) return;
+      keeper.watch();
+      // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
+      for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
+    });
+    recovered.catch((error: unknown) => log(`cannot recover what the last server left: ${(error as Error).message}`));
+    // At once, not after recovery: each entry point is watched from its adoption on (a recovery
+    // that restores a gone one and a look that finds it gone share one start again).
     const supervisor = superviseEntryPoints(engine, log);
     return {
-      engine, logs: logService, routes: [...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)],
-      close: () => { supervisor.close(); keeper.close(); void logService?.close(); state.close(); },
+      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...logRoutes(logs)], recovered),
+      close: () => { closed = true; supervisor.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();
     state.close();
     throw error;
   }
+}
+
+/** Routes that answer once `recovered` settles; a failed recovery is every route's answer. */
+function afterRecovery(routes: Route[], recovered: Promise<void>): Route[] {
+  return routes.map((route) => ({ ...route, handle: async (...args) => { await recovered; return route.handle(...args); } }));
 }
 
 /**

@@ -25,7 +25,7 @@ export function logRoutes(service: LogService | Error): Route[] {
     {
       method: "POST", path: "/v1/logs", handle: async (body) => {
         const logs = available();
-        logs.store.flush();
+        await logs.store.written();
         return {
           lines: logs.store.query(logQuery(body)),
           listener: { host: "127.0.0.1", port: logs.listener.port, counters: logs.listener.counters },
@@ -39,13 +39,19 @@ export function logRoutes(service: LogService | Error): Route[] {
       method: "POST", path: "/v1/logs/follow", stream: true, handle: async (body, emit, signal) => {
         const logs = available();
         const query = logQuery(body);
-        logs.store.flush();
-        for (const line of logs.store.query(query)) emit(line);
+        await logs.store.written();
+        // The answer and the subscription in one turn: a line the answer holds may still reach the
+        // listener (committed, its batch not yet answered by the writer), so only newer ones are sent.
+        let newestSent = 0;
+        for (const line of logs.store.query(query)) {
+          emit(line);
+          newestSent = line.id;
+        }
         let lagging = false;
         await new Promise<void>((resolve) => {
           const unsubscribe = logs.store.subscribe((lines) => {
             let unread = 0;
-            for (const line of lines) if (matchesQuery(line, query)) unread = emit(line);
+            for (const line of lines) if (line.id > newestSent && matchesQuery(line, query)) unread = emit(line);
             if (unread > MAX_FOLLOW_BACKLOG_BYTES) { lagging = true; unsubscribe(); resolve(); }
           });
           signal.addEventListener("abort", () => { unsubscribe(); resolve(); }, { once: true });

@@ -3,11 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
+import { totalmem } from "node:os";
 import { buildImage } from "../../src/image/build.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
 import { endControlPlane, homeWithImages, runIngot } from "../control-plane.ts";
 
-test("a deploy with an unknown environment, a missing image, a taken entry port or no port is refused before any work, changing nothing", async (t) => {
+test("a deploy with an unknown environment, a missing image, a taken entry port, no port or more memory than the host has is refused before any work, changing nothing", async (t) => {
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
   t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
@@ -17,6 +18,8 @@ test("a deploy with an unknown environment, a missing image, a taken entry port 
   for (const [label, yaml] of [
     ["taken-port", `name: refusal-test\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\nenvironments:\n  dev:\n    port: ${takenPort}\n`],
     ["no-port", "name: refusal-test\nversion: 2.0.0\nruntime: elf\ncommand: [./server]\nhealthcheck: false\nresources:\n  memory: 128M\n"],
+    // 16 instances of an eighth of the host's memory each: twice what any host has.
+    ["too-big", `name: refusal-test\nversion: 3.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nenvironments:\n  dev:\n    instances: 16\n    memory: ${Math.floor(totalmem() / 2 ** 20 / 8)}M\n`],
   ]) {
     const app = await elfServerApp("ingot-refusal-app-", yaml!);
     images[label!] = (await buildImage(app.path, { vault })).digest;
@@ -33,6 +36,7 @@ test("a deploy with an unknown environment, a missing image, a taken entry port 
     [["deploy", "no-such-image:1.0.0", "--env", "dev"], /no-such-image/, /ingot images|build/i],
     [["deploy", images["taken-port"]!, "--env", "dev"], new RegExp(`Cannot bind the entry point of dev to 127\\.0\\.0\\.1:${takenPort} as it is in use`), /environments\.<name>\.port/],
     [["deploy", images["no-port"]!, "--env", "dev"], /declares no port for the entry point/, /ports:/],
+    [["deploy", images["too-big"]!, "--env", "dev"], /Cannot deploy refusal-test:3\.0\.0 to dev as 16 instances of \d+ MiB need \d+ MiB with QEMU's own, and the host has \d+ MiB available/, /Lower instances or memory/],
     [["rollback", "--env", "dev"], /Cannot roll dev back as no earlier deploy there succeeded/, /history/],
     [["promote", "--from", "test", "--to", "prod"], /Cannot promote from test as no image has become healthy there/, /ingot deploy IMAGE --env test/],
     [["deploy", images["taken-port"]!], /needs --env/, /--env/],

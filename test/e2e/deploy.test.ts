@@ -57,10 +57,17 @@ test("deploys switch versions under load without a failed request, a bad version
     const keptAlive = startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true });
     const fresh = startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: false });
     // Some answers before the change, so "never goes back" has a before to compare with.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const result = await work();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    return { result, keptAlive: await keptAlive.stop(), fresh: await fresh.stop() };
+    const stop = async (): Promise<{ keptAlive: LoadReport; fresh: LoadReport }> => ({ keptAlive: await keptAlive.stop(), fresh: await fresh.stop() });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const result = await work();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return { result, ...(await stop()) };
+    } catch (error) {
+      // Clients left running would keep the test process alive after the failure.
+      await stop();
+      throw error;
+    }
   };
   const assertServedOnly = async (reports: LoadReport[], expected: string[][], what: string): Promise<void> => {
     for (const report of reports) {
