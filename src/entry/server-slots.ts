@@ -2,7 +2,7 @@
 // in slots.json beside the config so that a later ingot process that adopts the HAProxy knows it.
 // A freed slot is taken again last: its idle connections to a stopped instance have long gone.
 // Each held slot also records what was set on it (address, port, weight, ready or draining), so
-// that an HAProxy started again after a death gets the same servers back (entry-restart.ts).
+// that a HAProxy started again after a death gets the same servers back (EntryPoint.restart).
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
 import { ENTRY_SLOTS } from "./haproxy-config.ts";
