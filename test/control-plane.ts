@@ -9,6 +9,7 @@ import { isHaproxyOf } from "../src/entry/haproxy-process.ts";
 import { isRunning } from "../src/process/process-identity.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { StateDatabase } from "../src/state/database.ts";
+import { type EventRecord, EventLog } from "../src/state/events.ts";
 import { InstanceRecords } from "../src/state/instances.ts";
 import type { Vault } from "../src/vault/vault.ts";
 import { tempDir } from "./helpers.ts";
@@ -95,4 +96,27 @@ export function startIngot(home: string, args: string[]): StartedIngot {
       void done.then(() => { clearTimeout(timer); reject(new Error(`ingot ${args.join(" ")} ended before printing ${pattern}:\n${stdout}${stderr}`)); });
     }),
   };
+}
+
+/**
+ * Asks `url` every 20 ms (each try given up after 1 s) until it answers 200; resolves with the
+ * milliseconds from `since` (a performance.now()) to that answer, or undefined after `timeoutMs`.
+ */
+export async function msUntilServing(url: string, since: number, timeoutMs = 10_000): Promise<number | undefined> {
+  while (performance.now() - since < timeoutMs) {
+    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(async (response) => { await response.arrayBuffer(); return response.status; }, () => 0);
+    if (status === 200) return performance.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
+
+/** The home's events of `environment` whose kind starts with `kindPrefix` (e.g. "entry-"), read from its state, oldest first. */
+export function eventsOf(home: string, environment: string, kindPrefix: string): EventRecord[] {
+  const state = StateDatabase.open({ folder: join(home, "state") });
+  try {
+    return new EventLog(state).list({ environment, limit: 100_000 }).filter((event) => event.kind.startsWith(kindPrefix));
+  } finally {
+    state.close();
+  }
 }

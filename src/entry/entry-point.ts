@@ -1,19 +1,20 @@
 // An environment's entry point: a detached HAProxy that outlives ingot, driven through its runtime API.
 // Instances take a server slot marked down, so none takes a request before HAProxy's own checks pass.
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
-import { assertHaproxyName, entryPaths, haproxyConfig, unavailablePage, type EntrySpec } from "./haproxy-config.ts";
-import { processStartTime } from "../process/process-identity.ts";
-import { assertBindable, isHaproxyOf, startHaproxy } from "./haproxy-process.ts";
+import { hasExited } from "../process/process-identity.ts";
+import { launchEntry, readEntryRecord } from "./entry-launch.ts";
+import { assertHaproxyName, entryPaths, type EntrySpec } from "./haproxy-config.ts";
+import { isHaproxyOf } from "./haproxy-process.ts";
 import { pollUntil } from "./poll.ts";
 import { RuntimeApi } from "./runtime-api.ts";
-import { ServerSlots } from "./server-slots.ts";
+import { type HeldSlot, ServerSlots, type SlotTarget } from "./server-slots.ts";
 import type { ServerStatus } from "./server-status.ts";
 
-/** What entry.json in the run folder records, so that a later ingot process can adopt the HAProxy. */
-interface EntryRecord { pid: number; startTime: string; spec: EntrySpec }
-
 export interface EntryInstance { name: string; address: string; port: number; weight?: number }
+
+/** What a start again after a death did: the new process, the one it replaces, and the slots put back. */
+export interface EntryRestart { pid: number; previousPid: number; restoredSlots: HeldSlot[]; unrestored: { name: string; reason: string }[] }
 
 /**
  * @example
@@ -24,54 +25,95 @@ export interface EntryInstance { name: string; address: string; port: number; we
  */
 export class EntryPoint {
   readonly api: RuntimeApi;
+  #process: { pid: number; startTime: string };
+  #stopped = false;
+  #restarting: Promise<EntryRestart> | undefined;
 
-  private constructor(readonly spec: EntrySpec, readonly pid: number, readonly startTime: string, private readonly slots: ServerSlots) {
+  private constructor(readonly spec: EntrySpec, process: { pid: number; startTime: string }, private readonly slots: ServerSlots) {
     this.api = new RuntimeApi(entryPaths(spec.runDir).socket);
+    this.#process = process;
   }
 
-  /** Writes the config and 503 page into spec.runDir and starts HAProxy detached from this process. */
+  /** Writes the config and 503 page into spec.runDir and starts HAProxy detached from this process, with every slot free. */
   static async start(spec: EntrySpec): Promise<EntryPoint> {
     const paths = entryPaths(spec.runDir);
-    const config = haproxyConfig(spec);
-    // sun_path holds 108 bytes with its terminating NUL.
-    if (Buffer.byteLength(paths.socket) > 107) {
-      throw new IngotError(`Cannot start the entry point of ${spec.environment} as its socket path is too long for a unix socket: ${paths.socket}`, {
-        code: "entry-run-dir-too-long", hint: "Use a shorter run folder (INGOT_HOME)",
-      });
-    }
-    await assertBindable(spec.environment, spec.bind.address, spec.bind.port);
-    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
-    await chmod(spec.runDir, 0o700);
-    await writeFile(paths.config, config);
-    await writeFile(paths.unavailablePage, unavailablePage(spec.environment));
-    await rm(paths.pidFile, { force: true });
     await rm(paths.slots, { force: true });
-    await startHaproxy(paths.config, spec.environment);
-    const pid = Number((await readFile(paths.pidFile, "utf8")).trim());
-    const startTime = await processStartTime(pid);
-    if (!startTime) {
-      throw new IngotError(`Cannot start the entry point of ${spec.environment} as HAProxy exited right after starting: pid ${pid}`, {
-        code: "entry-start-failed", hint: `Run haproxy -d -f ${paths.config} to see why`,
-      });
-    }
-    await writeFile(paths.record, JSON.stringify({ pid, startTime, spec } satisfies EntryRecord, null, 2));
-    return new EntryPoint(spec, pid, startTime, await ServerSlots.load(paths.slots));
+    const record = await launchEntry(spec);
+    return new EntryPoint(spec, record, await ServerSlots.load(paths.slots));
   }
 
   /** Reconnects to the HAProxy a previous ingot process started in runDir, if it still runs. */
   static async adopt(runDir: string): Promise<EntryPoint> {
-    const paths = entryPaths(runDir);
-    const record = JSON.parse(await readFile(paths.record, "utf8").catch((cause: unknown) => {
-      throw new IngotError(`Cannot adopt the entry point in ${runDir} as it has no record: ${paths.record}`, {
-        code: "entry-not-running", hint: "Start it again", cause,
-      });
-    })) as EntryRecord;
-    if (!(await isHaproxyOf(record.pid, paths.config, record.startTime))) {
+    const record = await readEntryRecord(runDir);
+    if (!(await isHaproxyOf(record.pid, entryPaths(runDir).config, record.startTime))) {
       throw new IngotError(`Cannot adopt the entry point of ${record.spec.environment} as its HAProxy no longer runs: pid ${record.pid}`, {
         code: "entry-not-running", hint: "Start it again; the instances must then be added again",
       });
     }
-    return new EntryPoint(record.spec, record.pid, record.startTime, await ServerSlots.load(paths.slots));
+    const entry = new EntryPoint(record.spec, record, await ServerSlots.load(entryPaths(runDir).slots));
+    await entry.#recordFromHaproxy();
+    return entry;
+  }
+
+  /**
+   * Fills in what an older ingot did not record of its slots (address, port, weight, draining) from
+   * HAProxy itself, so that they can be put back if it dies. Best effort: the adoption goes on.
+   */
+  async #recordFromHaproxy(): Promise<void> {
+    const unrecorded = this.slots.unrecorded();
+    if (unrecorded.length === 0) return;
+    const servers = await this.api.servers(this.backend).catch(() => []);
+    for (const { name, slot } of unrecorded) {
+      const server = servers.find((candidate) => candidate.name === slot);
+      if (server) this.slots.record(name, { address: server.address, port: server.port, weight: server.weight, state: server.state === "DRAIN" ? "drain" : "ready" });
+    }
+    await this.slots.save();
+  }
+
+  /** The HAProxy's pid; it changes when the entry point is started again after a death (restart). */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  get startTime(): string {
+    return this.#process.startTime;
+  }
+
+  /** True once stop() was called: the HAProxy is gone on purpose and must not be started again. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** True until the recorded HAProxy process (pid and start time, so never a reused pid) has ended and closed its port. */
+  async isRunning(): Promise<boolean> {
+    return !(await hasExited(this.#process));
+  }
+
+  /**
+   * Starts HAProxy again with the same spec (config, port, run folder) after it died, and puts every
+   * held slot back as it was set: address, port, weight, ready or draining. The same object goes
+   * on, so a deploy that holds it carries on with the new process. Calls during one share it.
+   */
+  restart(): Promise<EntryRestart> {
+    this.#restarting ??= this.#restart().finally(() => { this.#restarting = undefined; });
+    return this.#restarting;
+  }
+
+  async #restart(): Promise<EntryRestart> {
+    const previousPid = this.pid;
+    this.#process = await launchEntry(this.spec);
+    const held = this.slots.held();
+    // They served a moment ago: UP at once and checked from then on, rather than 503s until they
+    // pass `healthyThreshold` checks again. One slot refused does not keep the others out.
+    const results = await Promise.allSettled(held.map((slot) => this.#apply(slot.slot, slot, { checkedFirst: false })));
+    return {
+      pid: this.pid, previousPid,
+      restoredSlots: held.filter((_, index) => results[index]!.status === "fulfilled"),
+      unrestored: held.flatMap((slot, index) => {
+        const result = results[index]!;
+        return result.status === "rejected" ? [{ name: slot.name, reason: (result.reason as Error).message }] : [];
+      }),
+    };
   }
 
   get backend(): string {
@@ -87,10 +129,16 @@ export class EntryPoint {
       ...serve.map((name) => `set weight ${this.backend}/${this.#slot(name)} ${weight}`),
       ...drain.map((name) => `set server ${this.backend}/${this.#slot(name)} state ${state}`),
     ];
+    const record = (weight: number, state: "ready" | "drain"): Promise<void> => {
+      for (const name of serve) this.slots.update(name, { weight });
+      for (const name of drain) this.slots.update(name, { state });
+      return this.slots.save();
+    };
     try {
       await this.api.batch(to(1, "drain"));
+      await record(1, "drain");
     } catch (error) {
-      await this.api.batch(to(0, "ready")).catch(() => {});
+      await this.api.batch(to(0, "ready")).then(() => record(0, "ready")).catch(() => {});
       throw error;
     }
   }
@@ -98,26 +146,35 @@ export class EntryPoint {
   /** Puts an instance into a free slot; it takes no request until HAProxy's checks pass `healthyThreshold` times (and none at weight 0). */
   async add(instance: EntryInstance): Promise<void> {
     assertHaproxyName("an instance", instance.name);
-    const slot = this.slots.take(instance.name);
-    const server = `${this.backend}/${slot}`;
+    const target: SlotTarget = { address: instance.address, port: instance.port, weight: instance.weight ?? 1, state: "ready" };
+    const slot = this.slots.take(instance.name, target);
     try {
-      // HAProxy answers an address change with a sentence, not silence; anything else is a refusal.
-      const answer = await this.api.command(`set server ${server} addr ${instance.address} port ${instance.port}`);
-      if (!/changed|No need to change/.test(answer)) throw new IngotError(`Cannot add ${instance.name} to the entry point of ${this.backend} as HAProxy answered: ${answer}`, { code: "entry-command-failed", hint: "Check the instance's address and port" });
-      // "ready" puts a slot UP before its first check (at weight 0: no request); marked down after
-      // it, it must pass its checks first. One batch: no request is balanced in between.
-      await this.api.batch([
-        `set weight ${server} 0`,
-        `set server ${server} state ready`,
-        ...(this.spec.healthcheck ? [`set server ${server} health down`] : []),
-        `set weight ${server} ${instance.weight ?? 1}`,
-      ]);
+      await this.#apply(slot, { name: instance.name, ...target }, { checkedFirst: true });
       await this.slots.save();
     } catch (error) {
       await this.api.setServerState(this.backend, slot, "maint").catch(() => {});
       this.slots.release(instance.name);
       throw error;
     }
+  }
+
+  /**
+   * Sets a slot's address, port, weight and state. `checkedFirst`: marked down until HAProxy's own
+   * checks pass, so a new instance takes no request before it is found healthy.
+   */
+  async #apply(slot: string, target: SlotTarget & { name: string }, { checkedFirst }: { checkedFirst: boolean }): Promise<void> {
+    const server = `${this.backend}/${slot}`;
+    // HAProxy answers an address change with a sentence, not silence; anything else is a refusal.
+    const answer = await this.api.command(`set server ${server} addr ${target.address} port ${target.port}`);
+    if (!/changed|No need to change/.test(answer)) throw new IngotError(`Cannot add ${target.name} to the entry point of ${this.backend} as HAProxy answered: ${answer}`, { code: "entry-command-failed", hint: "Check the instance's address and port" });
+    // "ready" puts a slot UP before its first check (at weight 0: no request); marked down after
+    // it, it must pass its checks first. One batch: no request is balanced in between.
+    await this.api.batch([
+      `set weight ${server} 0`,
+      `set server ${server} state ${target.state}`,
+      ...(checkedFirst && this.spec.healthcheck ? [`set server ${server} health down`] : []),
+      `set weight ${server} ${target.weight}`,
+    ]);
   }
 
   /** Resolves once HAProxy reports the instance UP; otherwise says which check failed and how. */
@@ -141,6 +198,8 @@ export class EntryPoint {
   /** Sends the instance no new requests and waits until its sessions end; resolves with those left at the timeout. */
   async drain(name: string, timeoutMs = this.spec.drainTimeoutMs, signal?: AbortSignal): Promise<number> {
     await this.api.setServerState(this.backend, this.#slot(name), "drain");
+    this.slots.update(name, { state: "drain" });
+    await this.slots.save();
     const drained = await pollUntil(async () => ((await this.server(name)).currentSessions === 0 ? true : undefined), { timeoutMs, signal });
     return drained ? 0 : (await this.server(name)).currentSessions;
   }
@@ -165,10 +224,10 @@ export class EntryPoint {
 
   /** Soft-stops this HAProxy (SIGUSR1: in-flight requests finish, up to the drain timeout) and waits until it is gone. */
   async stop(signal?: AbortSignal): Promise<void> {
-    const configPath = entryPaths(this.spec.runDir).config;
-    if (!(await isHaproxyOf(this.pid, configPath, this.startTime))) return;
+    this.#stopped = true;
+    if (!(await this.isRunning())) return;
     process.kill(this.pid, "SIGUSR1");
-    const gone = await pollUntil(async () => ((await isHaproxyOf(this.pid, configPath, this.startTime)) ? undefined : true),
+    const gone = await pollUntil(async () => ((await this.isRunning()) ? undefined : true),
       { timeoutMs: this.spec.drainTimeoutMs + 2_000, signal });
     if (!gone) process.kill(this.pid, "SIGKILL");
     await rm(entryPaths(this.spec.runDir).record, { force: true });

@@ -23,7 +23,14 @@ export class EntryPoints {
     return this.#running.get(environment);
   }
 
-  /** The environment's entry point: the running one, one a previous server left running, or a new one. */
+  all(): EntryPoint[] {
+    return [...this.#running.values()];
+  }
+
+  /**
+   * The environment's entry point: the running one (started again if its HAProxy died and the
+   * supervisor left it so, as for a stopped environment), one a previous server left running, or a new one.
+   */
   async ensure(spec: Omit<EntrySpec, "runDir">): Promise<EntryPoint> {
     const entry = this.#running.get(spec.environment) ?? (await EntryPoint.adopt(this.runDir(spec.environment)).catch(() => undefined));
     if (entry) {
@@ -33,6 +40,7 @@ export class EntryPoints {
           code: "entry-port-change", hint: `Stop the environment first (ingot stop --env ${spec.environment}), or keep port ${port}`,
         });
       }
+      if (!entry.stopped && !(await entry.isRunning())) await entry.restart();
       this.#running.set(spec.environment, entry);
       return entry;
     }

@@ -1,6 +1,6 @@
 // A process named by its pid and its start time, so a pid the kernel has handed to another process
 // since is never mistaken for the one ingot started (HAProxy, QEMU, an ingot that crashed).
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 
 /**
  * The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined
@@ -10,9 +10,28 @@ import { readFile } from "node:fs/promises";
  * await processStartTime(process.pid); // "1234567"
  */
 export async function processStartTime(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
-  // Fields after the command name, which is in parentheses and may itself hold spaces: field 3 is index 0.
-  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  return (await statFields(`/proc/${pid}`))?.[19];
+}
+
+/**
+ * True once the process has ended: its pid is gone or another process's, or every one of its threads
+ * is a zombie. A killed process loses its command line before it closes its files, and its first
+ * thread may be a zombie while the others still close them (listening sockets among them), so only
+ * this says that its ports are free again.
+ */
+export async function hasExited(identity: { pid: number; startTime: string }): Promise<boolean> {
+  const fields = await statFields(`/proc/${identity.pid}`);
+  if (!fields || fields[19] !== identity.startTime) return true;
+  const threads = await readdir(`/proc/${identity.pid}/task`).catch(() => [] as string[]);
+  const states = await Promise.all(threads.map(async (thread) => (await statFields(`/proc/${identity.pid}/task/${thread}`))?.[0]));
+  return [fields[0], ...states].every((state) => state === undefined || state === "Z" || state === "X");
+}
+
+/** The fields of PROC/stat after the command name (the state is index 0), or undefined when there is no such process or thread. */
+async function statFields(proc: string): Promise<string[] | undefined> {
+  const stat = await readFile(`${proc}/stat`, "utf8").catch(() => undefined);
+  // The command name is in parentheses and may itself hold spaces: field 3 is index 0.
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 /** True while the process that had this pid and start time still runs. */

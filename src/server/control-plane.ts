@@ -7,6 +7,7 @@ import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
 import { HealthWatch } from "../deploy/health-watch.ts";
 import { recover } from "../deploy/deploy-recovery.ts";
 import { EntryPoints } from "../entry/entry-points.ts";
+import { EntrySupervisor } from "../entry/entry-supervisor.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
 import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
 import { StateDatabase } from "../state/database.ts";
@@ -78,9 +79,12 @@ export async function openControlPlane(home: string, log: (line: string) => void
       for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
     });
     recovered.catch((error: unknown) => log(`cannot recover what the last server left: ${(error as Error).message}`));
+    // At once, not after recovery: each entry point is watched from its adoption on (a recovery
+    // that restores a gone one and a look that finds it gone share one start again).
+    const supervisor = superviseEntryPoints(engine, log);
     return {
       engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
-      close: () => { closed = true; healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
+      close: () => { closed = true; supervisor.close(); healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();
@@ -92,4 +96,20 @@ export async function openControlPlane(home: string, log: (line: string) => void
 /** Routes that answer once `recovered` settles; a failed recovery is every route's answer. */
 function afterRecovery(routes: Route[], recovered: Promise<void>): Route[] {
   return routes.map((route) => ({ ...route, handle: async (...args) => { await recovered; return route.handle(...args); } }));
+}
+
+/**
+ * A HAProxy that dies is started again, unless its environment was stopped (`ingot stop`) and has no
+ * instance left: the stop keeps it up for its 503 page, and the next deploy starts it again.
+ */
+function superviseEntryPoints(engine: DeployEngine, log: (line: string) => void): EntrySupervisor {
+  const supervisor = new EntrySupervisor({
+    entryPoints: engine.parts.entryPoints,
+    shouldServe: (entry) => engine.parts.live.in(entry.backend).length > 0
+      || engine.environments.list().find((environment) => environment.name === entry.backend)?.stoppedMs === null,
+    record: (event) => engine.events.append(event),
+    log,
+  });
+  supervisor.watch();
+  return supervisor;
 }
