@@ -27,3 +27,10 @@ test("replacements, a crash loop and its end, and a deploy's steps read as sente
   assert.deepEqual(eventLines(event("deploy-console", { type: "console", instance: "i-1", lines: ["a"] })).slice(1), ["    | a"]);
   assert.match(eventLines(event("something-new", { x: 1 }))[0]!, /something-new \{"x":1\}$/);
 });
+
+test("an entry point started again, or not, reads with its pids, its downtime and what it put back", () => {
+  assert.match(eventLines(event("entry-restarted", { pid: 812, previousPid: 640, downMs: 211, attempt: 1, restoredSlots: [{ instance: "i-1" }, { instance: "i-2" }] }))[0]!,
+    /- {11}entry point gone \(HAProxy pid 640\), started again as pid 812 after 211 ms; 2 instance\(s\) put back$/);
+  assert.match(eventLines(event("entry-restart-failed", { previousPid: 640, attempt: 2, retryInMs: 1000, error: "port 8080 is in use" }))[0]!,
+    /entry point gone \(HAProxy pid 640\) and not started again \(attempt 2, next in 1000 ms\): port 8080 is in use$/);
+});

@@ -58,6 +58,10 @@ function described(event: EventRecord): { instance: string | null; what: string;
       return { instance: null, what: `deploy ${String(event.deployment)} ${String(data.outcome)}${data.reason ? `: ${String(data.reason)}` : ""}`, consoleLines: [] };
     case "deploy-console":
       return { instance: String(data.instance), what: "last console lines:", consoleLines: strings(data.lines) };
+    case "entry-restarted":
+      return { instance: null, what: `entry point gone (HAProxy pid ${String(data.previousPid)}), started again as pid ${String(data.pid)} after ${String(data.downMs)} ms; ${Array.isArray(data.restoredSlots) ? data.restoredSlots.length : 0} instance(s) put back`, consoleLines: [] };
+    case "entry-restart-failed":
+      return { instance: null, what: `entry point gone (HAProxy pid ${String(data.previousPid)}) and not started again (attempt ${String(data.attempt)}, next in ${String(data.retryInMs)} ms): ${String(data.error)}`, consoleLines: [] };
   }
   // The other deploy events read as the deploy printed them.
   const progress = event.kind.startsWith("deploy-") ? describeProgress(data as unknown as ProgressEvent) : undefined;
