@@ -4,10 +4,12 @@
 import { IngotError } from "../errors.ts";
 import { SEVERITY_NAMES } from "../logs/log-line.ts";
 import type { StoredLine } from "../logs/log-query.ts";
+import type { StoreUsage } from "../logs/log-store.ts";
+import type { ForwarderStatus } from "../logs/forward/log-forwarding.ts";
 import { parseTimeBound } from "../logs/log-time.ts";
 import { callServer, streamServer } from "../server/control-client.ts";
 import { flag, lineCount, type Parsed } from "./args.ts";
-import { printable } from "./format.ts";
+import { formatBytes, printable } from "./format.ts";
 
 // Foreground colours that read on dark and light terminals (no black, white or blue-on-black).
 const COLOURS = [32, 33, 35, 36, 91, 92, 93, 95, 96];
@@ -21,6 +23,13 @@ export const logsVerb = {
   async run(args: Parsed): Promise<number> {
     const body = logsRequest(args, Date.now());
     const json = flag(args, "json") === "true";
+    if (flag(args, "usage") === "true") {
+      const answer = await callServer<LogsAnswer>("POST", "/v1/logs", { ...body, limit: 1 });
+      const { listener, usage, forwarding } = answer;
+      if (json) console.log(JSON.stringify({ listener, usage, forwarding }));
+      else for (const line of usageLines(answer)) console.log(line);
+      return 0;
+    }
     const print = json ? (line: StoredLine) => console.log(JSON.stringify(line)) : lineFormatter(process.stdout.isTTY === true);
     if (flag(args, "follow") === "true") {
       await streamServer("/v1/logs/follow", body, (line) => print(line as StoredLine));
@@ -31,6 +40,30 @@ export const logsVerb = {
     return 0;
   },
 };
+
+/** What POST /v1/logs answers besides the lines (src/server/log-routes.ts). */
+export interface LogsAnswer {
+  lines: StoredLine[];
+  listener: { host: string; port: number };
+  usage: StoreUsage;
+  forwarding: ForwarderStatus[];
+}
+
+/**
+ * The store as `ingot logs --usage` prints it.
+ *
+ * @example
+ * usageLines(answer); // ["store: 212.0 MiB on disk; syslog on 127.0.0.1:5140", "  prod  1000000 lines  180.3 MiB", …]
+ */
+export function usageLines({ listener, usage, forwarding }: LogsAnswer): string[] {
+  return [
+    `store: ${formatBytes(usage.fileBytes)} on disk; syslog (TCP and UDP) on ${listener.host}:${listener.port}`,
+    ...usage.environments.map((entry) => `  ${printable(entry.environment || "(none)")}  ${entry.lines} lines  ${formatBytes(entry.bytes)}`),
+    ...forwarding.map(({ url, environments, counters }) => `forward ${printable(url)} (${environments.map(printable).join(", ") || "no environment now"}): `
+      + `${counters.sent} sent, ${counters.queued} queued, ${counters.dropped} dropped, ${counters.errors} errors${counters.connected ? "" : ", not connected"}`
+      + (counters.lastError ? `; last error: ${printable(counters.lastError)}` : "")),
+  ];
+}
 
 /** The verb's options as the body of POST /v1/logs (a plan: tested without a server). */
 export function logsRequest(args: Parsed, nowMs: number): Record<string, unknown> {

@@ -118,6 +118,7 @@ export const verbs: Verb[] = [
       { flags: "--level <LEVEL>", description: "lines at this level or more severe: debug, info, notice, warn, error, crit" },
       { flags: "--source <LIST>", description: "lines of these sources: app, console, entry (comma-separated)" },
       { flags: "-n, --lines <N>", description: "how many of the newest lines to print first (default 100)" },
+      { flags: "--usage", description: "instead of lines: the store's size, each environment's lines and bytes, the syslog port, and each forward target's counters" },
       { flags: "--json", description: "print one JSON object a line" },
     ],
     run: async (args: Parsed) => (await import("./logs.ts")).logsVerb.run(args),

@@ -96,6 +96,10 @@ test("an instance's app, console and entry lines reach the store labelled; -f fo
   await until(() => otlp.records().some((record) => record.body.stringValue === "hello-from-the-app"), "the OTLP record", 15_000);
   const record = otlp.records().find((candidate) => candidate.body.stringValue === "hello-from-the-app")!;
   assert.deepEqual([record.resource["service.name"], record.resource["service.version"], record.resource["service.instance.id"], record.resource["deployment.environment.name"], record.severityNumber], ["logs-test", "1.0.0", first, "logs", 9]);
+  // The store's size, the environment's share and each target's counters.
+  const usage = await ingot("logs", "--usage");
+  assert.match(usage, /^store: [\d.]+ [KM]iB on disk; syslog \(TCP and UDP\) on 127\.0\.0\.1:\d+\n {2}logs {2}\d+ lines/);
+  assert.match(usage, new RegExp(`forward syslog\\+tcp://127\\.0\\.0\\.1:${rsyslog.port} \\(logs\\): [1-9]\\d* sent, \\d+ queued, 0 dropped`));
 
   // The console: init's lines (the kernel says little with `quiet`), and the app's own lines only once (from the app).
   const consoleLines = await eventually(1, "--source", "console", "--grep", "starting app");
