@@ -53,6 +53,8 @@ export class QemuProvider implements Provider {
     // read its configuration once, at boot. Its log endpoint is served again where QEMU's guestfwd
     // leads (init reconnects, and keeps what it could not send meanwhile in its buffer).
     const sink = this.options.logs ? this.#logSink(identity) : undefined;
+    // An instance whose log socket cannot be served again still serves its requests: adopted, not
+    // replaced; init keeps its lines in its buffer (and counts what it drops) until one answers.
     const logSocket = sink ? await serveAgain(sink, location.runDir).catch(() => undefined) : undefined;
     sink?.captureConsole(vm, { resumed: true });
     return qemuInstance(vm, location, async () => {
