@@ -46,8 +46,9 @@ test("a 503 is retried with the same lines; a 400 drops the batch and the next o
   assert.equal(forwarder.counters.lastError, "HTTP 503: busy");
   assert.equal(forwarder.counters.queued, 1);
   receiver.answer = { status: 200, body: "{}" };
+  // The receiver keeps the request before it answers: connected is set once the answer is read.
   await until(() => receiver.records().length === 1, "the line once the receiver takes it", 5000);
-  assert.equal(forwarder.counters.connected, true);
+  await until(() => forwarder.counters.connected, "the forwarder reading the receiver's 200", 5000);
 
   receiver.answer = { status: 400, body: "bad" };
   forwarder.send({ ...LINE, message: "refused" });
