@@ -12,6 +12,7 @@ import { StateDatabase } from "../src/state/database.ts";
 import { type EventRecord, EventLog } from "../src/state/events.ts";
 import { InstanceRecords } from "../src/state/instances.ts";
 import type { Vault } from "../src/vault/vault.ts";
+import type { TestContext } from "node:test";
 import { tempDir } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../bin/ingot", import.meta.url));
@@ -37,6 +38,19 @@ export async function homeWithImages(vault: Vault, prefix: string): Promise<{ pa
   await mkdir(home.path, { recursive: true });
   for (const folder of ["blobs", "tags", "cache"]) execFileSync("cp", ["-al", join(vault.root, folder), join(home.path, folder)]);
   return home;
+}
+
+/**
+ * A home with the test vault's images (homeWithImages) whose control plane is ended and folder
+ * removed when the test ends, also when it fails; `ingot` runs bin/ingot against it.
+ */
+export async function testHome(t: TestContext, vault: Vault, prefix: string): Promise<{ path: string; ingot: (...args: string[]) => Promise<IngotResult> }> {
+  const home = await homeWithImages(vault, prefix);
+  t.after(async () => {
+    await endControlPlane(home.path);
+    await home.remove();
+  });
+  return { path: home.path, ingot: (...args) => runIngot(home.path, args) };
 }
 
 /** Stops the home's environments and server, then ends any instance or HAProxy it recorded that still runs. */

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { totalmem } from "node:os";
 import { buildImage } from "../../src/image/build.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, homeWithImages, runIngot } from "../control-plane.ts";
+import { testHome } from "../control-plane.ts";
 
 test("a deploy with an unknown environment, a missing image, a taken entry port, no port or more memory than the host has is refused before any work, changing nothing", async (t) => {
   const taken = createServer();
@@ -25,12 +25,8 @@ test("a deploy with an unknown environment, a missing image, a taken entry port,
     images[label!] = (await buildImage(app.path, { vault })).digest;
     await app.remove();
   }
-  const home = await homeWithImages(vault, "ingot-refusal-");
-  t.after(async () => {
-    await endControlPlane(home.path);
-    await home.remove();
-  });
-  const ingot = (...args: string[]): ReturnType<typeof runIngot> => runIngot(home.path, args);
+  const home = await testHome(t, vault, "ingot-refusal-");
+  const { ingot } = home;
   const refusals: [string[], RegExp, RegExp][] = [
     [["deploy", images["taken-port"]!, "--env", "staging"], /Cannot find environment staging as it does not exist: known are dev, test, prod/, /ingot env ls/],
     [["deploy", "no-such-image:1.0.0", "--env", "dev"], /no-such-image/, /ingot images|build/i],

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
 import { streamServer } from "../../src/server/control-client.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, homeWithImages, runIngot, startIngot } from "../control-plane.ts";
+import { startIngot, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
 const appYaml = (version: number, healthPath = "/"): string => `name: deploy-test
@@ -42,12 +42,8 @@ test("deploys switch versions under load without a failed request, a bad version
     digests.push((await buildImage(app.path, { vault })).digest);
     await app.remove();
   }
-  const home = await homeWithImages(vault, "ingot-deploy-");
-  t.after(async () => {
-    await endControlPlane(home.path);
-    await home.remove();
-  });
-  const ingot = (...args: string[]): ReturnType<typeof runIngot> => runIngot(home.path, args);
+  const home = await testHome(t, vault, "ingot-deploy-");
+  const { ingot } = home;
   const status = async (environment: string): Promise<Status> => {
     const result = await ingot("status", "--env", environment, "--json");
     assert.equal(result.code, 0, result.stderr);

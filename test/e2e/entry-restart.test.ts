@@ -10,7 +10,7 @@ import { readEntryRecord } from "../../src/entry/entry-launch.ts";
 import { isHaproxyOf } from "../../src/entry/haproxy-process.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, eventsOf, homeWithImages, msUntilServing, runIngot } from "../control-plane.ts";
+import { eventsOf, msUntilServing, testHome } from "../control-plane.ts";
 
 const appYaml = `name: entry-restart-test
 version: 1.0.0
@@ -35,12 +35,8 @@ test("a killed entry point's HAProxy is started again within about 2 s on the sa
   const app = await elfServerApp("ingot-entry-restart-app-", appYaml);
   await buildImage(app.path, { vault });
   await app.remove();
-  const home = await homeWithImages(vault, "ingot-entry-restart-");
-  t.after(async () => {
-    await endControlPlane(home.path);
-    await home.remove();
-  });
-  const ingot = (...args: string[]): ReturnType<typeof runIngot> => runIngot(home.path, args);
+  const home = await testHome(t, vault, "ingot-entry-restart-");
+  const { ingot } = home;
 
   const deployed = await ingot("deploy", "entry-restart-test:1.0.0", "--env", "dev");
   assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);

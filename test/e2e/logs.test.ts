@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildImage } from "../../src/image/build.ts";
-import { endControlPlane, homeWithImages, runIngot, startIngot } from "../control-plane.ts";
+import { startIngot, testHome } from "../control-plane.ts";
 import { join } from "node:path";
 import { elfServerApp, sharedTestVault, tempDir } from "../helpers.ts";
 import { otlpReceiver, until } from "../log-peers.ts";
@@ -54,13 +54,9 @@ test("an instance's app, console and entry lines reach the store labelled; -f fo
     await buildImage(app.path, { vault });
     await app.remove();
   }
-  const home = await homeWithImages(vault, "ingot-logs-e2e-");
-  t.after(async () => {
-    await endControlPlane(home.path);
-    await home.remove();
-  });
+  const home = await testHome(t, vault, "ingot-logs-e2e-");
   const ingot = async (...args: string[]): Promise<string> => {
-    const result = await runIngot(home.path, args);
+    const result = await home.ingot(...args);
     assert.equal(result.code, 0, `ingot ${args.join(" ")}: ${result.stderr}`);
     return result.stdout;
   };

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { endControlPlane, homeWithImages, runIngot, startIngot } from "../control-plane.ts";
+import { startIngot, testHome } from "../control-plane.ts";
 
 const appYaml = (version: number): string => `name: self-heal-test
 version: ${version}.0.0
@@ -46,12 +46,8 @@ test("a hung instance and crashed ones are replaced until the image fails 3 time
     await buildImage(app.path, { vault });
     await app.remove();
   }
-  const home = await homeWithImages(vault, "ingot-heal-");
-  t.after(async () => {
-    await endControlPlane(home.path);
-    await home.remove();
-  });
-  const ingot = (...args: string[]): ReturnType<typeof runIngot> => runIngot(home.path, args);
+  const home = await testHome(t, vault, "ingot-heal-");
+  const { ingot } = home;
   const status = async (): Promise<Status> => {
     const result = await ingot("status", "--env", "dev", "--json");
     assert.equal(result.code, 0, result.stderr);
