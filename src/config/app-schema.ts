@@ -91,7 +91,7 @@ const logs = mapping({
 });
 
 /** More instances than this in one environment is a typo on one host; fleets come with a provider that spans hosts. */
-const MAX_INSTANCES = 32;
+export const MAX_INSTANCES = 32;
 /** The longest a draining instance may keep its in-flight requests. */
 const MAX_DRAIN_TIMEOUT_MS = 10 * 60_000;
 /** A crash-loop window longer than a day would keep an old failure against an image for good. */

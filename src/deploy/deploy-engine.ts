@@ -5,6 +5,7 @@ import { IngotError } from "../errors.ts";
 import type { EntryPoint } from "../entry/entry-point.ts";
 import { type EntryPoints, entryHealthcheck } from "../entry/entry-points.ts";
 import type { ImageManifest } from "../image/manifest.ts";
+import { BootSlots, bootParallelism } from "../instance/boot-slots.ts";
 import type { Instance } from "../instance/instance.ts";
 import { type InstanceChange, LiveInstances } from "../instance/live-instances.ts";
 import { instanceConfig } from "../metadata/instance-config.ts";
@@ -19,6 +20,7 @@ import type { Vault } from "../vault/vault.ts";
 import { freePort } from "../vm/free-port.ts";
 import { blueGreenPlan } from "./deploy-plan.ts";
 import { type DeployActions, type DeployEvent, runDeploy } from "./deploy-runner.ts";
+import { withCapacity } from "./capacity.ts";
 import { type DeploySettings, deploySettings } from "./deploy-settings.ts";
 import { assertMemoryForInstances } from "./host-memory.ts";
 
@@ -65,6 +67,8 @@ export class DeployEngine {
   readonly environments: Environments;
   readonly deployments: Deployments;
   readonly events: EventLog;
+  /** Boots at once, across deploys, scale and replacements: one per core (boot-slots.ts). */
+  readonly bootSlots = new BootSlots(bootParallelism());
 
   constructor(readonly parts: EngineParts) {
     this.environments = new Environments(parts.state);
@@ -77,7 +81,7 @@ export class DeployEngine {
     const { digest, manifest } = await resolveImage(this.parts.vault, request.image);
     // Beyond dev, test and prod, an environment exists once an image declares it in ingot.yaml.
     const environment = manifest.environments[request.environment] ? this.environments.ensure(request.environment) : this.environments.get(request.environment);
-    const settings = deploySettings(manifest, environment.name);
+    const settings = withCapacity(deploySettings(manifest, environment.name), environment);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
     // Green boots beside blue, whose memory the host already counts as used.
@@ -132,10 +136,10 @@ export class DeployEngine {
   /** Boots one instance of a deploy (or a replacement), configured with the environment's configuration. */
   bootInstance(id: string, of: { environment: string; digest: string; manifest: ImageManifest; settings: DeploySettings; config: EnvironmentConfig; deployment: number }): Promise<Instance> {
     const { environment, digest, manifest, settings, config } = of;
-    return this.parts.live.boot({
+    return this.bootSlots.boot(() => this.parts.live.boot({
       id, environment, imageDigest: digest, manifest, cpus: settings.cpus, memoryMiB: settings.memoryMiB,
       config: instanceConfig({ instanceId: id, image: { name: manifest.name, version: manifest.version, digest }, platform: this.parts.live.platform, runtimeEnv: config.runtimeEnv, secrets: config.secrets }),
-    }, { deployment: of.deployment });
+    }, { deployment: of.deployment }), { subscribe: (listener) => this.parts.live.subscribe(listener), healthyMs: settings.timeouts.healthyMs });
   }
 
   /** Takes an instance out of its entry point: no new requests, in-flight ones finish up to the timeout. */

@@ -10,7 +10,7 @@ import { APP_STARTED_LINE } from "../vm/init-lines.ts";
 import { type InstanceState, type StateChange, transition } from "./instance-state.ts";
 
 /** How long init may take from QEMU's start to starting the app before the boot counts as hung. */
-const BOOT_TIMEOUT_MS = 5 * 60_000;
+export const BOOT_TIMEOUT_MS = 5 * 60_000;
 /** Console lines kept with a failure, as the deploy history shows them. */
 const LAST_LINES = 15;
 

@@ -10,7 +10,7 @@ describe("Environments", () => {
 
   it("has dev, test and prod from the start, without an entry port yet", () => {
     assert.deepEqual(environments.list().map((environment) => environment.name), ["dev", "test", "prod"]);
-    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null, degraded: null });
+    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null, degraded: null, desiredInstances: null });
   });
 
   it("names the known environments when asked for an unknown one", () => {
@@ -46,5 +46,15 @@ describe("Environments", () => {
     environments.setDegraded("test", degraded);
     environments.setStopped("test", true);
     assert.equal(environments.get("test").degraded, null);
+  });
+
+  it("keeps a desired number of instances until it is reset, through a stop", () => {
+    assert.equal(environments.setDesiredInstances("test", 3).desiredInstances, 3);
+    environments.setStopped("test", true);
+    assert.equal(environments.get("test").desiredInstances, 3);
+    assert.equal(environments.get("prod").desiredInstances, null);
+    assert.equal(environments.setDesiredInstances("test", null).desiredInstances, null);
+    assert.throws(() => environments.setDesiredInstances("test", 0), /CHECK constraint/);
+    assert.throws(() => environments.setDesiredInstances("staging-x", 2), { code: "environment-unknown" });
   });
 });

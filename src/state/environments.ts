@@ -15,6 +15,8 @@ export interface Environment {
   stoppedMs: number | null;
   /** Set when its serving image kept failing (a crash loop): nothing replaces its instances until a deploy or ingot stop. */
   degraded: Degraded | null;
+  /** Instances it is kept at, set by ingot scale; null means the number its serving image says (capacity.ts). */
+  desiredInstances: number | null;
 }
 
 /** Why an environment is degraded, with the figures of the rule it broke. */
@@ -29,7 +31,7 @@ export interface Degraded {
   lastReason: string;
 }
 
-interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null; degraded: string | null }
+interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null; degraded: string | null; desired_instances: number | null }
 
 /**
  * The environments table. dev, test and prod exist from the first migration on.
@@ -93,6 +95,13 @@ export class Environments {
     this.state.sqlite.prepare("UPDATE environments SET degraded = ? WHERE name = ?").run(JSON.stringify(degraded), name);
   }
 
+  /** Keeps the environment at `instances` (ingot scale), or at its serving image's number again with null. */
+  setDesiredInstances(name: string, instances: number | null): Environment {
+    this.get(name);
+    this.state.sqlite.prepare("UPDATE environments SET desired_instances = ? WHERE name = ?").run(instances, name);
+    return this.get(name);
+  }
+
   /** Counts one more change to the environment's configuration; call inside the change's transaction. */
   bumpConfigVersion(name: string): number {
     this.get(name);
@@ -102,5 +111,5 @@ export class Environments {
 
 function toEnvironment(row: EnvironmentRow): Environment {
   return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms, stoppedMs: row.stopped_ms,
-    degraded: row.degraded === null ? null : JSON.parse(row.degraded) as Degraded };
+    degraded: row.degraded === null ? null : JSON.parse(row.degraded) as Degraded, desiredInstances: row.desired_instances };
 }

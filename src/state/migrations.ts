@@ -142,4 +142,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE environments ADD COLUMN degraded TEXT CHECK (degraded IS NULL OR json_valid(degraded));
     `,
   },
+  {
+    version: 5,
+    name: "an environment's desired capacity",
+    sql: `
+      -- Set by ingot scale: the number of instances the environment is kept at, across deploys and
+      -- restarts of the server; null keeps it at the number its serving image's ingot.yaml says.
+      ALTER TABLE environments ADD COLUMN desired_instances INTEGER CHECK (desired_instances IS NULL OR desired_instances >= 1);
+    `,
+  },
 ];
