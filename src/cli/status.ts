@@ -1,5 +1,6 @@
 // `ingot status [--env E] [--json]`: each environment's entry URL, the image it serves and the config
 // version it was deployed with, a running deploy, and its instances with state, uptime and health.
+import type { Capacity } from "../deploy/capacity.ts";
 import type { EnvironmentStatus } from "../server/environment-status.ts";
 import { callServer } from "../server/control-client.ts";
 import { flag, type Parsed } from "./args.ts";
@@ -9,6 +10,7 @@ import { formatDuration, printable, table } from "./format.ts";
  * @example
  * // $ ingot status --env prod
  * // prod  http://127.0.0.1:8080/  hello:2.0.0 (sha256:3f2a…)  config v2
+ * //   instances 3 (scaled; the image says 2)
  * //   degraded: 3 instances of hello:2.0.0 failed within 5 min; last: its app exited with status 1; not replacing … (ingot events --env prod)
  * //   ID       STATE    UPTIME  PORT   ENTRY
  * //   i-9c1d   healthy  3m12s   41234  UP L7OK 200
@@ -25,6 +27,7 @@ export const statusVerb = {
       const serving = status.serving ? `${status.serving.imageRef} (${status.serving.imageDigest.slice(0, 19)}), config v${status.serving.configVersion}` : "nothing deployed";
       const pending = status.configVersion !== (status.serving?.configVersion ?? status.configVersion) ? ` (config v${status.configVersion} reaches instances on the next deploy)` : "";
       console.log(printable(`${status.name}  ${status.entryUrl ?? "no entry point yet"}  ${serving}${pending}${status.running ? `  deploying ${status.running.imageRef} (deploy ${status.running.id})` : ""}`));
+      if (status.capacity) console.log(`  ${describeCapacity(status.capacity)}`);
       if (status.degraded) console.log(printable(`  degraded: ${status.degraded.summary}; not replacing its instances until a deploy or ingot stop (ingot events --env ${status.name})`));
       if (status.instances.length === 0) continue;
       console.log(table([
@@ -35,3 +38,8 @@ export const statusVerb = {
     return 0;
   },
 };
+
+/** "instances 3 (scaled; the image says 2)", or "instances 2" when the image's number holds. */
+export function describeCapacity(capacity: Capacity): string {
+  return `instances ${capacity.instances}${capacity.scaled ? ` (scaled; the image says ${capacity.imageInstances})` : ""}`;
+}

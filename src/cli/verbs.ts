@@ -134,6 +134,12 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./stop.ts")).stopVerb.run(args),
   },
   {
+    name: "scale", summary: "keep an environment at N instances of the image it serves, or (--reset) at its image's number",
+    arguments: [{ name: "[N]", description: "the number of instances, 1 to 32; kept across deploys and restarts until --reset" }],
+    options: [ENVIRONMENT, { flags: "--reset", description: "go back to the number the serving image's ingot.yaml says" }, JSON_OUTPUT],
+    run: async (args: Parsed) => (await import("./scale.ts")).scaleVerb.run(args),
+  },
+  {
     name: "env", summary: "list the environments, their entry point and config version",
     arguments: [{ name: "[ls]", description: "list them" }],
     actions: ["ls"],

@@ -1,18 +1,22 @@
-// Self-healing capacity: an environment that serves is kept at its image's number of instances. An
-// instance that ends without being stopped (its app crashed, its QEMU was killed, it was gone when
-// the server started again) is replaced by a new one of the same image, which joins the entry point
-// once it is healthy and UP. A stopped environment, or one with a deploy running, is left alone. An
-// image whose instances keep failing (crash-loop.ts) is not replaced again: the environment is
-// marked degraded, its instances that still run serve on, and a deploy or ingot stop clears it.
+// Self-healing capacity: an environment that serves is kept at its capacity (capacity.ts: the number
+// ingot scale set, else its image's). An instance that ends without being stopped (its app crashed,
+// its QEMU was killed, it was gone when the server started again) is replaced by a new one of the
+// same image, which joins the entry point once it is healthy and UP; instances beyond the capacity
+// (after ingot scale to fewer) are drained out of the entry point and stopped, newest first. A
+// stopped environment, or one with a deploy running, is left alone. An image whose instances keep
+// failing (crash-loop.ts) is not replaced again: the environment is marked degraded, its instances
+// that still run serve on, and a deploy or ingot stop clears it.
 import type { InstanceChange } from "../instance/live-instances.ts";
+import type { Instance } from "../instance/instance.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
 import type { Deployment } from "../state/deployments.ts";
 import { environmentConfig } from "../state/environment-config.ts";
 import type { Degraded } from "../state/environments.ts";
 import { readManifest } from "../vault/image-ref.ts";
+import { withCapacity } from "./capacity.ts";
 import { type CrashLoopRule, crashLoop, degradedSummary } from "./crash-loop.ts";
 import type { DeployEngine } from "./deploy-engine.ts";
-import { deploySettings } from "./deploy-settings.ts";
+import { type DeploySettings, deploySettings } from "./deploy-settings.ts";
 
 /** After a replacement fails, the next try waits this long, doubling up to the maximum (a crash loop costs little). */
 const RETRY_MS = 15_000;
@@ -23,11 +27,19 @@ const MAX_RETRY_MS = 5 * 60_000;
  * const keeper = new CapacityKeeper(engine, log);
  * keeper.watch();                  // replaces instances that end unexpectedly from now on
  * await keeper.replenish("prod");  // after a restart: replaces those that were gone
+ * await keeper.reconcile("prod");  // after ingot scale: { started: ["i-3f2a"], stopped: [] }, or the reason it could not
  * keeper.close();
  */
+/** What one run of the keeper did to an environment. */
+export interface Reconciled {
+  started: string[];
+  stopped: string[];
+}
+
 export class CapacityKeeper {
-  readonly #running = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
+  /** Per environment: the run in progress or queued; a call while one is queued shares it. */
+  readonly #running = new Map<string, Promise<Reconciled>>();
+  readonly #queued = new Map<string, Promise<Reconciled>>();
   readonly #retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   #unsubscribe: () => void = () => {};
   #closed = false;
@@ -40,21 +52,35 @@ export class CapacityKeeper {
     });
   }
 
-  /** Brings the environment up to its capacity; one run per environment at a time, a call during one runs it again after. */
+  /** Brings the environment to its capacity in the background; a failure is logged and tried again later. */
   replenish(environment: string): Promise<void> {
-    const running = this.#running.get(environment);
-    if (running) {
-      this.#again.add(environment);
-      return running;
-    }
-    const run = this.#replenish(environment).catch((error: unknown) => {
+    return this.#schedule(environment).then(() => {}, () => {});
+  }
+
+  /**
+   * Brings the environment to its capacity, up or down, in a run that starts after this call (one
+   * run per environment at a time); rejects with the reason a run failed, which is also retried later.
+   */
+  reconcile(environment: string): Promise<Reconciled> {
+    return this.#schedule(environment);
+  }
+
+  #schedule(environment: string): Promise<Reconciled> {
+    const queued = this.#queued.get(environment);
+    if (queued) return queued;
+    const previous = this.#running.get(environment)?.catch(() => {}) ?? Promise.resolve();
+    const run = previous.then(() => {
+      this.#queued.delete(environment);
+      return this.#replenish(environment);
+    });
+    this.#queued.set(environment, run);
+    this.#running.set(environment, run);
+    run.catch((error: unknown) => {
       this.log(`cannot keep ${environment} at capacity: ${(error as Error).message}`);
       this.#retryLater(environment);
     }).finally(() => {
-      this.#running.delete(environment);
-      if (this.#again.delete(environment)) void this.replenish(environment);
+      if (this.#running.get(environment) === run) this.#running.delete(environment);
     });
-    this.#running.set(environment, run);
     return run;
   }
 
@@ -64,20 +90,22 @@ export class CapacityKeeper {
     for (const { timer } of this.#retries.values()) clearTimeout(timer);
   }
 
-  async #replenish(name: string): Promise<void> {
+  async #replenish(name: string): Promise<Reconciled> {
     const { engine } = this;
+    const nothing: Reconciled = { started: [], stopped: [] };
     const environment = engine.environments.get(name);
     const serving = engine.deployments.serving(name);
     const entry = engine.parts.entryPoints.get(name);
-    if (this.#closed || environment.stoppedMs !== null || environment.degraded !== null || !serving || !entry || engine.deployments.running(name)) return;
+    if (this.#closed || environment.stoppedMs !== null || environment.degraded !== null || !serving || !entry || engine.deployments.running(name)) return nothing;
     const manifest = await readManifest(engine.parts.vault, serving.imageDigest);
-    const settings = deploySettings(manifest, name);
-    if (this.#crashLooping(name, serving, settings.crashLoop)) return;
+    const settings = withCapacity(deploySettings(manifest, name), environment);
+    if (this.#crashLooping(name, serving, settings.crashLoop)) return nothing;
     const running = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && (instance.state === "healthy" || instance.state === "booting"));
     const missing = settings.instances - running.length;
-    if (missing <= 0) {
+    if (missing < 0) return { started: [], stopped: await this.#reduce(name, serving, running, settings) };
+    if (missing === 0) {
       this.#retries.delete(name);
-      return;
+      return nothing;
     }
     const config = environmentConfig(engine.parts.state, engine.parts.secrets, name);
     const ids = Array.from({ length: missing }, () => LiveInstances.newId());
@@ -100,6 +128,24 @@ export class CapacityKeeper {
     if (failed) throw (failed as PromiseRejectedResult).reason;
     this.#retries.delete(name);
     this.log(`${name} is back at ${settings.instances} instances`);
+    return { started: ids, stopped: [] };
+  }
+
+  /** Drains the instances beyond the capacity out of the entry point and stops them: booting ones first, then the newest. */
+  async #reduce(name: string, serving: Deployment, running: Instance[], settings: DeploySettings): Promise<string[]> {
+    const { engine } = this;
+    const entry = engine.parts.entryPoints.get(name)!;
+    const newestFirst = [...running.filter((instance) => instance.state === "booting"), ...running.filter((instance) => instance.state !== "booting").reverse()];
+    const ids = newestFirst.slice(0, running.length - settings.instances).map((instance) => instance.id);
+    this.log(`${name} runs ${running.length} of ${settings.instances} instances of ${serving.imageRef}: draining and stopping ${ids.join(", ")}`);
+    engine.events.append({ kind: "capacity-reduce", environment: name, deployment: serving.id, data: { instances: ids, have: running.length, want: settings.instances } });
+    await Promise.all(ids.map(async (id) => {
+      await engine.drain(entry, id, settings.timeouts.drainMs);
+      await engine.parts.live.stop(id, settings.timeouts.stopMs);
+    }));
+    this.#retries.delete(name);
+    this.log(`${name} is down to ${settings.instances} instances`);
+    return ids;
   }
 
   /** Marks the environment degraded when the serving deploy's instances broke the crash-loop rule. */

@@ -24,6 +24,7 @@ import { deployRoutes } from "./deploy-routes.ts";
 import { environmentRoutes } from "./environment-routes.ts";
 import { eventRoutes } from "./event-routes.ts";
 import { logRoutes } from "./log-routes.ts";
+import { scaleRoutes } from "./scale-routes.ts";
 import { serverPaths } from "./server-paths.ts";
 
 export interface ControlPlane {
@@ -83,7 +84,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // that restores a gone one and a look that finds it gone share one start again).
     const supervisor = superviseEntryPoints(engine, log);
     return {
-      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
+      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
       close: () => { closed = true; supervisor.close(); healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {

@@ -5,10 +5,13 @@
 import type { DeployEngine } from "../deploy/deploy-engine.ts";
 import { urlOf } from "../deploy/deploy-engine.ts";
 import type { ServerState } from "../entry/server-status.ts";
+import { type Capacity, capacity } from "../deploy/capacity.ts";
 import { degradedSummary } from "../deploy/crash-loop.ts";
+import { deploySettings } from "../deploy/deploy-settings.ts";
 import type { Deployment } from "../state/deployments.ts";
 import type { Degraded } from "../state/environments.ts";
 import { InstanceRecords } from "../state/instances.ts";
+import { readManifest } from "../vault/image-ref.ts";
 
 export interface InstanceStatus {
   id: string;
@@ -33,6 +36,8 @@ export interface EnvironmentStatus {
   configVersion: number;
   /** Its serving image kept failing: nothing replaces its instances until a deploy or ingot stop. */
   degraded: (Degraded & { summary: string }) | null;
+  /** The instances it is kept at (ingot scale's number, else its serving image's); null before its first deploy. */
+  capacity: Capacity | null;
   instances: InstanceStatus[];
 }
 
@@ -50,6 +55,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string): Pr
     const serving = engine.deployments.serving(environment.name);
     const running = engine.deployments.running(environment.name);
     const now = Date.now();
+    const manifest = serving ? await readManifest(engine.parts.vault, serving.imageDigest).catch(() => undefined) : undefined;
     return {
       name: environment.name,
       entryUrl: entry ? urlOf(entry) : null,
@@ -57,6 +63,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string): Pr
       running: running ? { id: running.id, imageRef: running.imageRef, startedMs: running.startedMs } : null,
       configVersion: environment.configVersion,
       degraded: environment.degraded ? { ...environment.degraded, summary: degradedSummary(environment.degraded) } : null,
+      capacity: manifest ? capacity(environment, deploySettings(manifest, environment.name)) : null,
       instances: engine.parts.live.in(environment.name).map((instance) => {
         const record = records.get(instance.id);
         const server = servers.find((candidate) => candidate.name === instance.id);
