@@ -19,6 +19,8 @@ test("replacements, a crash loop and its end, and a deploy's steps read as sente
   assert.deepEqual(eventLines(event("capacity-replace", { instances: ["i-9c1d0b7e"], have: 0, want: 1, configVersion: 2 })), [
     "2026-12-01 10:00:01.204  i-9c1d0b7e  replacing: 0 of 1 instances of deploy 4 run; starting these (config v2)",
   ]);
+  assert.deepEqual(eventLines(event("scale", { from: 1, to: 3, imageInstances: 1, scaled: true })), ["2026-12-01 10:00:01.204  -           scale: 1 → 3 instances (the image says 1)"]);
+  assert.deepEqual(eventLines(event("capacity-reduce", { instances: ["i-1", "i-2"], have: 3, want: 1 })), ["2026-12-01 10:00:01.204  i-1, i-2    reducing: 3 instances run of 1 wanted; draining and stopping these"]);
   assert.match(eventLines(event("environment-degraded", { summary: "3 instances of hello:2.0.0 failed within 5 min; last: its app exited with status 1" }))[0]!,
     /^2026-12-01 10:00:01\.204 {2}- {11}degraded: 3 instances of hello:2\.0\.0 failed within 5 min; last: its app exited with status 1; its instances are no longer replaced until a deploy or ingot stop$/);
   assert.match(eventLines(event("degraded-cleared", { reason: "deploy 5 of hello:2.0.1 succeeded" }))[0]!, /no longer degraded: deploy 5 of hello:2\.0\.1 succeeded$/);

@@ -50,6 +50,10 @@ function described(event: EventRecord): { instance: string | null; what: string;
         what: `replacing: ${String(data.have)} of ${String(data.want)} instances of deploy ${String(event.deployment)} run; starting these (config v${String(data.configVersion)})`,
         consoleLines: [],
       };
+    case "capacity-reduce":
+      return { instance: strings(data.instances).join(", ") || null, what: `reducing: ${String(data.have)} instances run of ${String(data.want)} wanted; draining and stopping these`, consoleLines: [] };
+    case "scale":
+      return { instance: null, what: `scale: ${String(data.from)} → ${String(data.to)} instances (${data.scaled === true ? `the image says ${String(data.imageInstances)}` : "the image's number"})`, consoleLines: [] };
     case "environment-degraded":
       return { instance: null, what: `degraded: ${String(data.summary)}; its instances are no longer replaced until a deploy or ingot stop`, consoleLines: [] };
     case "degraded-cleared":

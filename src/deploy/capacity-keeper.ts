@@ -6,6 +6,8 @@
 // stopped environment, or one with a deploy running, is left alone. An image whose instances keep
 // failing (crash-loop.ts) is not replaced again: the environment is marked degraded, its instances
 // that still run serve on, and a deploy or ingot stop clears it.
+import type { EntryPoint } from "../entry/entry-point.ts";
+import { IngotError } from "../errors.ts";
 import type { InstanceChange } from "../instance/live-instances.ts";
 import type { Instance } from "../instance/instance.ts";
 import { LiveInstances } from "../instance/live-instances.ts";
@@ -100,7 +102,8 @@ export class CapacityKeeper {
     const manifest = await readManifest(engine.parts.vault, serving.imageDigest);
     const settings = withCapacity(deploySettings(manifest, name), environment);
     if (this.#crashLooping(name, serving, settings.crashLoop)) return nothing;
-    const running = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && (instance.state === "healthy" || instance.state === "booting"));
+    await this.#stopOrphans(name, entry, settings);
+    const running = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && instance.state === "healthy");
     const missing = settings.instances - running.length;
     if (missing < 0) return { started: [], stopped: await this.#reduce(name, serving, running, settings) };
     if (missing === 0) {
@@ -116,6 +119,7 @@ export class CapacityKeeper {
       const instance = await engine.bootInstance(id, { environment: name, digest: serving.imageDigest, manifest, settings, config, deployment: serving.id });
       try {
         await instance.waitHealthy(settings.timeouts.healthyMs, signal);
+        this.#assertStillServing(name, serving);
         await entry.add({ name: id, address: "127.0.0.1", port: instance.servicePort });
         await entry.waitUp(id, settings.timeouts.upMs, signal);
       } catch (error) {
@@ -131,12 +135,11 @@ export class CapacityKeeper {
     return { started: ids, stopped: [] };
   }
 
-  /** Drains the instances beyond the capacity out of the entry point and stops them: booting ones first, then the newest. */
+  /** Drains the instances beyond the capacity out of the entry point and stops them, newest first. */
   async #reduce(name: string, serving: Deployment, running: Instance[], settings: DeploySettings): Promise<string[]> {
     const { engine } = this;
     const entry = engine.parts.entryPoints.get(name)!;
-    const newestFirst = [...running.filter((instance) => instance.state === "booting"), ...running.filter((instance) => instance.state !== "booting").reverse()];
-    const ids = newestFirst.slice(0, running.length - settings.instances).map((instance) => instance.id);
+    const ids = [...running].reverse().slice(0, running.length - settings.instances).map((instance) => instance.id);
     this.log(`${name} runs ${running.length} of ${settings.instances} instances of ${serving.imageRef}: draining and stopping ${ids.join(", ")}`);
     engine.events.append({ kind: "capacity-reduce", environment: name, deployment: serving.id, data: { instances: ids, have: running.length, want: settings.instances } });
     await Promise.all(ids.map(async (id) => {
@@ -146,6 +149,31 @@ export class CapacityKeeper {
     this.#retries.delete(name);
     this.log(`${name} is down to ${settings.instances} instances`);
     return ids;
+  }
+
+  /**
+   * Stops the environment's instances that still boot: runs of an environment go one at a time and
+   * no deploy runs, so the last server was starting them (killed mid-scale or mid-replacement) and
+   * nothing would ever add them to the entry point. New ones take their place.
+   */
+  async #stopOrphans(name: string, entry: EntryPoint, settings: DeploySettings): Promise<void> {
+    const orphans = this.engine.parts.live.in(name).filter((instance) => instance.state === "booting");
+    if (orphans.length === 0) return;
+    this.log(`${name}: stopping ${orphans.map((instance) => instance.id).join(", ")}, left booting by the last server; new ones take their place`);
+    await Promise.all(orphans.map(async (instance) => {
+      await entry.remove(instance.id, 0).catch(() => {});
+      await this.engine.parts.live.stop(instance.id, settings.timeouts.stopMs);
+    }));
+  }
+
+  /** A deploy that started meanwhile owns the environment: an instance of the image it replaces must not join the entry point. */
+  #assertStillServing(name: string, serving: Deployment): void {
+    const running = this.engine.deployments.running(name);
+    if (running || this.engine.deployments.serving(name)?.id !== serving.id) {
+      throw new IngotError(`Cannot add an instance of ${serving.imageRef} to ${name} as ${running ? `deploy ${running.id} of ${running.imageRef} started` : "another deploy finished"} meanwhile`, {
+        code: "capacity-superseded", hint: "The deploy brings the environment to its capacity",
+      });
+    }
   }
 
   /** Marks the environment degraded when the serving deploy's instances broke the crash-loop rule. */

@@ -59,7 +59,7 @@ export async function scaleEnvironment(engine: DeployEngine, keeper: CapacityKee
   const manifest = await readManifest(engine.parts.vault, serving.imageDigest);
   const settings = deploySettings(manifest, name);
   const target = capacity({ desiredInstances: request.instances }, settings);
-  const was = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && (instance.state === "healthy" || instance.state === "booting")).length;
+  const was = engine.parts.live.in(name).filter((instance) => instance.imageDigest === serving.imageDigest && instance.state === "healthy").length;
   // The new instances boot beside those that run, whose memory the host already counts as used.
   if (target.instances > was) assertMemoryForInstances(`scale ${name} to ${target.instances} instances`, { instances: target.instances - was, memoryMiB: settings.memoryMiB });
   engine.environments.setDesiredInstances(name, request.instances);

@@ -1,13 +1,13 @@
 // End to end, through bin/ingot with a real control plane, QEMU instances and HAProxy: ingot scale
 // boots the missing instances of the serving image until they are healthy and UP in the entry point,
 // drains and stops the extra ones while clients keep requesting without a failure, keeps the number
-// across deploys, and refuses what it cannot do with a hint.
+// across deploys and a server killed mid-scale, and refuses what it cannot do with a hint.
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildImage } from "../../src/image/build.ts";
 import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { testHome } from "../control-plane.ts";
+import { startIngot, testHome } from "../control-plane.ts";
 import { startLoad } from "../load.ts";
 
 const appYaml = (version: number): string => `name: scale-test
@@ -56,7 +56,7 @@ test("ingot scale boots instances until healthy and UP, drains extra ones under 
     await buildImage(app.path, { vault });
     await app.remove();
   }
-  const { ingot } = await testHome(t, vault, "ingot-scale-");
+  const { ingot, path: homePath } = await testHome(t, vault, "ingot-scale-");
   const status = async (): Promise<Status> => {
     const result = await ingot("status", "--env", "dev", "--json");
     assert.equal(result.code, 0, result.stderr);
@@ -121,10 +121,26 @@ test("ingot scale boots instances until healthy and UP, drains extra ones under 
   assert.deepEqual(serving(now), ["healthy UP"]);
   assert.deepEqual(now.capacity, { instances: 1, imageInstances: 1, scaled: true });
 
+  // A server killed mid-scale (its new instance booting) reconciles when it starts again: the number
+  // is recorded, the instance it left booting is stopped and a new one joins the entry point.
+  const serverPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  const cut = startIngot(homePath, ["scale", "--env", "dev", "2", "--json"]);
+  await cut.waitForLine(/"type":"scale"/);
+  process.kill(serverPid, "SIGKILL");
+  assert.notEqual((await cut.done).code, 0, "the scale's client saw its server go");
+  const deadline = Date.now() + 120_000;
+  while (serving(now = await status()).join() !== "healthy UP,healthy UP") {
+    assert.ok(Date.now() < deadline, `not 2 healthy and UP within 120 s after the restart: ${JSON.stringify(now)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  assert.deepEqual(now.capacity, { instances: 2, imageInstances: 1, scaled: true });
+
   // --reset goes back to the image's number; the events record each scale.
   const reset = await ingot("scale", "--env", "dev", "--reset");
   assert.equal(reset.code, 0, reset.stdout + reset.stderr);
-  assert.deepEqual((await status()).capacity, { instances: 1, imageInstances: 1, scaled: false });
+  now = await status();
+  assert.deepEqual(now.capacity, { instances: 1, imageInstances: 1, scaled: false });
+  assert.deepEqual(serving(now), ["healthy UP"]);
   const events = (await ingot("events", "--env", "dev", "-n", "500", "--json")).stdout.trim().split("\n").map((line) => JSON.parse(line) as { kind: string; data: { from?: number; to?: number } });
-  assert.deepEqual(events.filter((event) => event.kind === "scale").map((event) => `${event.data.from}→${event.data.to}`), ["1→3", "3→1", "1→1"]);
+  assert.deepEqual(events.filter((event) => event.kind === "scale").map((event) => `${event.data.from}→${event.data.to}`), ["1→3", "3→1", "1→2", "2→1"]);
 });
