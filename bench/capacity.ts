@@ -1,7 +1,8 @@
 // `npm run bench:capacity`: the most instances of examples/hello (Node) this host runs at once, and
 // what stops it there. A deploy of one instance, then `ingot scale` one more at a time (bin/ingot, a
 // fresh INGOT_HOME) until the host-memory check refuses, an instance fails to become healthy, the
-// cap or the time bound; each instance's QEMU RSS on the host. Then ten at once, booted as the host's
+// cap or the time bound (past 32, an environment's most, a second environment grows); each
+// instance's QEMU RSS on the host. Then ten at once, booted as the host's
 // cores allow (the default) against all together (INGOT_BOOT_PARALLELISM=10).
 // Usage: npm run bench:capacity -- [--cap 40] [--minutes 25] [--parallel 10] [--vault DIR]; figures in bench/results/capacity.json.
 import { readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { MAX_INSTANCES } from "../src/config/app-schema.ts";
 import { hostMemory, memoryPlan, QEMU_OVERHEAD_MIB } from "../src/deploy/host-memory.ts";
 import { buildImage } from "../src/image/build.ts";
 import { BOOT_PARALLELISM_VARIABLE } from "../src/instance/boot-slots.ts";
@@ -47,7 +49,7 @@ const vault = await Vault.open(values.vault);
 const work = await mkdtemp(join(tmpdir(), "ingot-bench-capacity-"));
 await cp("examples/hello", work, { recursive: true });
 const yaml = await readFile(join(work, "ingot.yaml"), "utf8");
-await writeFile(join(work, "ingot.yaml"), `${yaml.replace(/^environments:\n[\s\S]*$/m, "")}environments:\n  fleet:\n    instances: 1\n  bound:\n    instances: ${parallel}\n  unbound:\n    instances: ${parallel}\n`);
+await writeFile(join(work, "ingot.yaml"), `${yaml.replace(/^environments:\n[\s\S]*$/m, "")}environments:\n  fleet:\n    instances: 1\n  fleet-2:\n    instances: 1\n  bound:\n    instances: ${parallel}\n  unbound:\n    instances: ${parallel}\n`);
 const built = await buildImage(work, { vault });
 const home = await homeWithImages(vault, "ingot-bench-capacity-home-");
 const ingot = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => runIngot(home.path, args);
@@ -88,7 +90,10 @@ try {
       break;
     }
     const started = performance.now();
-    const scaled = await ingot("scale", "--env", "fleet", String(count));
+    // Past an environment's most, a second one: its deploy boots its first instance, scale the others.
+    const scaled = count <= MAX_INSTANCES ? await ingot("scale", "--env", "fleet", String(count))
+      : count === MAX_INSTANCES + 1 ? await ingot("deploy", built.digest, "--env", "fleet-2")
+        : await ingot("scale", "--env", "fleet-2", String(count - MAX_INSTANCES));
     const scaleMs = Math.round(performance.now() - started);
     if (scaled.code !== 0) {
       refusal = scaled.stderr.trim();
@@ -99,7 +104,7 @@ try {
     steps.push({ instances: count, scaleMs });
     log(`${count} instances (+1 in ${scaleMs} ms, load ${loadavg()[0]!.toFixed(1)})`);
   }
-  const instances = await instancesOf("fleet");
+  const instances = [...await instancesOf("fleet"), ...await instancesOf("fleet-2")];
   const rss = instances.map((instance) => (instance.pid ? rssMiB(instance.pid) : undefined)).filter((value): value is number => value !== undefined);
   const host = hostMemory();
   const accelerator = detectAccelerator();
