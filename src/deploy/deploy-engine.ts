@@ -54,6 +54,8 @@ export interface DeployRequest extends StrategyRequest {
 export interface DeployReport {
   deployment: Deployment;
   entryUrl: string;
+  /** A canary withdrawn as asked (or as judged): the old version serves, which is what was wanted. */
+  aborted?: true;
   failedInstance?: string;
   lastLines?: string[];
 }
@@ -77,11 +79,23 @@ export class DeployEngine {
   readonly deployments: Deployments;
   readonly events: EventLog;
   readonly #endingCanary = new Set<string>();
+  readonly #settled = new Set<(environment: string) => void>();
 
   constructor(readonly parts: EngineParts) {
     this.environments = new Environments(parts.state);
     this.deployments = new Deployments(parts.state);
     this.events = new EventLog(parts.state);
+  }
+
+  /** Calls `listener` whenever a deploy or a canary ends, for what keeps the capacity (an undone rolling deploy leaves fewer old instances). */
+  onSettled(listener: (environment: string) => void): () => void {
+    this.#settled.add(listener);
+    return () => this.#settled.delete(listener);
+  }
+
+  #settle(environment: string): void {
+    if (this.deployments.running(environment)) return;
+    for (const listener of this.#settled) listener(environment);
   }
 
   async deploy(request: DeployRequest, emit: (event: ProgressEvent) => void = () => {}): Promise<DeployReport> {
@@ -126,6 +140,7 @@ export class DeployEngine {
       throw error;
     } finally {
       unsubscribe();
+      this.#settle(environment.name);
     }
   }
 
@@ -166,7 +181,7 @@ export class DeployEngine {
         await run.withdraw(blue, canary.instances, progress);
         return { deployment: this.deployments.finish(deployment.id, "failed", why), entryUrl: urlOf(entry) };
       };
-      if (action === "abort") return await withdraw(`canary aborted: ${reason}`);
+      if (action === "abort") return { ...(await withdraw(`canary aborted: ${reason}`)), aborted: true };
       const rest = Array.from({ length: Math.max(0, settings.instances - canary.instances.length) }, () => LiveInstances.newId());
       assertMemoryForInstances(`promote the canary of ${environment.name}`, { instances: rest.length, memoryMiB: settings.memoryMiB });
       const outcome = await run.plan("promote", promotePlan({ blue, canary: canary.instances, rest, timeouts: settings.timeouts }), progress);
@@ -178,6 +193,7 @@ export class DeployEngine {
     } finally {
       this.#endingCanary.delete(environment.name);
       unsubscribe();
+      this.#settle(environment.name);
     }
   }
 

@@ -19,7 +19,7 @@ test("what cannot work is refused with what would", () => {
   assert.throws(() => strategyShape({ strategy: "canary", canary: { percent: 100 } }, prod), /100% of the requests/);
   assert.throws(() => strategyShape({ strategy: "canary", canary: { percent: 25 } }, { ...prod, serving: 0 }), /no version serves there to compare it with/);
   assert.throws(() => strategyShape({ strategy: "canary", canary: { percent: 25, instances: 4 } }, prod), /4 canary instances as prod runs 3/);
-  assert.throws(() => strategyShape({ strategy: "rolling", canary: { percent: 25 } }, prod), /--percent and --auto are for --strategy canary/);
+  assert.throws(() => strategyShape({ strategy: "rolling", canary: { percent: 25 } }, prod), /canary share to a rolling deploy/);
   try {
     strategyShape({ strategy: "canary", canary: { percent: 0 } }, prod);
     assert.fail("accepted 0%");

@@ -11,7 +11,7 @@ export interface StrategyRequest {
   /** rolling: new instances per batch (1 unless given). */
   batch?: number;
   /** canary: the share of requests its instances take, how many there are (1 unless given), and ingot's judging. */
-  canary?: { percent: number; instances?: number; autoWindowMs?: number };
+  canary?: { percent?: number; instances?: number; autoWindowMs?: number };
 }
 
 /** How many new instances boot now, in which batches, and a canary's split. */
@@ -41,7 +41,7 @@ export function strategyShape(request: StrategyRequest, environment: { name: str
   }
   if (strategy !== "canary") return { kind: "batches", strategy, instances: capacity, batch: capacity };
   const canary = request.canary;
-  if (!canary) return refuse("start a canary without its share of requests", "Give --percent N, e.g. --strategy canary --percent 10");
+  if (canary?.percent === undefined) return refuse("start a canary without its share of requests", "Give --percent N, e.g. --strategy canary --percent 10");
   if (!Number.isInteger(canary.percent) || canary.percent < 1 || canary.percent > 99) refuse(`give a canary ${canary.percent}% of the requests`, "Give --percent a whole number from 1 to 99");
   if (environment.serving === 0) refuse(`start a canary in ${environment.name} as no version serves there to compare it with`, `Deploy it without --strategy canary first (blue/green or rolling)`);
   const instances = canary.instances ?? 1;

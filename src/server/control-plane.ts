@@ -74,6 +74,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const recovered = recover(engine, log).then(() => {
       if (closed) return;
       keeper.watch();
+      engine.onSettled((environment) => void keeper.replenish(environment));
       healthWatch.start();
       // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
       for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
