@@ -101,6 +101,17 @@ test("rolling keeps three serving with no failed request; a canary takes its sha
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /deploy \d+ of strategies-test:3\.0\.0 is running/);
 
+  // The server killed while the canary runs: the split is a resting state, kept by the next server.
+  const serverPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  process.kill(serverPid, "SIGKILL");
+  const afterKill = await sampleAnswers(`${url}env/VERSION`, 400, 4);
+  assert.deepEqual(afterKill.filter((answer) => answer !== "2" && answer !== "3"), [], "the entry point serves on while the server is down");
+  const restarted = await status();
+  assert.ok(restarted.running, "the restarted server keeps the canary running");
+  assert.deepEqual(restarted.instances.map((instance) => instance.image).sort(), [...Array(3).fill("strategies-test:2.0.0"), "strategies-test:3.0.0"]);
+  const kept = (await sampleAnswers(`${url}env/VERSION`, 400, 4)).filter((answer) => answer === "3").length / 400;
+  assert.ok(Math.abs(kept - 0.25) <= 0.08, `the canary still takes its share after the restart: ${(kept * 100).toFixed(1)}% of 400`);
+
   // 3. --abort under load: every request goes back to v2, none fails.
   const abortLoad = [startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true }), startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: false })];
   await new Promise((resolve) => setTimeout(resolve, 500));
