@@ -75,6 +75,7 @@ export function describeProgress(event: ProgressEvent): string | undefined {
     case "canary-end":
       return `${event.action === "promote" ? "promoting" : "aborting"} the canary: ${event.reason}`;
     case "plan":
+      return event.steps.length === 0 ? undefined : `${event.stage} plan: ${event.steps.filter((step) => step.kind === "switch" || step.kind === "split").length} ${event.stage === "canary" ? "split" : "switch(es)"} in ${event.steps.length} steps`;
     case "finished":
       return undefined;
   }

@@ -128,4 +128,33 @@ test("rolling keeps three serving with no failed request; a canary takes its sha
   const noCanary = await ingot("deploy", "--env", "dev", "--promote");
   assert.equal(noCanary.code, 1);
   assert.match(noCanary.stderr, /Cannot promote a canary in dev as none runs there/);
+
+  // 4. v4 answers 500 to a tenth of its requests: with --auto, ingot aborts it as soon as the figures say so, and records them.
+  const judged = await ingot("deploy", "strategies-test:4.0.0", "--env", "dev", "--strategy", "canary", "--percent", "25", "--auto", "--window", "5m");
+  assert.equal(judged.code, 0, judged.stdout + judged.stderr);
+  assert.match(judged.stdout, /judged by ingot for 5 min/);
+  const startedMs = Date.now();
+  const traffic = startLoad(url, { clients: 2, keepAlive: false });
+  let shown = "";
+  try {
+    while ((await status()).running) {
+      assert.ok(Date.now() - startedMs < 90_000, `the judge aborted the failing canary within 90 s; ingot status said:\n${shown}`);
+      shown = (await ingot("status", "--env", "dev")).stdout;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    await traffic.stop();
+  }
+  assert.match(shown, /canary i-[0-9a-f]{8} takes 25% of the requests since .*; ingot judges it/, "ingot status showed the canary live");
+  assert.match(shown, /strategies-test:2\.0\.0 +\d+ +0 \(0\.0%\)/, `the old version's figures:\n${shown}`);
+  const abortedByJudge = (await history())[0]!;
+  assert.equal(abortedByJudge.state, "failed");
+  assert.match(abortedByJudge.reason ?? "", /canary aborted: judged by ingot: canary 5xx \d+\.\d% \(\d+ of \d+\) against 0\.0% \(0 of \d+\)/);
+  const verdicts = (await ingot("events", "--env", "dev", "--json", "-n", "500")).stdout.trim().split("\n")
+    .map((line) => JSON.parse(line) as { kind: string; data: { verdict?: string; figures?: { canary: { serverErrors: number } } } })
+    .filter((event) => event.kind === "canary-judged");
+  assert.equal(verdicts.length, 1, "the verdict is recorded once");
+  assert.equal(verdicts[0]!.data.verdict, "abort");
+  assert.ok(verdicts[0]!.data.figures!.canary.serverErrors > 0, "with the figures that decided it");
+  assert.deepEqual([...await versions(60)], ["2"], "v2 alone serves after the abort");
 });
