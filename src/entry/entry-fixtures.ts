@@ -90,6 +90,17 @@ export function get(port: number, agent: Agent | false, path = "/"): Promise<{ s
   });
 }
 
+/** `count` GETs, eight at a time, every other one over the kept-alive agent; the answers in the order sent. */
+export async function requests(port: number, agent: Agent, count: number): Promise<{ status: number; body: string }[]> {
+  const answers: { status: number; body: string }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < count; index = next++) answers[index] = await get(port, index % 2 ? agent : false);
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return answers;
+}
+
 export interface Answer { connection: "kept-alive" | "fresh"; startedAt: number; status: number; body: string }
 
 /** Workers over one kept-alive agent and workers opening a fresh connection per request, until stopped. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Agent } from "node:http";
 import { test } from "node:test";
-import { get, haproxySkip, instance, startEntry } from "./entry-fixtures.ts";
+import { get, haproxySkip, instance, requests, startEntry } from "./entry-fixtures.ts";
 import { readTraffic, type ResponseCounts, trafficSince, trafficSnapshot, type TrafficSnapshot, zeroCounts } from "./server-traffic.ts";
 
 const counts = (partial: Partial<ResponseCounts>): ResponseCounts => ({ ...zeroCounts(), ...partial });
@@ -74,7 +74,7 @@ test("a real HAProxy's counters give each instance the responses it sent since t
   const [failingBefore, steadyBefore] = [failing.requests, steady.requests];
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   t.after(() => agent.destroy());
-  const answers = await Promise.all(Array.from({ length: 200 }, (_, index) => get(entry.spec.bind.port, index % 2 ? agent : false)));
+  const answers = await requests(entry.spec.bind.port, agent, 200);
   const since = trafficSince(baseline, await readTraffic(entry));
   const failingServed = failing.requests - failingBefore;
   const failed = Math.floor(failing.requests / 10) - Math.floor(failingBefore / 10);
