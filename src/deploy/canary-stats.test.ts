@@ -7,6 +7,7 @@ import { get, haproxySkip, instance, requests, startEntry } from "../entry/entry
 import type { LogLine } from "../logs/log-line.ts";
 import { LogStore } from "../logs/log-store.ts";
 import { SyslogListener } from "../logs/syslog-listener.ts";
+import { DEFAULT_CANARY_POLICY, judgeCanary } from "./canary-judge.ts";
 import { CanaryStats } from "./canary-stats.ts";
 
 async function openStore(t: TestContext): Promise<{ store: LogStore; listener: SyslogListener }> {
@@ -27,7 +28,7 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   const { store, listener } = await openStore(t);
   const entry = await startEntry(t, "prod", { accessLog: { host: "127.0.0.1", port: listener.port } });
   const failing = await instance(t, "failing", { failEvery: 10 });
-  const slow = await instance(t, "slow", { delayMs: 100 });
+  const slow = await instance(t, "slow", { delayMs: 200 });
   for (const [name, started] of [["web-1", failing], ["web-2", slow]] as const) {
     await entry.add({ name, address: "127.0.0.1", port: started.port });
     await entry.waitUp(name, 5_000);
@@ -55,10 +56,26 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   assert.deepEqual([fast.requests, fast.serverErrors], [failingServed, failed]);
   assert.deepEqual([slower.requests, slower.serverErrors], [slow.requests - slowBefore, 0]);
   assert.ok(failed >= 8, `round robin gave the failing instance ${failingServed} of 200 requests`);
-  assert.ok(slower.p95Ms! >= 100, `the slow instance's p95 is ${slower.p95Ms} ms`);
-  assert.ok(fast.p95Ms! < 100, `the fast instance's p95 is ${fast.p95Ms} ms`);
+  // Each p95 is the one of the response times HAProxy wrote in its messages (%Tr, the 4th time).
+  const logged = store.query({ environment: "prod", sources: ["entry"], sinceMs, limit: 1000 });
+  for (const [slot, figuresOf] of [["slot1", fast], ["slot2", slower]] as const) {
+    const times = logged.flatMap((line) => {
+      const match = new RegExp(` prod/${slot} [\\d-]+/[\\d-]+/[\\d-]+/(\\d+)/`).exec(line.message);
+      return match ? [Number(match[1])] : [];
+    }).sort((a, b) => a - b);
+    assert.equal(figuresOf.p95Ms, times[Math.ceil(0.95 * times.length) - 1], `${slot}'s p95 of ${times.join(" ")}`);
+  }
+  // On a host as loaded as it may be, the slow one is at least its delay, and slower than the other.
+  assert.ok(slower.p95Ms! >= 200 && fast.p95Ms! < slower.p95Ms!, `p95: ${fast.p95Ms} ms fast, ${slower.p95Ms} ms slow`);
   assert.deepEqual(live.version(["web-1", "web-2"]).requests, 200);
   assert.equal(live.unattributed, 0);
+
+  // Judged as versions: the failing one is aborted for its 5xx.
+  const failingJudged = judgeCanary({
+    old: { version: "1.0.0", ...live.version(["web-2"]) }, canary: { version: "1.1.0", ...live.version(["web-1"]) }, policy: DEFAULT_CANARY_POLICY, elapsedMs: 1_000,
+  });
+  assert.equal(failingJudged.verdict, "abort");
+  assert.match(failingJudged.reason, new RegExp(`^canary 5xx \\d+\\.\\d% \\(${failed} of ${failingServed}\\) against 0\\.0% \\(0 of ${slower.requests}\\) for 1\\.0\\.0, beyond the tolerance of \\+1 pt$`));
 
   // A control plane started again reads the same requests back from the store.
   const readBack = CanaryStats.follow(store, { environment: "prod", sinceMs, instanceOf });

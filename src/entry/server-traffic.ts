@@ -3,6 +3,7 @@
 // taken again by a later instance: so figures are deltas between two snapshots, each slot with the
 // instance that held it, and an instance is counted only where its slot's delta is its own.
 import type { EntryPoint } from "./entry-point.ts";
+import { serverRows } from "./server-status.ts";
 
 export const RESPONSE_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"] as const;
 export type ResponseClass = (typeof RESPONSE_CLASSES)[number];
@@ -30,25 +31,18 @@ export interface UncountedInstance { instance: string; slot: string; reason: str
 export interface TrafficSince { sinceMs: number; untilMs: number; instances: InstanceTraffic[]; uncounted: UncountedInstance[] }
 
 /**
- * Reads the snapshot of a backend from `show stat`'s CSV, by column names (as server-status.ts).
+ * Reads the snapshot of a backend from `show stat`'s CSV, by column names (serverRows).
  *
  * @example
  * trafficSnapshot(await entry.api.command("show stat"), "prod", new Map([["slot1", "web-1"]]), Date.now());
  * // { takenAtMs: …, slots: [{ slot: "slot1", holder: "web-1", responses: { "1xx": 0, "2xx": 120, …, "5xx": 3, other: 0 } }, { slot: "slot2", holder: undefined, … }, …] }
  */
 export function trafficSnapshot(csv: string, backend: string, holders: ReadonlyMap<string, string>, takenAtMs: number): TrafficSnapshot {
-  const [headerLine, ...lines] = csv.split("\n").filter((line) => line.trim() !== "");
-  if (!headerLine?.startsWith("# ")) return { takenAtMs, slots: [] };
-  const header = headerLine.slice(2).split(",");
-  const column = (fields: string[], name: string): string => fields[header.indexOf(name)] ?? "";
-  const slots = lines
-    .map((line) => line.split(","))
-    .filter((fields) => column(fields, "pxname") === backend && column(fields, "type") === "2")
-    .map((fields) => {
-      const slot = column(fields, "svname");
-      const responses = Object.fromEntries(RESPONSE_CLASSES.map((name) => [name, Number(column(fields, `hrsp_${name}`)) || 0])) as ResponseCounts;
-      return { slot, holder: holders.get(slot), responses };
-    });
+  const slots = serverRows(csv, backend).map((column) => {
+    const slot = column("svname");
+    const responses = Object.fromEntries(RESPONSE_CLASSES.map((name) => [name, Number(column(`hrsp_${name}`)) || 0])) as ResponseCounts;
+    return { slot, holder: holders.get(slot), responses };
+  });
   return { takenAtMs, slots };
 }
 
