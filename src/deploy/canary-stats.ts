@@ -15,17 +15,17 @@ export interface CanaryStatsOptions {
   /** Requests logged from this time on (ms, HAProxy's clock: a request is logged when it ends) are counted. */
   sinceMs: number;
   /**
-   * The instance that holds a server slot (EntryPoint.slotHolders), asked as each request is
-   * counted; undefined leaves the request out (a free slot, `<NOSRV>`). Requests read back after a
-   * restart are given to the slots' holders then: a slot that changed hands since the canary
-   * started gives its earlier requests to its new holder.
+   * Slot → the instance that holds it (EntryPoint.slotHolders), asked once per batch of lines as
+   * they are counted; a request of a slot it lacks (a free one, `<NOSRV>`) is no instance's.
+   * Requests read back after a restart are given to the slots' holders then: a slot that changed
+   * hands since the canary started gives its earlier requests to its new holder.
    */
-  instanceOf: (slot: string) => string | undefined;
+  slotHolders: () => ReadonlyMap<string, string>;
 }
 
 /**
  * @example
- * const stats = CanaryStats.follow(logStore, { environment: "prod", sinceMs: canaryStartedAt, instanceOf: (slot) => entry.slotHolders().get(slot) });
+ * const stats = CanaryStats.follow(logStore, { environment: "prod", sinceMs: canaryStartedAt, slotHolders: () => entry.slotHolders() });
  * stats.instance("web-7").figures();            // { requests: 512, serverErrors: 1, p95Ms: 48 }
  * stats.version(["web-7"]);                      // the canary's figures, for judgeCanary
  * stats.close();
@@ -49,7 +49,8 @@ export class CanaryStats {
     // Subscribed before the read back, in the same turn of the event loop: a line written
     // meanwhile is either read back (its id at most #readUpto, skipped when it comes) or comes after.
     stats.#unsubscribe = store.subscribe((lines) => {
-      for (const line of lines) if (line.id > stats.#readUpto) stats.#count(line);
+      const holders = options.slotHolders();
+      for (const line of lines) if (line.id > stats.#readUpto) stats.#count(line, holders);
     });
     stats.#readBack(store);
     return stats;
@@ -63,17 +64,18 @@ export class CanaryStats {
       const page = store.query({ environment, sources: ["entry"], sinceMs, limit: CATCH_UP_PAGE_LINES, ...(beforeId === undefined ? {} : { beforeId }) });
       if (page.length === 0) return;
       if (beforeId === undefined) this.#readUpto = page.at(-1)!.id;
-      for (const line of page) this.#count(line);
+      const holders = this.options.slotHolders();
+      for (const line of page) this.#count(line, holders);
       if (page.length < CATCH_UP_PAGE_LINES) return;
       beforeId = page[0]!.id;
     }
   }
 
-  #count(line: StoredLine): void {
+  #count(line: StoredLine, holders: ReadonlyMap<string, string>): void {
     if (line.environment !== this.options.environment || line.timeMs < this.options.sinceMs) return;
     const record = accessRecord(line);
     if (!record) return;
-    const instance = this.options.instanceOf(record.server);
+    const instance = holders.get(record.server);
     if (instance === undefined) {
       this.#unattributed++;
       return;
