@@ -248,6 +248,14 @@ export class EntryPoint {
     });
   }
 
+  /**
+   * Slot name → instance name for the slots held now: HAProxy's own figures (show stat, the access
+   * log's server) name slots, and a slot freed is taken again by a later instance.
+   */
+  slotHolders(): Map<string, string> {
+    return this.slots.holders();
+  }
+
   /** Soft-stops this HAProxy (SIGUSR1: in-flight requests finish, up to the drain timeout) and waits until it is gone. */
   async stop(signal?: AbortSignal): Promise<void> {
     this.#stopped = true;

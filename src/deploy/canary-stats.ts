@@ -1,0 +1,114 @@
+// The requests each instance of an environment answered since a canary started, from the entry
+// point's access log in the log store: read back from the store first (a control plane started
+// again judges a canary from its start, not from its own), then followed as lines are written.
+// HAProxy's `show stat` counts too, but keeps no percentile: the access log has each request's time.
+import { accessRecord } from "../entry/access-record.ts";
+import type { LogStore } from "../logs/log-store.ts";
+import type { StoredLine } from "../logs/log-query.ts";
+import { type RequestFigures, RequestTally } from "./request-tally.ts";
+
+/** Lines read back from the store at a time: a page of them is held in memory at once. */
+const CATCH_UP_PAGE_LINES = 20_000;
+
+export interface CanaryStatsOptions {
+  environment: string;
+  /** Requests logged from this time on (ms, HAProxy's clock: a request is logged when it ends) are counted. */
+  sinceMs: number;
+  /**
+   * Slot → the instance that holds it (EntryPoint.slotHolders), asked once per batch of lines as
+   * they are counted; a request of a slot it lacks (a free one, `<NOSRV>`) is no instance's.
+   * Requests read back after a restart are given to the slots' holders then: a slot that changed
+   * hands since the canary started gives its earlier requests to its new holder.
+   */
+  slotHolders: () => ReadonlyMap<string, string>;
+}
+
+/**
+ * @example
+ * const stats = CanaryStats.follow(logStore, { environment: "prod", sinceMs: canaryStartedAt, slotHolders: () => entry.slotHolders() });
+ * stats.instance("web-7").figures();            // { requests: 512, serverErrors: 1, p95Ms: 48 }
+ * stats.version(["web-7"]);                      // the canary's figures, for judgeCanary
+ * stats.close();
+ */
+export class CanaryStats {
+  readonly #tallies = new Map<string, RequestTally>();
+  /** Requests of the environment not given to an instance (no server, a slot nobody holds). */
+  #unattributed = 0;
+  /** The newest line the read back counted: the same line coming to the listener is not counted again. */
+  #readUpto = 0;
+  #unsubscribe: () => void = () => {};
+
+  private constructor(private readonly options: CanaryStatsOptions) {}
+
+  /**
+   * Counts the environment's requests logged since `sinceMs`: those already stored, at once
+   * (synchronously, a page at a time), then each as it is written.
+   */
+  static follow(store: Pick<LogStore, "query" | "subscribe">, options: CanaryStatsOptions): CanaryStats {
+    const stats = new CanaryStats(options);
+    // Subscribed before the read back, in the same turn of the event loop: a line written
+    // meanwhile is either read back (its id at most #readUpto, skipped when it comes) or comes after.
+    stats.#unsubscribe = store.subscribe((lines) => {
+      const holders = options.slotHolders();
+      for (const line of lines) if (line.id > stats.#readUpto) stats.#count(line, holders);
+    });
+    stats.#readBack(store);
+    return stats;
+  }
+
+  #readBack(store: Pick<LogStore, "query">): void {
+    const { environment, sinceMs } = this.options;
+    let beforeId: number | undefined;
+    for (;;) {
+      // The newest lines first, page after page: query answers the newest `limit` lines.
+      const page = store.query({ environment, sources: ["entry"], sinceMs, limit: CATCH_UP_PAGE_LINES, ...(beforeId === undefined ? {} : { beforeId }) });
+      if (page.length === 0) return;
+      if (beforeId === undefined) this.#readUpto = page.at(-1)!.id;
+      const holders = this.options.slotHolders();
+      for (const line of page) this.#count(line, holders);
+      if (page.length < CATCH_UP_PAGE_LINES) return;
+      beforeId = page[0]!.id;
+    }
+  }
+
+  #count(line: StoredLine, holders: ReadonlyMap<string, string>): void {
+    if (line.environment !== this.options.environment || line.timeMs < this.options.sinceMs) return;
+    const record = accessRecord(line);
+    if (!record) return;
+    const instance = holders.get(record.server);
+    if (instance === undefined) {
+      this.#unattributed++;
+      return;
+    }
+    let tally = this.#tallies.get(instance);
+    if (!tally) this.#tallies.set(instance, (tally = new RequestTally()));
+    tally.add(record);
+  }
+
+  /** One instance's requests so far (an empty tally for one that had none). */
+  instance(name: string): RequestTally {
+    return this.#tallies.get(name) ?? new RequestTally();
+  }
+
+  /** Every instance that had a request, by name. */
+  byInstance(): Map<string, RequestFigures> {
+    return new Map([...this.#tallies].map(([name, tally]) => [name, tally.figures()]));
+  }
+
+  /** The instances of one version together: their p95 over all their requests, not an average of p95s. */
+  version(instances: readonly string[]): RequestFigures {
+    const total = new RequestTally();
+    for (const name of instances) total.merge(this.instance(name));
+    return total.figures();
+  }
+
+  /** Requests of the environment given to no instance: answered by none, or by a slot nobody held. */
+  get unattributed(): number {
+    return this.#unattributed;
+  }
+
+  /** Stops following the store; the figures stay readable. */
+  close(): void {
+    this.#unsubscribe();
+  }
+}
