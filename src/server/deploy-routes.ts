@@ -1,5 +1,6 @@
 // The API of deploys: deploy, rollback, promote and stop stream their progress; status, history and
 // instances read. Every change is recorded in the audit log; the engine does the work.
+import type { CanaryWatch } from "../deploy/canary-watch.ts";
 import type { DeployEngine, DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
 import type { DeployStrategy, StrategyRequest } from "../deploy/deploy-strategy.ts";
 import { promoteTarget, rollbackTarget } from "../deploy/deploy-targets.ts";
@@ -14,7 +15,7 @@ import { optional, text } from "./request-fields.ts";
  * @example
  * await ControlServer.start({ routes: [...environmentRoutes(state), ...deployRoutes(engine)] });
  */
-export function deployRoutes(engine: DeployEngine): Route[] {
+export function deployRoutes(engine: DeployEngine, canaries?: CanaryWatch): Route[] {
   const audit = new AuditLog(engine.parts.state);
   return [
     {
@@ -59,7 +60,7 @@ export function deployRoutes(engine: DeployEngine): Route[] {
         return { stopped: await audit.run("stop", args, () => engine.stopEnvironment(args.environment, emit as (event: ProgressEvent) => void)) };
       },
     },
-    { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment) },
+    { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment, canaries) },
     { method: "GET", path: "/v1/instances", handle: async () => (await environmentStatus(engine)).flatMap((environment) => environment.instances) },
     {
       method: "POST", path: "/v1/history", handle: async (body) => {
