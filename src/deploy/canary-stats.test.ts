@@ -38,7 +38,7 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   await sleep(50);
   const sinceMs = Date.now();
   const slotHolders = (): ReadonlyMap<string, string> => entry.slotHolders();
-  const live = CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
+  const live = await CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
   t.after(() => live.close());
   const [failingBefore, slowBefore] = [failing.requests, slow.requests];
 
@@ -78,7 +78,7 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   assert.match(failingJudged.reason, new RegExp(`^canary 5xx \\d+\\.\\d% \\(${failed} of ${failingServed}\\) against 0\\.0% \\(0 of ${slower.requests}\\) for 1\\.0\\.0, beyond the tolerance of \\+1 pt$`));
 
   // A control plane started again reads the same requests back from the store.
-  const readBack = CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
+  const readBack = await CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
   t.after(() => readBack.close());
   assert.deepEqual(readBack.byInstance(), figures);
 
@@ -111,7 +111,7 @@ test("reading back takes every line since the start, over many pages, and counts
   await new Promise((resolve) => setImmediate(resolve));
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
   for (let index = 50_300; index < 50_400; index++) store.append(line(index));
-  const stats = CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
+  const stats = await CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
   t.after(() => stats.close());
   await store.written();
   const all = stats.version(["web-1", "web-2"]);
