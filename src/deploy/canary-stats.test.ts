@@ -38,7 +38,7 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   await sleep(50);
   const sinceMs = Date.now();
   const slotHolders = (): ReadonlyMap<string, string> => entry.slotHolders();
-  const live = await CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
+  const live = CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
   t.after(() => live.close());
   const [failingBefore, slowBefore] = [failing.requests, slow.requests];
 
@@ -78,7 +78,7 @@ test("a real entry point's access log gives each instance its requests, 5xx and 
   assert.match(failingJudged.reason, new RegExp(`^canary 5xx \\d+\\.\\d% \\(${failed} of ${failingServed}\\) against 0\\.0% \\(0 of ${slower.requests}\\) for 1\\.0\\.0, beyond the tolerance of \\+1 pt$`));
 
   // A control plane started again reads the same requests back from the store.
-  const readBack = await CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
+  const readBack = CanaryStats.follow(store, { environment: "prod", sinceMs, slotHolders });
   t.after(() => readBack.close());
   assert.deepEqual(readBack.byInstance(), figures);
 
@@ -99,7 +99,7 @@ test("reading back takes every line since the start, over many pages, and counts
     timeMs: startMs + index, environment, app: "entry", version: "", instance: "", source: "entry", stream: "", severity: 6, message: "",
     fields: { sd: { "request@32473": { server: index % 3 === 0 ? "slot2" : "slot1", status: index % 100 === 0 ? "502" : "200", tr: String(index % 50), ta: "1" } } },
   });
-  // 50 000 lines (some 2.5 pages), from 10 ms before the start; another environment's between them.
+  // 50 000 lines (ten pages), from 10 ms before the start; another environment's between them.
   for (let index = -10; index < 50_000; index++) {
     store.append(line(index));
     if (index % 1000 === 0) store.append(line(index, "test"));
@@ -111,7 +111,7 @@ test("reading back takes every line since the start, over many pages, and counts
   await new Promise((resolve) => setImmediate(resolve));
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
   for (let index = 50_300; index < 50_400; index++) store.append(line(index));
-  const stats = await CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
+  const stats = await CanaryStats.followInTurns(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
   t.after(() => stats.close());
   await store.written();
   const all = stats.version(["web-1", "web-2"]);
@@ -119,4 +119,8 @@ test("reading back takes every line since the start, over many pages, and counts
   assert.equal(all.serverErrors, 504);
   assert.equal(stats.instance("web-2").requests, 16_800);
   assert.equal(all.p95Ms, 47);
+  // Read back at once, blocking, the same.
+  const atOnce = CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
+  t.after(() => atOnce.close());
+  assert.deepEqual(atOnce.byInstance(), stats.byInstance());
 });
