@@ -99,7 +99,7 @@ test("reading back takes every line since the start, over many pages, and counts
     timeMs: startMs + index, environment, app: "entry", version: "", instance: "", source: "entry", stream: "", severity: 6, message: "",
     fields: { sd: { "request@32473": { server: index % 3 === 0 ? "slot2" : "slot1", status: index % 100 === 0 ? "502" : "200", tr: String(index % 50), ta: "1" } } },
   });
-  // 50 000 lines (some 2.5 pages), from 10 ms before the start; another environment's between them.
+  // 50 000 lines (ten pages), from 10 ms before the start; another environment's between them.
   for (let index = -10; index < 50_000; index++) {
     store.append(line(index));
     if (index % 1000 === 0) store.append(line(index, "test"));
@@ -111,7 +111,7 @@ test("reading back takes every line since the start, over many pages, and counts
   await new Promise((resolve) => setImmediate(resolve));
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
   for (let index = 50_300; index < 50_400; index++) store.append(line(index));
-  const stats = CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
+  const stats = await CanaryStats.followInTurns(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
   t.after(() => stats.close());
   await store.written();
   const all = stats.version(["web-1", "web-2"]);
@@ -119,4 +119,8 @@ test("reading back takes every line since the start, over many pages, and counts
   assert.equal(all.serverErrors, 504);
   assert.equal(stats.instance("web-2").requests, 16_800);
   assert.equal(all.p95Ms, 47);
+  // Read back at once, blocking, the same.
+  const atOnce = CanaryStats.follow(store, { environment: "prod", sinceMs: startMs, slotHolders: () => new Map([["slot1", "web-1"], ["slot2", "web-2"]]) });
+  t.after(() => atOnce.close());
+  assert.deepEqual(atOnce.byInstance(), stats.byInstance());
 });
