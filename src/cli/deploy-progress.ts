@@ -24,6 +24,20 @@ export function deployProgress(json: boolean, write: (line: string) => void = (l
     finish(report, verb) {
       const { deployment } = report;
       if (json) write(JSON.stringify(report));
+      const { canary } = deployment;
+      if (deployment.state === "running" && canary) {
+        if (!json) {
+          write(`${at()}  canary ${deployment.imageRef} (${canary.instances.join(", ")}) takes ${canary.percent}% of the requests to ${deployment.environment} at ${report.entryUrl}`);
+          write(canary.auto
+            ? `         ingot judges it for ${formatMs(canary.auto.windowMs)} and promotes or aborts it; ingot status --env ${deployment.environment} compares the versions`
+            : `         ingot status --env ${deployment.environment} compares the versions; then ingot deploy --env ${deployment.environment} --promote (or --abort)`);
+        }
+        return 0;
+      }
+      if (report.aborted) {
+        if (!json) write(`${at()}  the canary ${deployment.imageRef} is withdrawn: the previous version serves ${deployment.environment} at ${report.entryUrl}`);
+        return 0;
+      }
       if (deployment.state === "succeeded") {
         if (!json) write(`${at()}  ${deployment.imageRef} serves ${deployment.environment} at ${report.entryUrl}${deployment.reason ? ` (note: ${deployment.reason})` : ""}`);
         return 0;
@@ -34,6 +48,10 @@ export function deployProgress(json: boolean, write: (line: string) => void = (l
       });
     },
   };
+}
+
+function formatMs(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 /** One line for a deploy's event, as the terminal and `ingot events` show it; none for "finished" (the report says it). */
@@ -52,6 +70,12 @@ export function describeProgress(event: ProgressEvent): string | undefined {
       return `${event.instance} ${event.was} → ${event.state}${event.reason ? ` (${event.reason})` : ""}`;
     case "console":
       return `last console lines of ${event.instance}:`;
+    case "canary":
+      return `canary ${event.instances.join(", ")} takes ${event.percent}% of the requests (weights ${event.weights.canary} against ${event.weights.old} per old instance)${event.auto ? `, judged by ingot for ${formatMs(event.auto.windowMs)}` : ""}`;
+    case "canary-end":
+      return `${event.action === "promote" ? "promoting" : "aborting"} the canary: ${event.reason}`;
+    case "plan":
+      return event.steps.length === 0 ? undefined : `${event.stage} plan: ${event.steps.filter((step) => step.kind === "switch" || step.kind === "split").length} ${event.stage === "canary" ? "split" : "switch(es)"} in ${event.steps.length} steps`;
     case "finished":
       return undefined;
   }

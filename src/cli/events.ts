@@ -58,6 +58,8 @@ function described(event: EventRecord): { instance: string | null; what: string;
       return { instance: null, what: `degraded: ${String(data.summary)}; its instances are no longer replaced until a deploy or ingot stop`, consoleLines: [] };
     case "degraded-cleared":
       return { instance: null, what: `no longer degraded: ${String(data.reason)}`, consoleLines: [] };
+    case "canary-judged":
+      return { instance: null, what: `ingot's judge: ${String(data.verdict)} the canary of deploy ${String(event.deployment)}: ${String(data.reason)}`, consoleLines: [] };
     case "deploy-finished":
       return { instance: null, what: `deploy ${String(event.deployment)} ${String(data.outcome)}${data.reason ? `: ${String(data.reason)}` : ""}`, consoleLines: [] };
     case "deploy-console":

@@ -1,5 +1,6 @@
-// The deploy engine: checks a deploy before any work, records it, runs its blue/green plan through
-// the provider and the entry point, and records how it ended. One deploy per environment at a time
+// The deploy engine: checks a deploy before any work, records it, runs its plan (blue/green,
+// rolling or a canary's split) through the provider and the entry point, and records how it ended.
+// A canary stays running until it is promoted or aborted. One deploy per environment at a time
 // (the state refuses a second); progress goes out as typed events and into the event log.
 import { IngotError } from "../errors.ts";
 import type { EntryPoint } from "../entry/entry-point.ts";
@@ -10,34 +11,44 @@ import type { Instance } from "../instance/instance.ts";
 import { type InstanceChange, LiveInstances } from "../instance/live-instances.ts";
 import { instanceConfig } from "../metadata/instance-config.ts";
 import type { StateDatabase } from "../state/database.ts";
-import { type Deployment, Deployments } from "../state/deployments.ts";
+import { type CanarySplit, type Deployment, Deployments } from "../state/deployments.ts";
 import { type EnvironmentConfig, environmentConfig } from "../state/environment-config.ts";
 import { type Environment, Environments } from "../state/environments.ts";
 import { EventLog } from "../state/events.ts";
+import { InstanceRecords } from "../state/instances.ts";
 import type { SecretStore } from "../state/secret-store.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import type { Vault } from "../vault/vault.ts";
 import { freePort } from "../vm/free-port.ts";
-import { blueGreenPlan } from "./deploy-plan.ts";
-import { type DeployActions, type DeployEvent, runDeploy } from "./deploy-runner.ts";
+import { canaryWeights } from "./canary-weights.ts";
+import { canaryPlan, type DeployStep, promotePlan, rollingPlan, withdrawPlan } from "./deploy-plan.ts";
+import { type DeployActions, type DeployEvent, type DeployOutcome, runDeploy, runUndo } from "./deploy-runner.ts";
 import { withCapacity } from "./capacity.ts";
 import { type DeploySettings, deploySettings } from "./deploy-settings.ts";
+import { type StrategyRequest, strategyShape } from "./deploy-strategy.ts";
 import { assertMemoryForInstances } from "./host-memory.ts";
 
-export type DeployStrategy = "blue-green" | "rollback" | "promote";
+export type { DeployStrategy } from "./deploy-strategy.ts";
+
+/** Which plan of a deploy runs: a restarted server reads the last one to finish or undo it. */
+export type PlanStage = "deploy" | "canary" | "promote" | "withdraw";
 
 /** What a deploy tells whoever follows it, in order; the same records go to the event log. */
 export type ProgressEvent =
-  | { type: "deploy"; deployment: number; environment: string; imageRef: string; imageDigest: string; configVersion: number; blue: string[]; green: string[]; entryUrl: string }
+  | { type: "deploy"; deployment: number; environment: string; imageRef: string; imageDigest: string; configVersion: number; blue: string[]; green: string[]; entryUrl: string; strategy?: string }
+  | { type: "plan"; stage: PlanStage; steps: DeployStep[] }
   | DeployEvent
+  | ({ type: "canary" } & CanarySplit)
+  | { type: "canary-end"; action: CanaryAction; reason: string }
   | ({ type: "instance" } & InstanceChange)
   | { type: "console"; instance: string; lines: string[] };
 
-export interface DeployRequest {
+export type CanaryAction = "promote" | "abort";
+
+export interface DeployRequest extends StrategyRequest {
   environment: string;
   /** NAME:VERSION, NAME (its latest), or a digest. */
   image: string;
-  strategy?: DeployStrategy;
   /** Where the entry point listens: 127.0.0.1 unless given (then recorded). */
   bindAddress?: string;
 }
@@ -45,6 +56,8 @@ export interface DeployRequest {
 export interface DeployReport {
   deployment: Deployment;
   entryUrl: string;
+  /** A canary withdrawn as asked (or as judged): the old version serves, which is what was wanted. */
+  aborted?: true;
   failedInstance?: string;
   lastLines?: string[];
 }
@@ -67,6 +80,8 @@ export class DeployEngine {
   readonly environments: Environments;
   readonly deployments: Deployments;
   readonly events: EventLog;
+  readonly #endingCanary = new Set<string>();
+  readonly #settled = new Set<(environment: string) => void>();
   /** Boots at once, across deploys, scale and replacements: one per core (boot-slots.ts). */
   readonly bootSlots = new BootSlots(bootParallelism());
 
@@ -74,6 +89,17 @@ export class DeployEngine {
     this.environments = new Environments(parts.state);
     this.deployments = new Deployments(parts.state);
     this.events = new EventLog(parts.state);
+  }
+
+  /** Calls `listener` whenever a deploy or a canary ends, for what keeps the capacity (an undone rolling deploy leaves fewer old instances). */
+  onSettled(listener: (environment: string) => void): () => void {
+    this.#settled.add(listener);
+    return () => this.#settled.delete(listener);
+  }
+
+  #settle(environment: string): void {
+    if (this.deployments.running(environment)) return;
+    for (const listener of this.#settled) listener(environment);
   }
 
   async deploy(request: DeployRequest, emit: (event: ProgressEvent) => void = () => {}): Promise<DeployReport> {
@@ -84,53 +110,115 @@ export class DeployEngine {
     const settings = withCapacity(deploySettings(manifest, environment.name), environment);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
-    // Green boots beside blue, whose memory the host already counts as used.
-    assertMemoryForInstances(`deploy ${manifest.name}:${manifest.version} to ${environment.name}`, settings);
+    const blue = this.parts.live.in(environment.name).map((instance) => instance.id);
+    const shape = strategyShape(request, { name: environment.name, capacity: settings.instances, serving: blue.length });
+    // The new instances boot beside blue, whose memory the host already counts as used; a rolling deploy boots a batch at a time.
+    const atOnce = shape.kind === "canary" ? shape.instances : shape.batch;
+    assertMemoryForInstances(`deploy ${manifest.name}:${manifest.version} to ${environment.name}`, { instances: atOnce, memoryMiB: settings.memoryMiB });
     const entry = await this.#entryPoint(environment, manifest, settings, request.bindAddress);
     const config = environmentConfig(this.parts.state, this.parts.secrets, environment.name);
     const deployment = this.deployments.begin({
-      environment: environment.name, imageRef: `${manifest.name}:${manifest.version}`, imageDigest: digest, strategy: request.strategy ?? "blue-green", configVersion: config.version,
+      environment: environment.name, imageRef: `${manifest.name}:${manifest.version}`, imageDigest: digest, strategy: shape.strategy, configVersion: config.version,
     });
     const entryUrl = urlOf(entry);
-    const progress = (event: ProgressEvent): void => {
-      this.events.append({ kind: `deploy-${event.type}`, environment: environment.name, deployment: deployment.id, data: { ...event } });
-      emit(event);
-    };
+    const progress = this.#progress(deployment, emit);
     const unsubscribe = this.#followInstances(environment.name, emit);
-    const greens = new Map<string, Instance>();
+    const run = new DeployRun(this, entry, { environment: environment.name, digest, manifest, settings, config, deployment: deployment.id });
     try {
-      const blue = this.parts.live.in(environment.name).map((instance) => instance.id);
-      const green = Array.from({ length: settings.instances }, () => LiveInstances.newId());
-      progress({ type: "deploy", deployment: deployment.id, environment: environment.name, imageRef: deployment.imageRef, imageDigest: digest, configVersion: config.version, blue, green, entryUrl });
-      const actions: DeployActions = {
-        boot: async (id) => { greens.set(id, await this.bootInstance(id, { environment: environment.name, digest, manifest, settings, config, deployment: deployment.id })); },
-        waitHealthy: (id, timeoutMs, signal) => this.#instance(id).waitHealthy(timeoutMs, signal),
-        // At weight 0: up and checked, but no request reaches it before the switch.
-        addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: this.#instance(id).servicePort, weight: 0 }),
-        waitUp: (id, timeoutMs, signal) => entry.waitUp(id, timeoutMs, signal),
-        switchTraffic: async (serve, replace) => {
-          await entry.switchTraffic(serve, replace);
-          for (const id of replace) this.parts.live.get(id)?.markDraining();
-        },
-        drain: (id, timeoutMs) => this.drain(entry, id, timeoutMs),
-        stop: (id, timeoutMs) => this.parts.live.stop(id, timeoutMs),
-      };
-      const outcome = await runDeploy(blueGreenPlan({ blue, green, timeouts: settings.timeouts }), actions, { timeouts: settings.timeouts, emit: progress });
-      const failed = outcome.outcome === "failed" ? outcome.failedInstance : undefined;
-      const lastLines = failed ? greens.get(failed)?.lastLines() : undefined;
-      if (failed && lastLines) progress({ type: "console", instance: failed, lines: lastLines });
-      const finished = this.deployments.finish(deployment.id, outcome.outcome, outcome.reason && reasonOf(outcome.reason, outcome.failedInstance));
-      if (outcome.outcome === "succeeded") {
-        this.environments.setStopped(environment.name, false);
-        this.#degradedCleared(environment, `deploy ${deployment.id} of ${deployment.imageRef} succeeded`, deployment.id);
+      const green = Array.from({ length: shape.instances }, () => LiveInstances.newId());
+      progress({ type: "deploy", deployment: deployment.id, environment: environment.name, imageRef: deployment.imageRef, imageDigest: digest, configVersion: config.version, blue, green, entryUrl, strategy: shape.strategy });
+      if (shape.kind === "canary") {
+        const weights = canaryWeights({ percent: shape.percent, canaries: green.length, olds: blue.length });
+        const outcome = await run.plan("canary", canaryPlan({ blue, canary: green, weights, timeouts: settings.timeouts }), progress);
+        if (outcome.outcome === "succeeded") {
+          const split: CanarySplit = { instances: green, percent: shape.percent, weights, sinceMs: Date.now(), auto: shape.autoWindowMs === null ? null : { windowMs: shape.autoWindowMs } };
+          progress({ type: "canary", ...split });
+          return { deployment: this.deployments.setCanary(deployment.id, split), entryUrl };
+        }
+        return this.#finish(deployment.id, outcome, run, progress, entryUrl);
       }
-      return { deployment: finished, entryUrl, ...(failed ? { failedInstance: failed } : {}), ...(lastLines ? { lastLines } : {}) };
+      const outcome = await run.plan("deploy", rollingPlan({ blue, green, batch: shape.batch, timeouts: settings.timeouts }), progress);
+      return this.#finish(deployment.id, outcome, run, progress, entryUrl);
     } catch (error) {
       this.deployments.finish(deployment.id, "failed", (error as Error).message);
       throw error;
     } finally {
       unsubscribe();
+      this.#settle(environment.name);
     }
+  }
+
+  /**
+   * Ends the environment's running canary: `promote` brings the rest of the new version in and
+   * switches every request to it (as blue/green); `abort` takes the canaries out and the old
+   * version serves alone. A promotion that fails withdraws the canaries too: the old version serves.
+   *
+   * @example
+   * await engine.endCanary("prod", "abort", "ingot deploy --abort");
+   */
+  async endCanary(name: string, action: CanaryAction, reason: string, emit: (event: ProgressEvent) => void = () => {}): Promise<DeployReport> {
+    const environment = this.environments.get(name);
+    const deployment = this.deployments.running(environment.name);
+    const canary = deployment?.canary;
+    if (!deployment || !canary) {
+      throw new IngotError(`Cannot ${action} a canary in ${environment.name} as none runs there${deployment ? `: deploy ${deployment.id} is a ${deployment.strategy} deploy` : ""}`, {
+        code: "canary-none", hint: `Start one with ingot deploy IMAGE --env ${environment.name} --strategy canary --percent 10; see ingot status --env ${environment.name}`,
+      });
+    }
+    if (this.#endingCanary.has(environment.name)) {
+      throw new IngotError(`Cannot ${action} the canary of ${environment.name} as it is being ended already`, { code: "canary-ending", hint: `Follow it with ingot events --env ${environment.name} -f` });
+    }
+    this.#endingCanary.add(environment.name);
+    const unsubscribe = this.#followInstances(environment.name, emit);
+    try {
+      const { manifest } = await resolveImage(this.parts.vault, deployment.imageDigest);
+      const settings = withCapacity(deploySettings(manifest, environment.name), environment);
+      const entry = this.parts.entryPoints.get(environment.name);
+      if (!entry) throw new IngotError(`Cannot ${action} the canary of ${environment.name} as its entry point does not run`, { code: "entry-not-running", hint: "Restart ingot server: it starts the entry point again" });
+      const config = environmentConfig(this.parts.state, this.parts.secrets, environment.name);
+      const run = new DeployRun(this, entry, { environment: environment.name, digest: deployment.imageDigest, manifest, settings, config, deployment: deployment.id });
+      const progress = this.#progress(deployment, emit);
+      const canaries = new Set(canary.instances);
+      const blue = this.parts.live.in(environment.name).filter((instance) => !canaries.has(instance.id) && new InstanceRecords(this.parts.state).get(instance.id)?.deployment !== deployment.id).map((instance) => instance.id);
+      progress({ type: "canary-end", action, reason });
+      const withdraw = async (why: string): Promise<DeployReport> => {
+        await run.withdraw(blue, canary.instances, progress);
+        return { deployment: this.deployments.finish(deployment.id, "failed", why), entryUrl: urlOf(entry) };
+      };
+      if (action === "abort") return { ...(await withdraw(`canary aborted: ${reason}`)), aborted: true };
+      const rest = Array.from({ length: Math.max(0, settings.instances - canary.instances.length) }, () => LiveInstances.newId());
+      assertMemoryForInstances(`promote the canary of ${environment.name}`, { instances: rest.length, memoryMiB: settings.memoryMiB });
+      const outcome = await run.plan("promote", promotePlan({ blue, canary: canary.instances, rest, timeouts: settings.timeouts }), progress);
+      if (outcome.outcome === "failed") {
+        const report = await withdraw(`promotion of the canary failed, so it was withdrawn: ${reasonOf(outcome.reason ?? "it failed", outcome.failedInstance)}`);
+        return { ...report, ...run.failure(outcome, progress) };
+      }
+      return this.#finish(deployment.id, outcome, run, progress, urlOf(entry));
+    } finally {
+      this.#endingCanary.delete(environment.name);
+      unsubscribe();
+      this.#settle(environment.name);
+    }
+  }
+
+  /** Records how a deploy's plan ended; one that succeeded makes the environment serve again (not stopped, not degraded). */
+  #finish(id: number, outcome: DeployOutcome, run: DeployRun, progress: (event: ProgressEvent) => void, entryUrl: string): DeployReport {
+    const failure = outcome.outcome === "failed" ? run.failure(outcome, progress) : {};
+    const finished = this.deployments.finish(id, outcome.outcome, outcome.reason && reasonOf(outcome.reason, outcome.failedInstance));
+    if (outcome.outcome === "succeeded") {
+      const environment = this.environments.get(finished.environment);
+      this.environments.setStopped(environment.name, false);
+      this.#degradedCleared(environment, `deploy ${id} of ${finished.imageRef} succeeded`, id);
+    }
+    return { deployment: finished, entryUrl, ...failure };
+  }
+
+  /** A deploy's progress goes to the event log and to whoever follows the command. */
+  #progress(deployment: Deployment, emit: (event: ProgressEvent) => void): (event: ProgressEvent) => void {
+    return (event) => {
+      this.events.append({ kind: `deploy-${event.type}`, environment: deployment.environment, deployment: deployment.id, data: { ...event } });
+      emit(event);
+    };
   }
 
   /** Boots one instance of a deploy (or a replacement), configured with the environment's configuration. */
@@ -182,12 +270,6 @@ export class DeployEngine {
     return this.parts.live.subscribe((change) => { if (change.environment === environment) emit({ type: "instance", ...change }); });
   }
 
-  #instance(id: string): Instance {
-    const instance = this.parts.live.get(id);
-    if (!instance) throw new IngotError(`Cannot find instance ${id} as it no longer runs`, { code: "instance-gone", hint: "See ingot ps" });
-    return instance;
-  }
-
   /** The environment's entry point, started on its first deploy at its port: ingot.yaml's, the recorded one, or a free one. */
   async #entryPoint(environment: Environment, manifest: ImageManifest, settings: DeploySettings, bindAddress: string | undefined): Promise<EntryPoint> {
     const port = settings.port ?? environment.entryPort ?? (await freePort());
@@ -203,6 +285,67 @@ export class DeployEngine {
     });
     if (environment.entryPort !== port || environment.bindAddress !== address) this.environments.setEntryPoint(environment.name, { port, bindAddress: address });
     return entry;
+  }
+}
+
+/** What one deploy's plans act on: its image, settings and configuration, and the environment's entry point. */
+interface RunContext { environment: string; digest: string; manifest: ImageManifest; settings: DeploySettings; config: EnvironmentConfig; deployment: number }
+
+/**
+ * One deploy's plans run through the provider and the entry point: the actions every step takes,
+ * and the instances it booted (for the last console lines of one that failed).
+ */
+class DeployRun {
+  readonly #booted = new Map<string, Instance>();
+
+  constructor(private readonly engine: DeployEngine, private readonly entry: EntryPoint, private readonly context: RunContext) {}
+
+  plan(stage: PlanStage, steps: DeployStep[], progress: (event: ProgressEvent) => void): Promise<DeployOutcome> {
+    progress({ type: "plan", stage, steps });
+    return runDeploy(steps, this.#actions(), { timeouts: this.context.settings.timeouts, emit: progress });
+  }
+
+  /** The canaries leave (their requests finish) and the old instances take their full weight again. */
+  async withdraw(blue: string[], canaries: string[], progress: (event: ProgressEvent) => void): Promise<void> {
+    const steps = withdrawPlan({ blue, green: canaries, timeouts: this.context.settings.timeouts });
+    progress({ type: "plan", stage: "withdraw", steps });
+    await runUndo(steps, this.#actions(), { emit: progress });
+  }
+
+  /** The failing instance and its last console lines, sent with the progress too. */
+  failure(outcome: DeployOutcome, progress: (event: ProgressEvent) => void): { failedInstance?: string; lastLines?: string[] } {
+    const failed = outcome.failedInstance;
+    const lastLines = failed ? this.#booted.get(failed)?.lastLines() : undefined;
+    if (failed && lastLines) progress({ type: "console", instance: failed, lines: lastLines });
+    return { ...(failed ? { failedInstance: failed } : {}), ...(lastLines ? { lastLines } : {}) };
+  }
+
+  #actions(): DeployActions {
+    const { engine, entry } = this;
+    const live = engine.parts.live;
+    const instance = (id: string): Instance => {
+      const found = live.get(id);
+      if (!found) throw new IngotError(`Cannot find instance ${id} as it no longer runs`, { code: "instance-gone", hint: "See ingot ps" });
+      return found;
+    };
+    return {
+      boot: async (id) => { this.#booted.set(id, await engine.bootInstance(id, this.context)); },
+      waitHealthy: (id, timeoutMs, signal) => instance(id).waitHealthy(timeoutMs, signal),
+      // At weight 0: up and checked, but no request reaches it before the switch (or the split).
+      addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: instance(id).servicePort, weight: 0 }),
+      waitUp: (id, timeoutMs, signal) => entry.waitUp(id, timeoutMs, signal),
+      switchTraffic: async (serve, replace) => {
+        await entry.switchTraffic(serve, replace);
+        for (const id of replace) live.get(id)?.markDraining();
+      },
+      split: (canaries, old, weights) => entry.setWeights(Object.fromEntries([
+        ...canaries.map((id) => [id, weights.canary] as const),
+        // An old instance that left meanwhile (replaced, crashed) is not the split's to weigh.
+        ...old.filter((id) => entry.holds(id)).map((id) => [id, weights.old] as const),
+      ])),
+      drain: (id, timeoutMs) => engine.drain(entry, id, timeoutMs),
+      stop: (id, timeoutMs) => live.stop(id, timeoutMs),
+    };
   }
 }
 

@@ -2,11 +2,12 @@
 // instances that still run (a gone one is recorded as failed and taken out of its entry point), put
 // serving instances back into an entry point that had to be started again, and finish or undo a
 // deploy the last server did not end: finished when its new instances already served, else undone.
-import { SWITCH_STEP } from "./deploy-plan.ts";
 import type { DeployEngine } from "./deploy-engine.ts";
+import { resumeDecision } from "./deploy-resume.ts";
 import { deploySettings } from "./deploy-settings.ts";
 import { entryHealthcheck } from "../entry/entry-points.ts";
 import type { Instance } from "../instance/instance.ts";
+import type { Deployment } from "../state/deployments.ts";
 import { InstanceRecords } from "../state/instances.ts";
 import { readManifest } from "../vault/image-ref.ts";
 
@@ -40,13 +41,15 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
       await Promise.all(live.in(environment.name).filter((instance) => instance.state === "draining").map((instance) => retire(engine, instance)));
       continue;
     }
-    const switched = engine.events.list({ deployment: deployment.id, limit: 100_000 })
-      .some((event) => event.kind === "deploy-step" && event.data.phase === "deploy" && event.data.kind === SWITCH_STEP && event.data.status === "done");
+    const decision = resumeDecision(engine.events.list({ deployment: deployment.id, limit: 100_000 }), deployment);
     const instances = live.in(environment.name);
     const green = instances.filter((instance) => records.get(instance.id)?.deployment === deployment.id);
     const blue = instances.filter((instance) => !green.includes(instance));
-    const finish = switched && green.length > 0 && green.every((instance) => instance.state === "healthy");
+    if (decision === "canary" && (await keepCanary(engine, deployment, green, blue, log))) continue;
+    const finish = decision === "finish" && green.length > 0 && green.every((instance) => instance.state === "healthy");
     await Promise.all((finish ? blue : green).map((instance) => retire(engine, instance)));
+    // After a canary's split the old instances had its weights; alone again, they take the same share.
+    if (!finish && deployment.canary) await engine.parts.entryPoints.get(environment.name)?.setWeights(Object.fromEntries(blue.map((instance) => [instance.id, 1]))).catch(() => {});
     if (finish) {
       engine.deployments.finish(deployment.id, "succeeded", "finished by ingot server after a restart: the new instances already served");
       log(`deploy ${deployment.id} of ${environment.name}: finished after the restart`);
@@ -55,6 +58,24 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
       log(`deploy ${deployment.id} of ${environment.name}: undone, interrupted before its switch`);
     }
   }
+}
+
+/**
+ * A canary that split its traffic before the restart goes on waiting for its promotion or abort (or
+ * its judge): instances of the deploy that are not canaries (a promotion's, cut short) are retired,
+ * and the canaries are put back at their weights should the entry point have been started again.
+ * False when a canary was lost meanwhile: the canary is undone instead.
+ */
+async function keepCanary(engine: DeployEngine, deployment: Deployment, green: Instance[], blue: Instance[], log: (line: string) => void): Promise<boolean> {
+  const canary = deployment.canary!;
+  const entry = engine.parts.entryPoints.get(deployment.environment);
+  const canaries = green.filter((instance) => canary.instances.includes(instance.id) && instance.state === "healthy");
+  if (!entry || canaries.length !== canary.instances.length) return false;
+  await Promise.all(green.filter((instance) => !canaries.includes(instance)).map((instance) => retire(engine, instance)));
+  for (const instance of canaries.filter((candidate) => !entry.holds(candidate.id))) await entry.add({ name: instance.id, address: "127.0.0.1", port: instance.servicePort, weight: canary.weights.canary });
+  await entry.setWeights(Object.fromEntries([...canaries.map((instance) => [instance.id, canary.weights.canary]), ...blue.filter((instance) => entry.holds(instance.id)).map((instance) => [instance.id, canary.weights.old])]));
+  log(`deploy ${deployment.id} of ${deployment.environment}: its canary goes on taking ${canary.percent}% of the requests`);
+  return true;
 }
 
 /** Drains an instance out of its entry point and stops it, with its image's timeouts. */

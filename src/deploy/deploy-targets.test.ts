@@ -5,7 +5,7 @@ import { promoteTarget, rollbackTarget } from "./deploy-targets.ts";
 
 const digest = (n: number): string => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const deploy = (id: number, version: string, state: Deployment["state"]): Deployment => ({
-  id, environment: "prod", imageRef: `hello:${version}`, imageDigest: digest(Number(version[0])), strategy: "blue-green", state, reason: null, configVersion: 0, startedMs: id, finishedMs: id,
+  id, environment: "prod", imageRef: `hello:${version}`, imageDigest: digest(Number(version[0])), strategy: "blue-green", state, reason: null, configVersion: 0, startedMs: id, finishedMs: id, canary: null,
 });
 
 const history = [deploy(1, "1.0.0", "succeeded"), deploy(2, "2.0.0", "succeeded"), deploy(3, "3.0.0", "failed"), deploy(4, "2.0.0", "succeeded")];

@@ -25,15 +25,16 @@ export interface TestInstance {
   close: () => Promise<void>;
 }
 
-/** An instance answering `label` on every path but /health, which answers healthStatus; upgrades echo. */
-export async function startInstance(label: string, { healthStatus = 200, delayMs = 0 } = {}): Promise<TestInstance> {
+/** An instance answering `label` on every path but /health, which answers healthStatus; upgrades echo. failEvery: every Nth request answers 500. */
+export async function startInstance(label: string, { healthStatus = 200, delayMs = 0, failEvery = 0 } = {}): Promise<TestInstance> {
   const instance: TestInstance = { port: 0, requests: 0, connections: new Set(), headers: [], close: async () => {} };
   const server = createServer((req, res) => {
     if (req.url === "/health") return void res.writeHead(healthStatus).end();
     instance.requests++;
     instance.connections.add(req.socket);
     instance.headers.push(req.headers);
-    setTimeout(() => res.end(label), delayMs);
+    const failed = failEvery > 0 && instance.requests % failEvery === 0;
+    setTimeout(() => res.writeHead(failed ? 500 : 200).end(label), delayMs);
   });
   // An upgraded connection (as a WebSocket's) echoes what it receives.
   server.on("upgrade", (_req, socket) => {
@@ -58,7 +59,7 @@ export async function startEntry(t: TestContext, environment = "prod", more: Par
 }
 
 /** An instance closed when the test ends. */
-export async function instance(t: TestContext, label: string, options: { healthStatus?: number; delayMs?: number } = {}): Promise<TestInstance> {
+export async function instance(t: TestContext, label: string, options: { healthStatus?: number; delayMs?: number; failEvery?: number } = {}): Promise<TestInstance> {
   const started = await startInstance(label, options);
   t.after(started.close);
   return started;
@@ -87,6 +88,17 @@ export function get(port: number, agent: Agent | false, path = "/"): Promise<{ s
     req.on("error", (error) => resolve({ status: 0, body: error.message, headers: {} }));
     req.end();
   });
+}
+
+/** `count` GETs, eight at a time, every other one over the kept-alive agent; the answers in the order sent. */
+export async function requests(port: number, agent: Agent, count: number): Promise<{ status: number; body: string }[]> {
+  const answers: { status: number; body: string }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < count; index = next++) answers[index] = await get(port, index % 2 ? agent : false);
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return answers;
 }
 
 export interface Answer { connection: "kept-alive" | "fresh"; startedAt: number; status: number; body: string }

@@ -143,6 +143,27 @@ export class EntryPoint {
     }
   }
 
+  /**
+   * Sets the weights of several instances in one batch of runtime API commands (a canary's share
+   * of the requests: HAProxy balances by weight); a batch that fails is put back as it was.
+   *
+   * @example
+   * await entry.setWeights({ "i-c1": 1, "i-b1": 3 }); // i-c1 takes a quarter of the requests
+   */
+  async setWeights(weights: Record<string, number>): Promise<void> {
+    const names = Object.keys(weights);
+    const before = new Map(this.slots.held().map((held) => [held.name, held.weight]));
+    const to = (weightOf: (name: string) => number): string[] => names.map((name) => `set weight ${this.backend}/${this.#slot(name)} ${weightOf(name)}`);
+    try {
+      await this.api.batch(to((name) => weights[name]!));
+    } catch (error) {
+      await this.api.batch(to((name) => before.get(name) ?? 0)).catch(() => {});
+      throw error;
+    }
+    for (const name of names) this.slots.update(name, { weight: weights[name]! });
+    await this.slots.save();
+  }
+
   /** Puts an instance into a free slot; it takes no request until HAProxy's checks pass `healthyThreshold` times (and none at weight 0). */
   async add(instance: EntryInstance): Promise<void> {
     assertHaproxyName("an instance", instance.name);
@@ -213,6 +234,11 @@ export class EntryPoint {
     await this.slots.save();
   }
 
+  /** True while the instance holds a slot (added and not removed). */
+  holds(name: string): boolean {
+    return this.slots.slotOf(name) !== undefined;
+  }
+
   /** The instances in the entry point, by their names (free slots are not listed). */
   async servers(): Promise<ServerStatus[]> {
     const holders = this.slots.holders();
@@ -220,6 +246,14 @@ export class EntryPoint {
       const name = holders.get(server.name);
       return name ? [{ ...server, name }] : [];
     });
+  }
+
+  /**
+   * Slot name → instance name for the slots held now: HAProxy's own figures (show stat, the access
+   * log's server) name slots, and a slot freed is taken again by a later instance.
+   */
+  slotHolders(): Map<string, string> {
+    return this.slots.holders();
   }
 
   /** Soft-stops this HAProxy (SIGUSR1: in-flight requests finish, up to the drain timeout) and waits until it is gone. */

@@ -71,7 +71,8 @@ test("with the log store's port, each request is logged to it through a ring, as
   assert.ok(config.get("ring access")!.includes("format rfc5424"));
   const frontend = config.get("frontend prod")!;
   assert.ok(frontend.includes("log ring@access local0 info") && frontend.includes("option httplog") && frontend.includes("option log-separate-errors"));
-  assert.ok(frontend.includes('log-format-sd [ingot@32473\\ env=\\"prod\\"\\ source=\\"entry\\"]'));
+  // The request's figures in an element of their own: the store keeps it in the line's fields.
+  assert.ok(frontend.includes('log-format-sd [ingot@32473\\ env=\\"prod\\"\\ source=\\"entry\\"][request@32473\\ server=\\"%s\\"\\ status=\\"%ST\\"\\ tr=\\"%Tr\\"\\ ta=\\"%Ta\\"]'));
 });
 
 test("an environment name HAProxy would misread is refused", () => {

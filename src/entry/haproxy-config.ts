@@ -131,6 +131,9 @@ function accessLogRing(store: { host: string; port: number }): string {
  * The frontend's access log: HAProxy's HTTP format, with ingot's structured data naming the
  * environment and the source, so the store files it as the entry's. A request that failed (5xx, a
  * connection cut) is logged as an error (log-separate-errors), so `ingot logs --level error` finds it.
+ * A second element, ACCESS_SD_ID, carries the figures a canary is judged on as parameters (read by
+ * access-record.ts): the store keeps elements other than ingot's own in a line's fields, so they
+ * are read without parsing the message, whatever its format.
  */
 function accessLogLines(environment: string): string[] {
   return [
@@ -138,9 +141,16 @@ function accessLogLines(environment: string): string[] {
     "option httplog",
     "option log-separate-errors",
     "log-tag entry",
-    `log-format-sd [ingot@32473\\ env=\\"${environment}\\"\\ source=\\"entry\\"]`,
+    `log-format-sd [ingot@32473\\ env=\\"${environment}\\"\\ source=\\"entry\\"][${ACCESS_SD_ID}\\ server=\\"%s\\"\\ status=\\"%ST\\"\\ tr=\\"%Tr\\"\\ ta=\\"%Ta\\"]`,
   ];
 }
+
+/**
+ * The access log's structured data of one request: `server` the slot that answered (`<NOSRV>` for
+ * none), `status` the HTTP status sent (-1 for none), `tr` the server's response time (ms to its
+ * headers, -1 without a response) and `ta` the request's whole active time, both HAProxy's %Tr and %Ta.
+ */
+export const ACCESS_SD_ID = "request@32473";
 
 /**
  * The options of every server slot: HAProxy's checks with the image's pacing, at weight 0 (an

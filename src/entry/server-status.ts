@@ -25,34 +25,46 @@ export interface ServerStatus {
  * // [{ name: "web-1", address: "127.0.0.1", port: 41234, state: "UP", currentSessions: 0, weight: 1, … }]
  */
 export function serverStatuses(csv: string, backend: string): ServerStatus[] {
+  return serverRows(csv, backend).map((column) => {
+    const addr = column("addr");
+    const portAt = addr.lastIndexOf(":");
+    const statusText = column("status");
+    return {
+      name: column("svname"),
+      address: addr.slice(0, portAt).replace(/^\[|\]$/g, ""),
+      port: Number(addr.slice(portAt + 1)),
+      state: serverState(statusText),
+      statusText,
+      currentSessions: Number(column("scur")),
+      weight: Number(column("uweight") || column("weight")),
+      check: {
+        // A check in progress is reported as "* L7OK": the last known result.
+        status: column("check_status").replace(/^\* /, ""),
+        code: column("check_code"),
+        description: column("check_desc"),
+        detail: column("last_chk"),
+      },
+    };
+  });
+}
+
+/**
+ * The rows of a backend's servers in `show stat`'s CSV, each as a reader of its columns by name
+ * ("" for a column HAProxy did not write).
+ *
+ * @example
+ * serverRows(await api.command("show stat"), "prod").map((column) => column("svname")); // ["slot1", "slot2", …]
+ */
+export function serverRows(csv: string, backend: string): ((name: string) => string)[] {
   const [headerLine, ...lines] = csv.split("\n").filter((line) => line.trim() !== "");
   if (!headerLine?.startsWith("# ")) return [];
   const header = headerLine.slice(2).split(",");
-  const column = (fields: string[], name: string): string => fields[header.indexOf(name)] ?? "";
   return lines
-    .map((line) => line.split(","))
-    .filter((fields) => column(fields, "pxname") === backend && column(fields, "type") === "2")
-    .map((fields) => {
-      const addr = column(fields, "addr");
-      const portAt = addr.lastIndexOf(":");
-      const statusText = column(fields, "status");
-      return {
-        name: column(fields, "svname"),
-        address: addr.slice(0, portAt).replace(/^\[|\]$/g, ""),
-        port: Number(addr.slice(portAt + 1)),
-        state: serverState(statusText),
-        statusText,
-        currentSessions: Number(column(fields, "scur")),
-        weight: Number(column(fields, "uweight") || column(fields, "weight")),
-        check: {
-          // A check in progress is reported as "* L7OK": the last known result.
-          status: column(fields, "check_status").replace(/^\* /, ""),
-          code: column(fields, "check_code"),
-          description: column(fields, "check_desc"),
-          detail: column(fields, "last_chk"),
-        },
-      };
-    });
+    .map((line) => {
+      const fields = line.split(",");
+      return (name: string): string => fields[header.indexOf(name)] ?? "";
+    })
+    .filter((column) => column("pxname") === backend && column("type") === "2");
 }
 
 function serverState(statusText: string): ServerState {

@@ -16,6 +16,8 @@ export interface LogQuery {
   grep?: string;
   /** The newest `limit` lines are returned, oldest first. */
   limit?: number;
+  /** Only lines stored before the line of this id: the next page of an answer that reached its limit. */
+  beforeId?: number;
 }
 
 export interface StoredLine extends LogLine { id: number }
@@ -46,6 +48,7 @@ export function queryPlan(query: LogQuery, indexedUpto: number, scanFromId?: num
   if (query.untilMs !== undefined) add("time_ms <= @until", "until", query.untilMs);
   if (query.maxSeverity !== undefined) add("severity <= @severity", "severity", query.maxSeverity);
   if (scanFromId !== undefined) add("id > @scanFrom", "scanFrom", scanFromId);
+  if (query.beforeId !== undefined) add("id < @beforeId", "beforeId", query.beforeId);
   if (query.sources !== undefined) {
     where.push(`source IN (${query.sources.map((_, index) => `@source${index}`).join(", ")})`);
     query.sources.forEach((source, index) => { params[`source${index}`] = source; });

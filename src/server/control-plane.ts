@@ -2,6 +2,7 @@
 // instances, the entry points and the deploy engine, and the API routes over them. Starting it
 // adopts what the last server left running before the API answers.
 import { join } from "node:path";
+import { CanaryWatch } from "../deploy/canary-watch.ts";
 import { DeployEngine } from "../deploy/deploy-engine.ts";
 import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
 import { HealthWatch } from "../deploy/health-watch.ts";
@@ -67,6 +68,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     live.subscribe(() => forwarding.refresh());
     const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
     const keeper = new CapacityKeeper(engine, log);
+    const canaries = new CanaryWatch(engine, logService?.store, log);
     const healthWatch = new HealthWatch(live, (environment) => entryPoints.get(environment), (environment) => engine.deployments.running(environment) !== undefined, log);
     // Recovery may drain and stop what an interrupted deploy left (a drain timeout or more), so the
     // server listens at once and its routes answer once it is done: a client waits for an answer
@@ -75,7 +77,9 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const recovered = recover(engine, log).then(() => {
       if (closed) return;
       keeper.watch();
+      engine.onSettled((environment) => void keeper.replenish(environment));
       healthWatch.start();
+      canaries.start();
       // Instances that were gone at the restart are replaced in the background; the API answers meanwhile.
       for (const environment of engine.environments.list()) void keeper.replenish(environment.name);
     });
@@ -84,8 +88,8 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // that restores a gone one and a look that finds it gone share one start again).
     const supervisor = superviseEntryPoints(engine, log);
     return {
-      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
-      close: () => { closed = true; supervisor.close(); healthWatch.close(); keeper.close(); void logService?.close(); state.close(); },
+      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine, canaries), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
+      close: () => { closed = true; supervisor.close(); healthWatch.close(); canaries.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();

@@ -1,6 +1,8 @@
 // The API of deploys: deploy, rollback, promote and stop stream their progress; status, history and
 // instances read. Every change is recorded in the audit log; the engine does the work.
+import type { CanaryWatch } from "../deploy/canary-watch.ts";
 import type { DeployEngine, DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
+import type { DeployStrategy, StrategyRequest } from "../deploy/deploy-strategy.ts";
 import { promoteTarget, rollbackTarget } from "../deploy/deploy-targets.ts";
 import { IngotError } from "../errors.ts";
 import { AuditLog } from "../state/audit.ts";
@@ -13,13 +15,21 @@ import { optional, text } from "./request-fields.ts";
  * @example
  * await ControlServer.start({ routes: [...environmentRoutes(state), ...deployRoutes(engine)] });
  */
-export function deployRoutes(engine: DeployEngine): Route[] {
+export function deployRoutes(engine: DeployEngine, canaries?: CanaryWatch): Route[] {
   const audit = new AuditLog(engine.parts.state);
   return [
     {
       method: "POST", path: "/v1/deploy", stream: true, handle: async (body, emit) => {
-        const args = { environment: text(body, "environment"), image: text(body, "image"), ...optional(body, "bindAddress") };
+        const args = { environment: text(body, "environment"), image: text(body, "image"), ...optional(body, "bindAddress"), ...strategyRequest(body) };
         return audit.run("deploy", args, () => engine.deploy(args, emit as (event: ProgressEvent) => void));
+      },
+    },
+    {
+      method: "POST", path: "/v1/canary", stream: true, handle: async (body, emit) => {
+        const args = { environment: text(body, "environment"), action: text(body, "action") };
+        if (args.action !== "promote" && args.action !== "abort") throw new IngotError(`Cannot ${args.action} a canary`, { code: "api-bad-request", hint: "The action is promote or abort" });
+        const action = args.action;
+        return audit.run(`canary-${action}`, args, () => engine.endCanary(args.environment, action, `ingot deploy --${action}`, emit as (event: ProgressEvent) => void));
       },
     },
     {
@@ -50,7 +60,7 @@ export function deployRoutes(engine: DeployEngine): Route[] {
         return { stopped: await audit.run("stop", args, () => engine.stopEnvironment(args.environment, emit as (event: ProgressEvent) => void)) };
       },
     },
-    { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment) },
+    { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment, canaries) },
     { method: "GET", path: "/v1/instances", handle: async () => (await environmentStatus(engine)).flatMap((environment) => environment.instances) },
     {
       method: "POST", path: "/v1/history", handle: async (body) => {
@@ -59,6 +69,27 @@ export function deployRoutes(engine: DeployEngine): Route[] {
       },
     },
   ];
+}
+
+/** The strategy fields of a deploy request, checked for their types (the engine checks their values). */
+function strategyRequest(body: unknown): StrategyRequest {
+  const fields = body as { strategy?: unknown; batch?: unknown; canary?: { percent?: unknown; instances?: unknown; autoWindowMs?: unknown } };
+  const number = (value: unknown, field: string): number => {
+    if (typeof value !== "number") throw new IngotError(`Cannot use the request as ${field} is not a number`, { code: "api-bad-request", hint: "Use the ingot CLI" });
+    return value;
+  };
+  const canary = fields.canary;
+  return {
+    ...(fields.strategy === undefined ? {} : { strategy: text(body, "strategy") as DeployStrategy }),
+    ...(fields.batch === undefined ? {} : { batch: number(fields.batch, "batch") }),
+    ...(canary === undefined ? {} : {
+      canary: {
+        ...(canary.percent === undefined ? {} : { percent: number(canary.percent, "canary.percent") }),
+        ...(canary.instances === undefined ? {} : { instances: number(canary.instances, "canary.instances") }),
+        ...(canary.autoWindowMs === undefined ? {} : { autoWindowMs: number(canary.autoWindowMs, "canary.autoWindowMs") }),
+      },
+    }),
+  };
 }
 
 /** A rollback or promotion deploys a recorded digest: never a rebuild, so the image must still be here. */

@@ -2,6 +2,7 @@
 // the configuration version it was deployed with, a running deploy, and each instance with its
 // state, uptime and health as the entry point sees it. Read from the state, the live instances and
 // HAProxy; nothing is changed.
+import type { CanaryView } from "../deploy/canary-watch.ts";
 import type { DeployEngine } from "../deploy/deploy-engine.ts";
 import { urlOf } from "../deploy/deploy-engine.ts";
 import type { ServerState } from "../entry/server-status.ts";
@@ -38,6 +39,8 @@ export interface EnvironmentStatus {
   degraded: (Degraded & { summary: string }) | null;
   /** The instances it is kept at (ingot scale's number, else its serving image's); null before its first deploy. */
   capacity: Capacity | null;
+  /** A running canary: its share, and both versions' requests, 5xx and p95 since the split. */
+  canary: CanaryView | null;
   instances: InstanceStatus[];
 }
 
@@ -46,7 +49,7 @@ export interface EnvironmentStatus {
  * await environmentStatus(engine, "prod");
  * // [{ name: "prod", entryUrl: "http://127.0.0.1:8080/", serving: { imageRef: "hello:2.0.0", … }, instances: [{ id: "i-3f2a", state: "healthy", entry: { state: "UP", … } }] }]
  */
-export async function environmentStatus(engine: DeployEngine, only?: string): Promise<EnvironmentStatus[]> {
+export async function environmentStatus(engine: DeployEngine, only?: string, canaries?: { view(environment: string): CanaryView | undefined }): Promise<EnvironmentStatus[]> {
   const environments = only === undefined ? engine.environments.list() : [engine.environments.get(only)];
   const records = new InstanceRecords(engine.parts.state);
   return Promise.all(environments.map(async (environment) => {
@@ -64,6 +67,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string): Pr
       configVersion: environment.configVersion,
       degraded: environment.degraded ? { ...environment.degraded, summary: degradedSummary(environment.degraded) } : null,
       capacity: manifest ? capacity(environment, deploySettings(manifest, environment.name)) : null,
+      canary: canaries?.view(environment.name) ?? null,
       instances: engine.parts.live.in(environment.name).map((instance) => {
         const record = records.get(instance.id);
         const server = servers.find((candidate) => candidate.name === instance.id);

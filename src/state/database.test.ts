@@ -144,13 +144,13 @@ describe("StateDatabase", () => {
     state.close();
   });
 
-  it("upgrades a version 4 database to a desired capacity that is null (the image's number) until ingot scale sets one", () => {
+  it("upgrades a version 5 database to a desired capacity that is null (the image's number) until ingot scale sets one", () => {
     const folder = newFolder();
-    const old = StateDatabase.open({ folder, migrations: migrations.slice(0, 4) });
+    const old = StateDatabase.open({ folder, migrations: migrations.slice(0, 5) });
     old.sqlite.prepare("UPDATE environments SET stopped_ms = 42 WHERE name = 'prod'").run();
     old.close();
     const state = StateDatabase.open({ folder });
-    assert.equal(state.schemaVersion, 5);
+    assert.equal(state.schemaVersion, 6);
     assert.deepEqual(state.sqlite.prepare("SELECT stopped_ms, desired_instances FROM environments WHERE name = 'prod'").get(), { stopped_ms: 42, desired_instances: null });
     assert.throws(() => state.sqlite.prepare("UPDATE environments SET desired_instances = 0 WHERE name = 'prod'").run(), /CHECK constraint failed/);
     state.close();

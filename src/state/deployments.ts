@@ -17,9 +17,24 @@ export interface Deployment {
   configVersion: number;
   startedMs: number;
   finishedMs: number | null;
+  /** A canary deploy's split, once its instances take their share of the requests. */
+  canary: CanarySplit | null;
 }
 
-interface DeploymentRow { id: number; environment: string; image_ref: string; image_digest: string; strategy: string; state: DeploymentState; reason: string | null; config_version: number; started_ms: number; finished_ms: number | null }
+/** What a canary deploy runs while it waits for a promotion or an abort. */
+export interface CanarySplit {
+  /** Its new instances, which take the share. */
+  instances: string[];
+  percent: number;
+  /** Per-server HAProxy weights that give the canaries their share. */
+  weights: { canary: number; old: number };
+  /** When the canaries began to take requests: the judging compares from here. */
+  sinceMs: number;
+  /** Judged by ingot: promoted after the window when not worse than the old version, aborted as soon as it is. */
+  auto: { windowMs: number } | null;
+}
+
+interface DeploymentRow { id: number; environment: string; image_ref: string; image_digest: string; strategy: string; state: DeploymentState; reason: string | null; config_version: number; started_ms: number; finished_ms: number | null; canary: string | null }
 
 /**
  * @example
@@ -60,6 +75,13 @@ export class Deployments {
     return this.get(id);
   }
 
+  /** Records a running canary's split (its instances now take their share of the requests). */
+  setCanary(id: number, canary: CanarySplit): Deployment {
+    const changed = this.state.sqlite.prepare("UPDATE deployments SET canary = ? WHERE id = ? AND state = 'running'").run(JSON.stringify(canary), id).changes;
+    if (changed === 0) throw new Error(`Deploy ${id} is not running, so it cannot split traffic`);
+    return this.get(id);
+  }
+
   get(id: number): Deployment {
     const row = this.state.sqlite.prepare<[number], DeploymentRow>("SELECT * FROM deployments WHERE id = ?").get(id);
     if (row === undefined) throw new IngotError(`Cannot find deploy ${id} as it does not exist`, { code: "deploy-unknown", hint: "See ingot history --env ENVIRONMENT" });
@@ -88,5 +110,6 @@ function toDeployment(row: DeploymentRow): Deployment {
   return {
     id: row.id, environment: row.environment, imageRef: row.image_ref, imageDigest: row.image_digest, strategy: row.strategy, state: row.state,
     reason: row.reason, configVersion: row.config_version, startedMs: row.started_ms, finishedMs: row.finished_ms,
+    canary: row.canary === null ? null : JSON.parse(row.canary) as CanarySplit,
   };
 }

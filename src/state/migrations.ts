@@ -144,6 +144,16 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 5,
+    name: "a canary's split",
+    sql: `
+      -- A canary deploy stays running while its new instances take a share of the requests: JSON of
+      -- its instances, percent, weights, when the split began and its automatic judging, so that a
+      -- restarted server goes on with it (and its judge) rather than undoing it.
+      ALTER TABLE deployments ADD COLUMN canary TEXT CHECK (canary IS NULL OR json_valid(canary));
+    `,
+  },
+  {
+    version: 6,
     name: "an environment's desired capacity",
     sql: `
       -- Set by ingot scale: the number of instances the environment is kept at, across deploys and

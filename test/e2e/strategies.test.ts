@@ -1,0 +1,160 @@
+// End to end, through bin/ingot with a real control plane, QEMU instances and HAProxy, under
+// continuous load: a rolling deploy of three instances never has fewer than three serving and fails
+// no request; a canary at 25% takes 25% ± 5% of 2,000 requests and `--abort` returns every request
+// to the old version without a failure; a canary that answers 500 to a tenth of its requests is
+// aborted by ingot's judge (`--auto`), with the figures that decided it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { entryPaths } from "../../src/entry/haproxy-config.ts";
+import { RuntimeApi } from "../../src/entry/runtime-api.ts";
+import { buildImage } from "../../src/image/build.ts";
+import { serverPaths } from "../../src/server/server-paths.ts";
+import { elfServerApp, sharedTestVault } from "../helpers.ts";
+import { testHome } from "../control-plane.ts";
+import { type LoadReport, sampleAnswers, startLoad } from "../load.ts";
+
+const appYaml = (version: number, failEvery = 0): string => `name: strategies-test
+version: ${version}.0.0
+runtime: elf
+command: [./server]
+ports:
+  http: 8080
+healthcheck:
+  path: /env/VERSION
+  interval: 500ms
+  startTimeout: 20s
+resources:
+  memory: 128M
+stopTimeout: 2s
+env:
+  VERSION: "${version}"
+  FAIL_EVERY: "${failEvery}"
+environments:
+  dev:
+    instances: 3
+    drainTimeout: 2s
+`;
+
+interface Status { entryUrl: string; serving: { imageRef: string } | null; running: { id: number } | null; instances: { id: string; state: string; image: string }[] }
+interface Deployment { imageRef: string; strategy: string; state: string; reason: string | null }
+
+test("rolling keeps three serving with no failed request; a canary takes its share, is aborted cleanly, and a failing one is aborted by the judge", async (t) => {
+  const vault = await sharedTestVault();
+  for (const [version, failEvery] of [[1, 0], [2, 0], [3, 0], [4, 10]] as const) {
+    const app = await elfServerApp("ingot-strategies-app-", appYaml(version, failEvery));
+    await buildImage(app.path, { vault });
+    await app.remove();
+  }
+  const home = await testHome(t, vault, "ingot-strategies-");
+  const { ingot } = home;
+  const status = async (): Promise<Status> => {
+    const result = await ingot("status", "--env", "dev", "--json");
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as Status[])[0]!;
+  };
+  const history = async (): Promise<Deployment[]> => JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as Deployment[];
+  const deployed = await ingot("deploy", "strategies-test:1.0.0", "--env", "dev");
+  assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+  const url = (await status()).entryUrl;
+  const versions = async (count: number): Promise<Set<string>> => new Set(await sampleAnswers(`${url}env/VERSION`, count, 2));
+  const assertNoFailure = (reports: LoadReport[], what: string): void => {
+    for (const report of reports) {
+      assert.deepEqual(report.failures, [], `${what}: no request may fail (${report.requests} sent)`);
+      assert.ok(report.requests > 20, `${what}: the load kept going (${report.requests} requests)`);
+    }
+  };
+
+  // 1. Rolling v1 → v2, one at a time: HAProxy's own view, every 100 ms, never has fewer than 3 instances taking requests.
+  const api = new RuntimeApi(entryPaths(join(serverPaths(home.path).dir, "entry", "dev")).socket);
+  const serving: number[] = [];
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const servers = await api.servers("dev");
+      serving.push(servers.filter((server) => server.state === "UP" && server.weight > 0).length);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  const load = [startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true }), startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: false })];
+  const rolling = await ingot("deploy", "strategies-test:2.0.0", "--env", "dev", "--strategy", "rolling", "--batch", "1").finally(() => { watching = false; });
+  const rollingLoad = await Promise.all(load.map((client) => client.stop()));
+  await watch;
+  assert.equal(rolling.code, 0, rolling.stdout + rolling.stderr);
+  assert.equal(rolling.stdout.match(/switch i-[0-9a-f]{8}: done/g)?.length, 3, `three batches of one:\n${rolling.stdout}`);
+  assertNoFailure(rollingLoad, "rolling v1 → v2");
+  assert.ok(serving.length > 20, `HAProxy was watched throughout (${serving.length} looks)`);
+  assert.ok(Math.min(...serving) >= 3, `at least 3 instances take requests at every moment; the counts were ${serving.join(",")}`);
+  assert.deepEqual([...await versions(40)], ["2"]);
+  assert.equal((await history())[0]!.strategy, "rolling");
+
+  // 2. A canary of v3 at 25%: a quarter of 2,000 requests, give or take 5 points.
+  const canary = await ingot("deploy", "strategies-test:3.0.0", "--env", "dev", "--strategy", "canary", "--percent", "25");
+  assert.equal(canary.code, 0, canary.stdout + canary.stderr);
+  assert.match(canary.stdout, /canary strategies-test:3\.0\.0 \(i-[0-9a-f]{8}\) takes 25% of the requests/);
+  assert.ok((await status()).running, "the canary deploy runs until it is promoted or aborted");
+  const answers = await sampleAnswers(`${url}env/VERSION`, 2000, 4);
+  assert.deepEqual(answers.filter((answer) => answer !== "2" && answer !== "3"), [], "only v2 and v3 answer, and nothing fails");
+  const share = answers.filter((answer) => answer === "3").length / answers.length;
+  assert.ok(Math.abs(share - 0.25) <= 0.05, `the canary took ${(share * 100).toFixed(1)}% of ${answers.length} requests`);
+  const refused = await ingot("deploy", "strategies-test:1.0.0", "--env", "dev");
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /deploy \d+ of strategies-test:3\.0\.0 is running/);
+
+  // The server killed while the canary runs: the split is a resting state, kept by the next server.
+  const serverPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  process.kill(serverPid, "SIGKILL");
+  const afterKill = await sampleAnswers(`${url}env/VERSION`, 400, 4);
+  assert.deepEqual(afterKill.filter((answer) => answer !== "2" && answer !== "3"), [], "the entry point serves on while the server is down");
+  const restarted = await status();
+  assert.ok(restarted.running, "the restarted server keeps the canary running");
+  assert.deepEqual(restarted.instances.map((instance) => instance.image).sort(), [...Array(3).fill("strategies-test:2.0.0"), "strategies-test:3.0.0"]);
+  const kept = (await sampleAnswers(`${url}env/VERSION`, 400, 4)).filter((answer) => answer === "3").length / 400;
+  assert.ok(Math.abs(kept - 0.25) <= 0.08, `the canary still takes its share after the restart: ${(kept * 100).toFixed(1)}% of 400`);
+
+  // 3. --abort under load: every request goes back to v2, none fails.
+  const abortLoad = [startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true }), startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: false })];
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const aborted = await ingot("deploy", "--env", "dev", "--abort");
+  const abortReports = await Promise.all(abortLoad.map((client) => client.stop()));
+  assert.equal(aborted.code, 0, aborted.stdout + aborted.stderr);
+  assert.match(aborted.stdout, /the canary strategies-test:3\.0\.0 is withdrawn/);
+  assertNoFailure(abortReports, "canary abort");
+  assert.deepEqual([...await versions(60)], ["2"], "all requests go to v2 after the abort");
+  const afterAbort = await status();
+  assert.equal(afterAbort.running, null);
+  assert.deepEqual(afterAbort.instances.map((instance) => instance.image), Array(3).fill("strategies-test:2.0.0"));
+  assert.match((await history())[0]!.reason ?? "", /canary aborted: ingot deploy --abort/);
+  const noCanary = await ingot("deploy", "--env", "dev", "--promote");
+  assert.equal(noCanary.code, 1);
+  assert.match(noCanary.stderr, /Cannot promote a canary in dev as none runs there/);
+
+  // 4. v4 answers 500 to a tenth of its requests: with --auto, ingot aborts it as soon as the figures say so, and records them.
+  const judged = await ingot("deploy", "strategies-test:4.0.0", "--env", "dev", "--strategy", "canary", "--percent", "25", "--auto", "--window", "5m");
+  assert.equal(judged.code, 0, judged.stdout + judged.stderr);
+  assert.match(judged.stdout, /judged by ingot for 5 min/);
+  const startedMs = Date.now();
+  const traffic = startLoad(url, { clients: 2, keepAlive: false });
+  let shown = "";
+  try {
+    while ((await status()).running) {
+      assert.ok(Date.now() - startedMs < 90_000, `the judge aborted the failing canary within 90 s; ingot status said:\n${shown}`);
+      shown = (await ingot("status", "--env", "dev")).stdout;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    await traffic.stop();
+  }
+  assert.match(shown, /canary i-[0-9a-f]{8} takes 25% of the requests since .*; ingot judges it/, "ingot status showed the canary live");
+  assert.match(shown, /strategies-test:2\.0\.0 +\d+ +0 \(0\.0%\)/, `the old version's figures:\n${shown}`);
+  const abortedByJudge = (await history())[0]!;
+  assert.equal(abortedByJudge.state, "failed");
+  assert.match(abortedByJudge.reason ?? "", /canary aborted: judged by ingot: canary 5xx \d+\.\d% \(\d+ of \d+\) against 0\.0% \(0 of \d+\)/);
+  const verdicts = (await ingot("events", "--env", "dev", "--json", "-n", "500")).stdout.trim().split("\n")
+    .map((line) => JSON.parse(line) as { kind: string; data: { verdict?: string; figures?: { canary: { serverErrors: number } } } })
+    .filter((event) => event.kind === "canary-judged");
+  assert.equal(verdicts.length, 1, "the verdict is recorded once");
+  assert.equal(verdicts[0]!.data.verdict, "abort");
+  assert.ok(verdicts[0]!.data.figures!.canary.serverErrors > 0, "with the figures that decided it");
+  assert.deepEqual([...await versions(60)], ["2"], "v2 alone serves after the abort");
+});
