@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { entryPaths } from "../../src/entry/haproxy-config.ts";
 import { RuntimeApi } from "../../src/entry/runtime-api.ts";
-import { buildImage } from "../../src/image/build.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { testHome } from "../control-plane.ts";
+import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, sampleAnswers, startLoad } from "../load.ts";
 
 const appYaml = (version: number, failEvery = 0): string => `name: strategies-test
@@ -48,18 +47,10 @@ interface Deployment { imageRef: string; strategy: string; state: string; reason
 
 test("rolling keeps three serving with no failed request; a canary takes its share, is aborted cleanly, and a failing one is aborted by the judge", async (t) => {
   const vault = await sharedTestVault();
-  for (const [version, failEvery] of [[1, 0], [2, 0], [3, 0], [4, 10]] as const) {
-    const app = await elfServerApp("ingot-strategies-app-", appYaml(version, failEvery));
-    await buildImage(app.path, { vault });
-    await app.remove();
-  }
+  await buildElfImages(vault, "ingot-strategies-app-", [appYaml(1), appYaml(2), appYaml(3), appYaml(4, 10)]);
   const home = await testHome(t, vault, "ingot-strategies-");
   const { ingot } = home;
-  const status = async (): Promise<Status> => {
-    const result = await ingot("status", "--env", "dev", "--json");
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as Status[])[0]!;
-  };
+  const status = (): Promise<Status> => statusOf<Status>(ingot, "dev");
   const history = async (): Promise<Deployment[]> => JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as Deployment[];
   const deployed = await ingot("deploy", "strategies-test:1.0.0", "--env", "dev");
   assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
