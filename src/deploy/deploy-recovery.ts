@@ -2,12 +2,17 @@
 // instances that still run (a gone one is recorded as failed and taken out of its entry point), put
 // serving instances back into an entry point that had to be started again, and finish or undo a
 // deploy the last server did not end: finished when its new instances already served, else undone.
+// The last server may have died at any moment (SIGKILL): between spawning a QEMU and recording it,
+// between a runtime API command and saving the slots, between the switch and recording it done.
 import { SWITCH_STEP } from "./deploy-plan.ts";
 import type { DeployEngine } from "./deploy-engine.ts";
 import { deploySettings } from "./deploy-settings.ts";
+import type { EntryPoint } from "../entry/entry-point.ts";
 import { entryHealthcheck } from "../entry/entry-points.ts";
 import type { Instance } from "../instance/instance.ts";
-import { InstanceRecords } from "../state/instances.ts";
+import { isRunning } from "../process/process-identity.ts";
+import { endUnrecordedQemu } from "../providers/qemu/unrecorded-qemu.ts";
+import { type InstanceRecord, InstanceRecords } from "../state/instances.ts";
 import { readManifest } from "../vault/image-ref.ts";
 
 /**
@@ -21,6 +26,15 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
   const records = new InstanceRecords(state);
   for (const environment of await entryPoints.adoptAll()) log(`adopted the entry point of ${environment}`);
   for (const record of records.live()) {
+    // Killed while it booted one: a QEMU that runs without a record would serve nobody and never end.
+    if (record.pid === null) {
+      const ended = await endUnrecordedQemu(record.id);
+      if (ended.length > 0) log(`ended QEMU ${ended.join(", ")} of instance ${record.id}, started but never recorded by the last server`);
+    }
+    if (await stoppedWhileDown(engine, record)) {
+      log(`instance ${record.id} of ${record.environment ?? "no environment"} stopped while ingot server was down; recorded as stopped`);
+      continue;
+    }
     const manifest = await readManifest(vault, record.imageDigest).catch(() => undefined);
     const instance = manifest ? await live.adopt(record, manifest) : undefined;
     if (!manifest) live.markGone(record, `its image ${record.imageDigest.slice(0, 19)} is no longer in the vault`);
@@ -32,6 +46,7 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
     const entry = record.environment ? entryPoints.get(record.environment) : undefined;
     await entry?.remove(record.id, 0).catch(() => {});
   }
+  for (const entry of entryPoints.all()) await freeUnheldSlots(entry, log);
   for (const environment of engine.environments.list()) {
     await restoreEntryPoint(engine, environment.name, log);
     const deployment = engine.deployments.running(environment.name);
@@ -40,12 +55,22 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
       await Promise.all(live.in(environment.name).filter((instance) => instance.state === "draining").map((instance) => retire(engine, instance)));
       continue;
     }
-    const switched = engine.events.list({ deployment: deployment.id, limit: 100_000 })
+    const recordedSwitch = engine.events.list({ deployment: deployment.id, limit: 100_000 })
       .some((event) => event.kind === "deploy-step" && event.data.phase === "deploy" && event.data.kind === SWITCH_STEP && event.data.status === "done");
     const instances = live.in(environment.name);
     const green = instances.filter((instance) => records.get(instance.id)?.deployment === deployment.id);
     const blue = instances.filter((instance) => !green.includes(instance));
+    const entry = entryPoints.get(environment.name);
+    // Killed after the switch's runtime API batch but before it was recorded: green already took
+    // requests, and undoing it now would send clients from the new version back to the old one.
+    const switched = recordedSwitch || (entry !== undefined && green.length > 0 && (await switchedInEntry(entry, green)));
     const finish = switched && green.length > 0 && green.every((instance) => instance.state === "healthy");
+    if (finish && !recordedSwitch && entry) {
+      // Once more, so that what the entry point records of its slots matches what HAProxy does.
+      const held = new Set((await entry.servers()).map((server) => server.name));
+      await entry.switchTraffic(green.map((instance) => instance.id), blue.filter((instance) => held.has(instance.id)).map((instance) => instance.id));
+      log(`deploy ${deployment.id} of ${environment.name}: its switch was done in the entry point, not yet recorded`);
+    }
     await Promise.all((finish ? blue : green).map((instance) => retire(engine, instance)));
     if (finish) {
       engine.deployments.finish(deployment.id, "succeeded", "finished by ingot server after a restart: the new instances already served");
@@ -54,6 +79,42 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
       engine.deployments.finish(deployment.id, "failed", "interrupted by a restart of ingot server before its new instances served; undone, the previous version serves");
       log(`deploy ${deployment.id} of ${environment.name}: undone, interrupted before its switch`);
     }
+  }
+}
+
+/**
+ * An instance that was draining (a deploy or ingot stop was stopping it) and whose QEMU has ended
+ * since: its stop went through, so it is recorded as stopped, not as failed, and leaves its entry point.
+ */
+async function stoppedWhileDown(engine: DeployEngine, record: InstanceRecord): Promise<boolean> {
+  if (record.state !== "draining" || record.pid === null || record.processStart === null) return false;
+  if (await isRunning({ pid: record.pid, startTime: String(record.processStart) })) return false;
+  const was = new InstanceRecords(engine.parts.state).setState(record.id, "stopped");
+  engine.events.append({
+    kind: "instance-state", environment: record.environment ?? undefined, instance: record.id, ...(record.deployment === null ? {} : { deployment: record.deployment }),
+    data: { msg: "instance state", instance: record.id, state: "stopped", was, reason: "it was being stopped and ended while ingot server was down" },
+  });
+  const entry = record.environment ? engine.parts.entryPoints.get(record.environment) : undefined;
+  if (entry && (await entry.servers()).some((server) => server.name === record.id)) await entry.remove(record.id, 0).catch(() => {});
+  return true;
+}
+
+/** True when HAProxy sends requests to every new instance: the switch's batch ran. */
+async function switchedInEntry(entry: EntryPoint, green: Instance[]): Promise<boolean> {
+  const servers = await entry.servers().catch(() => []);
+  return green.every((instance) => servers.some((server) => server.name === instance.id && server.weight > 0));
+}
+
+/**
+ * Puts into maintenance every slot that HAProxy has in service but no instance holds in the slot
+ * table: one the last server set up for a new instance and was killed before it saved the table.
+ */
+async function freeUnheldSlots(entry: EntryPoint, log: (line: string) => void): Promise<void> {
+  const held = new Set((await entry.servers().catch(() => [])).map((server) => `${server.address}:${server.port}`));
+  const all = await entry.api.servers(entry.backend).catch(() => []);
+  for (const slot of all.filter((server) => server.state !== "MAINT" && !held.has(`${server.address}:${server.port}`))) {
+    await entry.api.setServerState(entry.backend, slot.name, "maint").catch(() => {});
+    log(`freed slot ${slot.name} of the entry point of ${entry.backend}: set up for ${slot.address}:${slot.port}, which no instance holds`);
   }
 }
 
