@@ -54,6 +54,13 @@ export async function testHome(t: TestContext, vault: Vault, prefix: string): Pr
 }
 
 /** Stops the home's environments and server, then ends any instance or HAProxy it recorded that still runs. */
+/** `ingot status --env E --json` of one environment, in the shape the test reads. */
+export async function statusOf<T>(ingot: (...args: string[]) => Promise<IngotResult>, environment: string): Promise<T> {
+  const result = await ingot("status", "--env", environment, "--json");
+  if (result.code !== 0) throw new Error(`ingot status --env ${environment} failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as T[])[0]!;
+}
+
 export async function endControlPlane(home: string): Promise<void> {
   const status = await runIngot(home, ["status", "--json"]);
   const environments = status.code === 0 ? (JSON.parse(status.stdout) as { name: string }[]) : [];

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildImage } from "../src/image/build.ts";
 import type { ImageManifest } from "../src/image/manifest.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { bootImage as bootInstance } from "../src/vm/boot-image.ts";
@@ -42,6 +43,20 @@ export async function elfServerApp(prefix: string, ingotYaml: string): Promise<{
   execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
   await writeFile(join(app.path, "ingot.yaml"), ingotYaml);
   return app;
+}
+
+/** Builds one ELF image of the fixture server per ingot.yaml into the vault; their digests in order. */
+export async function buildElfImages(vault: Vault, prefix: string, ingotYamls: string[]): Promise<string[]> {
+  const digests: string[] = [];
+  for (const yaml of ingotYamls) {
+    const app = await elfServerApp(prefix, yaml);
+    try {
+      digests.push((await buildImage(app.path, { vault })).digest);
+    } finally {
+      await app.remove();
+    }
+  }
+  return digests;
 }
 
 export interface BootedImage {

@@ -59,7 +59,7 @@ function canaryLines(environment: string, canary: CanaryView): string[] {
     `${figures.serverErrors} (${(figures.requests === 0 ? 0 : (100 * figures.serverErrors) / figures.requests).toFixed(1)}%)`,
     figures.p95Ms === undefined ? "-" : `${figures.p95Ms} ms`,
   ];
-  lines.push(table([["    VERSION", "REQUESTS", "5XX", "P95"], row(canary.versions.old), row(canary.versions.canary)]));
+  lines.push(...table([["    VERSION", "REQUESTS", "5XX", "P95"], row(canary.versions.old), row(canary.versions.canary)]).split("\n"));
   if (canary.judgement && canary.judgement.verdict === "wait") lines.push(`    judge: ${canary.judgement.reason}`);
   return lines;
 }

@@ -2,13 +2,18 @@
 // instances that still run (a gone one is recorded as failed and taken out of its entry point), put
 // serving instances back into an entry point that had to be started again, and finish or undo a
 // deploy the last server did not end: finished when its new instances already served, else undone.
+// The last server may have died at any moment (SIGKILL): between spawning a QEMU and recording it,
+// between a runtime API command and saving the slots, between the switch and recording it done.
 import type { DeployEngine } from "./deploy-engine.ts";
 import { resumeDecision } from "./deploy-resume.ts";
 import { deploySettings } from "./deploy-settings.ts";
+import type { EntryPoint } from "../entry/entry-point.ts";
 import { entryHealthcheck } from "../entry/entry-points.ts";
 import type { Instance } from "../instance/instance.ts";
 import type { Deployment } from "../state/deployments.ts";
-import { InstanceRecords } from "../state/instances.ts";
+import { isRunning } from "../process/process-identity.ts";
+import { endUnrecordedQemu } from "../providers/qemu/unrecorded-qemu.ts";
+import { type InstanceRecord, InstanceRecords } from "../state/instances.ts";
 import { readManifest } from "../vault/image-ref.ts";
 
 /**
@@ -22,6 +27,15 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
   const records = new InstanceRecords(state);
   for (const environment of await entryPoints.adoptAll()) log(`adopted the entry point of ${environment}`);
   for (const record of records.live()) {
+    // Killed while it booted one: a QEMU that runs without a record would serve nobody and never end.
+    if (record.pid === null) {
+      const ended = await endUnrecordedQemu(record.id);
+      if (ended.length > 0) log(`ended QEMU ${ended.join(", ")} of instance ${record.id}, started but never recorded by the last server`);
+    }
+    if (await stoppedWhileDown(engine, record)) {
+      log(`instance ${record.id} of ${record.environment ?? "no environment"} stopped while ingot server was down; recorded as stopped`);
+      continue;
+    }
     const manifest = await readManifest(vault, record.imageDigest).catch(() => undefined);
     const instance = manifest ? await live.adopt(record, manifest) : undefined;
     if (!manifest) live.markGone(record, `its image ${record.imageDigest.slice(0, 19)} is no longer in the vault`);
@@ -33,6 +47,7 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
     const entry = record.environment ? entryPoints.get(record.environment) : undefined;
     await entry?.remove(record.id, 0).catch(() => {});
   }
+  for (const entry of entryPoints.all()) await freeUnheldSlots(entry, log);
   for (const environment of engine.environments.list()) {
     await restoreEntryPoint(engine, environment.name, log);
     const deployment = engine.deployments.running(environment.name);
@@ -46,7 +61,17 @@ export async function recover(engine: DeployEngine, log: (line: string) => void)
     const green = instances.filter((instance) => records.get(instance.id)?.deployment === deployment.id);
     const blue = instances.filter((instance) => !green.includes(instance));
     if (decision === "canary" && (await keepCanary(engine, deployment, green, blue, log))) continue;
-    const finish = decision === "finish" && green.length > 0 && green.every((instance) => instance.state === "healthy");
+    const entry = entryPoints.get(environment.name);
+    // Killed after the last switch's runtime API batch but before it was recorded: green already took
+    // requests, and undoing it now would send clients from the new version back to the old one.
+    const unrecordedSwitch = decision === "undo" && entry !== undefined && green.length > 0 && (await switchedInEntry(entry, green));
+    const finish = (decision === "finish" || unrecordedSwitch) && green.length > 0 && green.every((instance) => instance.state === "healthy");
+    if (finish && unrecordedSwitch && entry) {
+      // Once more, so that what the entry point records of its slots matches what HAProxy does.
+      const held = new Set((await entry.servers()).map((server) => server.name));
+      await entry.switchTraffic(green.map((instance) => instance.id), blue.filter((instance) => held.has(instance.id)).map((instance) => instance.id));
+      log(`deploy ${deployment.id} of ${environment.name}: its switch was done in the entry point, not yet recorded`);
+    }
     await Promise.all((finish ? blue : green).map((instance) => retire(engine, instance)));
     // After a canary's split the old instances had its weights; alone again, they take the same share.
     if (!finish && deployment.canary) await engine.parts.entryPoints.get(environment.name)?.setWeights(Object.fromEntries(blue.map((instance) => [instance.id, 1]))).catch(() => {});
@@ -76,6 +101,48 @@ async function keepCanary(engine: DeployEngine, deployment: Deployment, green: I
   await entry.setWeights(Object.fromEntries([...canaries.map((instance) => [instance.id, canary.weights.canary]), ...blue.filter((instance) => entry.holds(instance.id)).map((instance) => [instance.id, canary.weights.old])]));
   log(`deploy ${deployment.id} of ${deployment.environment}: its canary goes on taking ${canary.percent}% of the requests`);
   return true;
+}
+
+/**
+ * An instance that was draining (a deploy or ingot stop was stopping it) and whose QEMU has ended
+ * since: its stop went through, so it is recorded as stopped, not as failed, and leaves its entry point.
+ */
+async function stoppedWhileDown(engine: DeployEngine, record: InstanceRecord): Promise<boolean> {
+  if (record.state !== "draining" || record.pid === null || record.processStart === null) return false;
+  if (await isRunning({ pid: record.pid, startTime: String(record.processStart) })) return false;
+  const was = new InstanceRecords(engine.parts.state).setState(record.id, "stopped");
+  engine.events.append({
+    kind: "instance-state", environment: record.environment ?? undefined, instance: record.id, ...(record.deployment === null ? {} : { deployment: record.deployment }),
+    data: { msg: "instance state", instance: record.id, state: "stopped", was, reason: "it was being stopped and ended while ingot server was down" },
+  });
+  const entry = record.environment ? engine.parts.entryPoints.get(record.environment) : undefined;
+  if (entry && (await entry.servers()).some((server) => server.name === record.id)) await entry.remove(record.id, 0).catch(() => {});
+  return true;
+}
+
+/**
+ * True when the last switch's batch ran in HAProxy: every new instance takes requests and every old
+ * one it still holds is draining. (A canary's split gives new instances requests too, but leaves
+ * the old ones ready; a rolling deploy's earlier batches leave later old ones ready.)
+ */
+async function switchedInEntry(entry: EntryPoint, green: Instance[]): Promise<boolean> {
+  const servers = await entry.servers().catch(() => []);
+  const greens = new Set(green.map((instance) => instance.id));
+  return green.every((instance) => servers.some((server) => server.name === instance.id && server.weight > 0))
+    && servers.every((server) => greens.has(server.name) || server.state === "DRAIN");
+}
+
+/**
+ * Puts into maintenance every slot that HAProxy has in service but no instance holds in the slot
+ * table: one the last server set up for a new instance and was killed before it saved the table.
+ */
+async function freeUnheldSlots(entry: EntryPoint, log: (line: string) => void): Promise<void> {
+  const held = new Set((await entry.servers().catch(() => [])).map((server) => `${server.address}:${server.port}`));
+  const all = await entry.api.servers(entry.backend).catch(() => []);
+  for (const slot of all.filter((server) => server.state !== "MAINT" && !held.has(`${server.address}:${server.port}`))) {
+    await entry.api.setServerState(entry.backend, slot.name, "maint").catch(() => {});
+    log(`freed slot ${slot.name} of the entry point of ${entry.backend}: set up for ${slot.address}:${slot.port}, which no instance holds`);
+  }
 }
 
 /** Drains an instance out of its entry point and stops it, with its image's timeouts. */

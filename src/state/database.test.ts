@@ -137,10 +137,21 @@ describe("StateDatabase", () => {
     const old = StateDatabase.open({ folder, migrations: migrations.slice(0, 3) });
     old.sqlite.prepare("UPDATE environments SET stopped_ms = 42 WHERE name = 'prod'").run();
     old.close();
-    const state = StateDatabase.open({ folder, migrations: migrations.slice(0, 4) });
-    assert.equal(state.schemaVersion, 4);
+    const state = StateDatabase.open({ folder });
+    assert.equal(state.schemaVersion, migrations.length);
     assert.deepEqual(state.sqlite.prepare("SELECT stopped_ms, degraded FROM environments WHERE name = 'prod'").get(), { stopped_ms: 42, degraded: null });
     assert.throws(() => state.sqlite.prepare("UPDATE environments SET degraded = 'not json' WHERE name = 'prod'").run(), /CHECK constraint failed/);
+    state.close();
+  });
+
+  it("upgrades a version 4 database to a canary column on deployments, keeping its deploys", () => {
+    const folder = newFolder();
+    const old = StateDatabase.open({ folder, migrations: migrations.slice(0, 4) });
+    old.sqlite.prepare("INSERT INTO deployments (environment, image_ref, image_digest, strategy, state, config_version, started_ms) VALUES ('prod', 'hello:1', 'sha256:00', 'blue-green', 'succeeded', 0, 1)").run();
+    old.close();
+    const state = StateDatabase.open({ folder });
+    assert.deepEqual(state.sqlite.prepare("SELECT image_ref, canary FROM deployments").get(), { image_ref: "hello:1", canary: null });
+    assert.throws(() => state.sqlite.prepare("UPDATE deployments SET canary = 'not json'").run(), /CHECK constraint failed/);
     state.close();
   });
 
@@ -150,7 +161,7 @@ describe("StateDatabase", () => {
     old.sqlite.prepare("UPDATE environments SET stopped_ms = 42 WHERE name = 'prod'").run();
     old.close();
     const state = StateDatabase.open({ folder });
-    assert.equal(state.schemaVersion, 6);
+    assert.equal(state.schemaVersion, migrations.length);
     assert.deepEqual(state.sqlite.prepare("SELECT stopped_ms, desired_instances FROM environments WHERE name = 'prod'").get(), { stopped_ms: 42, desired_instances: null });
     assert.throws(() => state.sqlite.prepare("UPDATE environments SET desired_instances = 0 WHERE name = 'prod'").run(), /CHECK constraint failed/);
     state.close();

@@ -5,10 +5,9 @@
 // killed while serving and adopting its instances again, a killed instance replaced, and a stop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildImage } from "../../src/image/build.ts";
 import { streamServer } from "../../src/server/control-client.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { startIngot, testHome } from "../control-plane.ts";
+import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { startIngot, statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
 const appYaml = (version: number, healthPath = "/"): string => `name: deploy-test
@@ -36,19 +35,10 @@ interface Status { name: string; entryUrl: string | null; serving: { imageRef: s
 
 test("deploys switch versions under load without a failed request, a bad version never serves, rollback and promotion move digests, a killed server's instances keep serving and are adopted, a killed instance is replaced", async (t) => {
   const vault = await sharedTestVault();
-  const digests: string[] = [];
-  for (const [version, healthPath] of [[1, "/"], [2, "/"], [3, "/status/500"]] as const) {
-    const app = await elfServerApp("ingot-deploy-app-", appYaml(version, healthPath));
-    digests.push((await buildImage(app.path, { vault })).digest);
-    await app.remove();
-  }
+  const digests = await buildElfImages(vault, "ingot-deploy-app-", [appYaml(1), appYaml(2), appYaml(3, "/status/500")]);
   const home = await testHome(t, vault, "ingot-deploy-");
   const { ingot } = home;
-  const status = async (environment: string): Promise<Status> => {
-    const result = await ingot("status", "--env", environment, "--json");
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as Status[])[0]!;
-  };
+  const status = (environment: string): Promise<Status> => statusOf<Status>(ingot, environment);
   /** Runs `work` while clients request the entry point continuously, kept-alive and fresh. */
   const underLoad = async <T>(url: string, work: () => Promise<T>): Promise<{ result: T; keptAlive: LoadReport; fresh: LoadReport }> => {
     const keptAlive = startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true });

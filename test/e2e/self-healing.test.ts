@@ -6,9 +6,8 @@
 // it; `ingot events -f` follows.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildImage } from "../../src/image/build.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { startIngot, testHome } from "../control-plane.ts";
+import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { startIngot, statusOf, testHome } from "../control-plane.ts";
 
 const appYaml = (version: number): string => `name: self-heal-test
 version: ${version}.0.0
@@ -41,18 +40,10 @@ interface Event { kind: string; instance: string | null; data: { state?: string;
 
 test("a hung instance and crashed ones are replaced until the image fails 3 times in 5 min: then the environment is degraded, says why, and a deploy clears it", async (t) => {
   const vault = await sharedTestVault();
-  for (const version of [1, 2]) {
-    const app = await elfServerApp("ingot-heal-app-", appYaml(version));
-    await buildImage(app.path, { vault });
-    await app.remove();
-  }
+  await buildElfImages(vault, "ingot-heal-app-", [appYaml(1), appYaml(2)]);
   const home = await testHome(t, vault, "ingot-heal-");
   const { ingot } = home;
-  const status = async (): Promise<Status> => {
-    const result = await ingot("status", "--env", "dev", "--json");
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as Status[])[0]!;
-  };
+  const status = (): Promise<Status> => statusOf<Status>(ingot, "dev");
   const until = async (what: string, done: (now: Status) => boolean): Promise<Status> => {
     const deadline = Date.now() + 120_000;
     for (;;) {

@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { entryPaths } from "../../src/entry/haproxy-config.ts";
 import { RuntimeApi } from "../../src/entry/runtime-api.ts";
-import { buildImage } from "../../src/image/build.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { testHome } from "../control-plane.ts";
+import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, sampleAnswers, startLoad } from "../load.ts";
 
 const appYaml = (version: number, failEvery = 0): string => `name: strategies-test
@@ -36,23 +35,22 @@ environments:
     drainTimeout: 2s
 `;
 
-interface Status { entryUrl: string; serving: { imageRef: string } | null; running: { id: number } | null; instances: { id: string; state: string; image: string }[] }
+interface Figures { requests: number; serverErrors: number; p95Ms?: number }
+interface Status {
+  entryUrl: string;
+  serving: { imageRef: string } | null;
+  running: { id: number } | null;
+  canary: { percent: number; versions?: { old: Figures; canary: Figures } } | null;
+  instances: { id: string; state: string; image: string }[];
+}
 interface Deployment { imageRef: string; strategy: string; state: string; reason: string | null }
 
 test("rolling keeps three serving with no failed request; a canary takes its share, is aborted cleanly, and a failing one is aborted by the judge", async (t) => {
   const vault = await sharedTestVault();
-  for (const [version, failEvery] of [[1, 0], [2, 0], [3, 0], [4, 10]] as const) {
-    const app = await elfServerApp("ingot-strategies-app-", appYaml(version, failEvery));
-    await buildImage(app.path, { vault });
-    await app.remove();
-  }
+  await buildElfImages(vault, "ingot-strategies-app-", [appYaml(1), appYaml(2), appYaml(3), appYaml(4, 10)]);
   const home = await testHome(t, vault, "ingot-strategies-");
   const { ingot } = home;
-  const status = async (): Promise<Status> => {
-    const result = await ingot("status", "--env", "dev", "--json");
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as Status[])[0]!;
-  };
+  const status = (): Promise<Status> => statusOf<Status>(ingot, "dev");
   const history = async (): Promise<Deployment[]> => JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout) as Deployment[];
   const deployed = await ingot("deploy", "strategies-test:1.0.0", "--env", "dev");
   assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
@@ -97,6 +95,17 @@ test("rolling keeps three serving with no failed request; a canary takes its sha
   assert.deepEqual(answers.filter((answer) => answer !== "2" && answer !== "3"), [], "only v2 and v3 answer, and nothing fails");
   const share = answers.filter((answer) => answer === "3").length / answers.length;
   assert.ok(Math.abs(share - 0.25) <= 0.05, `the canary took ${(share * 100).toFixed(1)}% of ${answers.length} requests`);
+  // ingot status counts the same requests from the entry's access log, per version.
+  let figures: NonNullable<Status["canary"]>["versions"];
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+    figures = (await status()).canary?.versions;
+    if (figures && figures.old.requests + figures.canary.requests >= 2000) break;
+  }
+  assert.ok(figures, "ingot status shows the canary's figures");
+  assert.ok(figures.old.requests + figures.canary.requests >= 2000, `the access log counted every request: ${JSON.stringify(figures)}`);
+  assert.ok(Math.abs(figures.canary.requests / (figures.old.requests + figures.canary.requests) - share) < 0.02, `the same share as the answers: ${JSON.stringify(figures)}`);
+  assert.equal(figures.canary.serverErrors + figures.old.serverErrors, 0);
+  assert.ok(figures.canary.p95Ms !== undefined && figures.old.p95Ms !== undefined, "a p95 for each version");
   const refused = await ingot("deploy", "strategies-test:1.0.0", "--env", "dev");
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /deploy \d+ of strategies-test:3\.0\.0 is running/);
@@ -133,20 +142,20 @@ test("rolling keeps three serving with no failed request; a canary takes its sha
   const judged = await ingot("deploy", "strategies-test:4.0.0", "--env", "dev", "--strategy", "canary", "--percent", "25", "--auto", "--window", "5m");
   assert.equal(judged.code, 0, judged.stdout + judged.stderr);
   assert.match(judged.stdout, /judged by ingot for 5 min/);
+  // Before any request: the judge needs only a few hundred to decide.
+  const shown = (await ingot("status", "--env", "dev")).stdout;
   const startedMs = Date.now();
   const traffic = startLoad(url, { clients: 2, keepAlive: false });
-  let shown = "";
   try {
     while ((await status()).running) {
-      assert.ok(Date.now() - startedMs < 90_000, `the judge aborted the failing canary within 90 s; ingot status said:\n${shown}`);
-      shown = (await ingot("status", "--env", "dev")).stdout;
+      assert.ok(Date.now() - startedMs < 90_000, `the judge aborted the failing canary within 90 s; ingot status says:\n${(await ingot("status", "--env", "dev")).stdout}`);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   } finally {
     await traffic.stop();
   }
   assert.match(shown, /canary i-[0-9a-f]{8} takes 25% of the requests since .*; ingot judges it/, "ingot status showed the canary live");
-  assert.match(shown, /strategies-test:2\.0\.0 +\d+ +0 \(0\.0%\)/, `the old version's figures:\n${shown}`);
+  assert.match(shown, /VERSION +REQUESTS +5XX +P95\n +strategies-test:2\.0\.0 +\d+ +0 \(0\.0%\).*\n +strategies-test:4\.0\.0 /, `both versions' figures:\n${shown}`);
   const abortedByJudge = (await history())[0]!;
   assert.equal(abortedByJudge.state, "failed");
   assert.match(abortedByJudge.reason ?? "", /canary aborted: judged by ingot: canary 5xx \d+\.\d% \(\d+ of \d+\) against 0\.0% \(0 of \d+\)/);
