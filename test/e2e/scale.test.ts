@@ -5,9 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildImage } from "../../src/image/build.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
-import { startIngot, testHome } from "../control-plane.ts";
+import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { startIngot, statusOf, testHome } from "../control-plane.ts";
 import { startLoad } from "../load.ts";
 
 const appYaml = (version: number): string => `name: scale-test
@@ -51,17 +50,9 @@ const skip = missing && process.env.CI !== "true" ? `missing: ${missing}` : fals
 
 test("ingot scale boots instances until healthy and UP, drains extra ones under load without a failed request, keeps the number across deploys, and refuses with a hint", { skip }, async (t) => {
   const vault = await sharedTestVault();
-  for (const version of [1, 2]) {
-    const app = await elfServerApp("ingot-scale-app-", appYaml(version));
-    await buildImage(app.path, { vault });
-    await app.remove();
-  }
+  await buildElfImages(vault, "ingot-scale-app-", [appYaml(1), appYaml(2)]);
   const { ingot, path: homePath } = await testHome(t, vault, "ingot-scale-");
-  const status = async (): Promise<Status> => {
-    const result = await ingot("status", "--env", "dev", "--json");
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as Status[])[0]!;
-  };
+  const status = (): Promise<Status> => statusOf<Status>(ingot, "dev");
   const serving = (now: Status): string[] => now.instances.map((instance) => `${instance.state} ${instance.entry?.state ?? "-"}`);
 
   // Before any deploy there is nothing to scale.
