@@ -2,7 +2,8 @@
 // continuous load: a rolling deploy of three instances never has fewer than three serving and fails
 // no request; a canary at 25% takes 25% ± 5% of 2,000 requests and `--abort` returns every request
 // to the old version without a failure; a canary that answers 500 to a tenth of its requests is
-// aborted by ingot's judge (`--auto`), with the figures that decided it.
+// aborted by ingot's judge (`--auto`), with the figures that decided it; a canary promoted under load
+// brings the rest of its version in and fails no request.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -166,4 +167,20 @@ test("rolling keeps three serving with no failed request; a canary takes its sha
   assert.equal(verdicts[0]!.data.verdict, "abort");
   assert.ok(verdicts[0]!.data.figures!.canary.serverErrors > 0, "with the figures that decided it");
   assert.deepEqual([...await versions(60)], ["2"], "v2 alone serves after the abort");
+
+  // 5. A canary of v3 promoted under load: the rest of v3 comes in, every request goes to it, none fails.
+  const again = await ingot("deploy", "strategies-test:3.0.0", "--env", "dev", "--strategy", "canary", "--percent", "25");
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const promoteLoad = [startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: true }), startLoad(`${url}env/VERSION`, { clients: 2, keepAlive: false })];
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const promoted = await ingot("deploy", "--env", "dev", "--promote");
+  const promoteReports = await Promise.all(promoteLoad.map((client) => client.stop()));
+  assert.equal(promoted.code, 0, promoted.stdout + promoted.stderr);
+  assert.match(promoted.stdout, /strategies-test:3\.0\.0 serves dev/);
+  assertNoFailure(promoteReports, "canary promotion");
+  for (const answers of promoteReports.flatMap((report) => report.answers)) assert.equal(answers.at(-1), "3", "each client ends on v3");
+  assert.deepEqual([...await versions(60)], ["3"]);
+  const afterPromote = await status();
+  assert.deepEqual(afterPromote.instances.map((instance) => instance.image), Array(3).fill("strategies-test:3.0.0"), "v3 at the environment's capacity");
+  assert.deepEqual([(await history())[0]!.state, (await history())[0]!.strategy], ["succeeded", "canary"]);
 });
