@@ -75,8 +75,10 @@ export function refuse(where: string, text: string, reason: string, hint?: strin
   const last = text.split(/&&|\|\||;|\n/).at(-1)!.trim();
   let suggestion = "[node, dist/index.js]";
   try {
-    const words = scriptWords(last, where).filter((word) => !word.assignment).map((word) => word.text);
-    if (words[0] === "node" && words.length > 1) suggestion = `[${words.join(", ")}]`;
+    const all = scriptWords(last, where);
+    const words = all.filter((word) => !word.assignment).map((word) => word.text);
+    const env = all.flatMap((word) => (word.assignment ? [`${word.assignment.name}: ${JSON.stringify(word.assignment.value)}`] : []));
+    if (words[0] === "node" && words.length > 1) suggestion = `[${words.join(", ")}]${env.length > 0 ? ` and env: {${env.join(", ")}}` : ""}`;
   } catch {
     // The last part needs a shell too: the generic example stands.
   }

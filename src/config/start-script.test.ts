@@ -125,6 +125,7 @@ test("a script that needs a shell is refused, quoted, with the hint to move the 
   const hint = refusal({ start: "npm run build && node dist/index.js" }).hint!;
   assert.match(hint, /move the build part to "build" in scripts/);
   assert.match(hint, /give command: \[node, dist\/index\.js\] in ingot\.yaml/, "the hint's command is the script's last plain command");
+  assert.match(refusal({ start: "tsc && NODE_ENV=production node dist/index.js" }).hint!, /give command: \[node, dist\/index\.js\] and env: \{NODE_ENV: "production"\} in ingot\.yaml/);
   assert.match(refusal({ start: "npm run serve", serve: "tsc && node out/a.js" }).message, /^Cannot start the app from scripts\.serve as/, "the refusal names the script that needs the shell");
 });
 
@@ -137,7 +138,7 @@ test("a missing script, a loop of scripts and a bin no production dependency pro
   assert.match(loop.message, /scripts\.start → scripts\.a → scripts\.start/);
   const bin = refusal({ start: "nodemon server.js" });
   assert.equal(bin.code, "start-bin-missing");
-  assert.match(bin.message, /scripts\.start: nodemon server\.js runs nodemon, which no production dependency provides \(node_modules\/\.bin\/nodemon\)/);
+  assert.match(bin.message, /as scripts\.start \("nodemon server\.js"\) runs nodemon, which no production dependency provides \(node_modules\/\.bin\/nodemon\)/);
   assert.match(bin.hint!, /as a dependency, not a devDependency/);
   assert.match(refusal({ start: "nodemon server.js" }, ["nodemon"]).hint!, /Move nodemon from devDependencies to dependencies/);
   const shell = refusal({ start: "esbuild --serve" });

@@ -45,7 +45,9 @@ export function startArgv(start: StartScript, bins: ReadonlyMap<string, BinFile>
   if (start.program.kind === "node") return start.program.argv;
   const { name, args } = start.program;
   const bin = bins.get(name);
-  const where = start.chain.at(-1)!;
+  const last = start.chain.at(-1)!;
+  const colon = last.indexOf(": ");
+  const where = `${last.slice(0, colon)} (${JSON.stringify(last.slice(colon + 2))})`;
   if (!bin) {
     throw new IngotError(`Cannot start the app as ${where} runs ${name}, which no production dependency provides (node_modules/.bin/${name})`, {
       code: "start-bin-missing",

