@@ -29,6 +29,8 @@ function shellMeaning(char: string, next: string | undefined): string | undefine
  * //  { text: "node", quoted: false }, { text: "dist/index.js", quoted: true }]
  */
 export function scriptWords(script: string, where: string): StartWord[] {
+  // init reads the argv and env as NUL-separated lists: a NUL would split one word in two.
+  if (script.includes("\0")) refuse(where, script, "it contains a NUL byte");
   const words: StartWord[] = [];
   let current: { raw: string; text: string; quoted: boolean } | undefined;
   const finish = (): void => {

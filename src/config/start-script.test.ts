@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { IngotError } from "../errors.ts";
 import { type BinFile, formatArgv, nodeScriptOf, parseStartScript, startArgv } from "./start-script.ts";
 
@@ -114,6 +115,7 @@ test("a script that needs a shell is refused, quoted, with the hint to move the 
     ["npm ci", /npm ci is not a script run/],
     ["npm run --workspace api start", /npm run --workspace is an option/],
     ["INGOT_ENV=prod node a.js", /INGOT_ENV, which ingot sets itself/],
+    ["node a.js\0--inspect", /NUL byte/],
   ];
   for (const [script, reason] of cases) {
     const error = refusal({ start: script });
@@ -158,4 +160,23 @@ test("formatArgv quotes only what needs it", () => {
   assert.equal(formatArgv(["redis-server", "--save", ""]), "redis-server --save ''");
   assert.equal(formatArgv(["node", "my app.js", "it's"]), "node 'my app.js' 'it'\\''s'");
   assert.equal(formatArgv(["node", "--max-old-space-size=4096", "@scope/x"]), "node --max-old-space-size=4096 @scope/x");
+});
+
+test("any script is an argv without NUL bytes and with variables ingot may set, or an IngotError with a code", () => {
+  const word = fc.oneof(
+    fc.constantFrom("node", "npm", "run", "start", "serve", "yarn", "pnpm", "npx", "env", "cross-env", "exec", "fastify", "--", "-r", "--enable-source-maps",
+      "NODE_ENV=production", "INGOT_ENV=x", "A=", "'a b'", '"c"', "''", "&&", "|", ";", "$X", "*", "cd", "./x", "node_modules/.bin/fastify", "\0"),
+    fc.string({ maxLength: 6 }),
+  );
+  const script = fc.array(word, { maxLength: 6 }).map((words) => words.join(" "));
+  fc.assert(fc.property(fc.dictionary(fc.constantFrom("start", "serve", "build"), script), (scripts) => {
+    try {
+      const start = parseStartScript({ start: "npm run serve", ...scripts });
+      const argv = startArgv(start, bins);
+      assert.ok(argv.length >= 2 && argv[0] === "node" && argv.every((arg) => !arg.includes("\0")), JSON.stringify(argv));
+      for (const [name, value] of Object.entries(start.env)) assert.ok(/^[A-Za-z_]\w*$/.test(name) && !name.startsWith("INGOT_") && !value.includes("\0"), name);
+    } catch (error) {
+      assert.ok(error instanceof IngotError && error.code.length > 0, String(error));
+    }
+  }), { numRuns: 500 });
 });
