@@ -5,6 +5,7 @@ import type { FileIndexEntry } from "../image/build.ts";
 import type { ImageManifest } from "../image/manifest.ts";
 import type { ProvenanceStatement } from "../image/attestation.ts";
 import type { Sbom, SbomComponent } from "../image/sbom.ts";
+import { formatArgv } from "../config/start-script.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { flag, type Parsed } from "./args.ts";
@@ -77,7 +78,8 @@ function describe(report: ImageReport): string {
       ["built by", builtBy(report.attestations)],
       ["kernel", `${manifest.kernel.version}  ${formatBytes(manifest.kernel.size)}`],
       ["runtime", manifest.runtime.kind === "node" ? `node ${manifest.runtime.version}` : "elf (no language runtime)"],
-      ["command", manifest.command.join(" ")],
+      ["command", formatArgv(manifest.command)],
+      ...(manifest.commandSource ? [["derived from", `${manifest.commandSource} → ${formatArgv(manifest.command)}`]] : []),
       ["user", `${manifest.user.name} (uid ${manifest.user.uid}, gid ${manifest.user.gid})`],
       ["resources", `${manifest.resources.cpus} CPU${manifest.resources.cpus === 1 ? "" : "s"}, ${manifest.resources.memoryMiB} MiB memory`],
       ["ports", Object.entries(manifest.ports).map(([port, number]) => `${port} ${number}`).join(", ") || "none"],

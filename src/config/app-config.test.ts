@@ -52,10 +52,73 @@ test("an app with no package.json and no runtime is refused with a hint", async 
   await assert.rejects(loadAppConfig(dir), (error: Error & { hint?: string }) => /no package.json/.test(error.message) && /runtime: elf/.test(error.hint ?? ""));
 });
 
-test("a package.json without main or a plain start script is refused", async (t) => {
-  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", scripts: { start: "nodemon app" } }) });
+test("a package.json with no start script, no main and no server.js is refused; server.js is npm start's default", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", scripts: { test: "node --test" } }) });
   t.after(() => rm(dir, { recursive: true }));
-  await assert.rejects(loadAppConfig(dir), /no main and no plain "node FILE" start script/);
+  await assert.rejects(loadAppConfig(dir), (error: Error & { hint?: string }) => /has no start script and no main, and there is no server\.js/.test(error.message) && /"start": "node server\.js"/.test(error.hint ?? ""));
+  await writeFile(join(dir, "server.js"), "");
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.command, ["node", "server.js"]);
+  assert.equal(config.commandSource, "server.js (npm start's default)");
+});
+
+test("the start script wins over main; its VAR=value prefixes are baked under ingot.yaml's env, and its PORT is the default port", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", main: "lib/index.js", scripts: { start: "NODE_ENV=production PORT=3000 npm run serve", serve: "fastify start -l info app.js" } }) });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.command, ["node_modules/.bin/fastify", "start", "-l", "info", "app.js"], "the bin is resolved by the build, once dependencies are installed");
+  assert.equal(config.commandSource, "scripts.start: NODE_ENV=production PORT=3000 npm run serve → scripts.serve: fastify start -l info app.js");
+  assert.deepEqual(config.env, { NODE_ENV: "production", PORT: "3000" });
+  assert.deepEqual(config.ports, { http: 3000 });
+  await writeFile(join(dir, "ingot.yaml"), "env:\n  NODE_ENV: staging\n");
+  assert.deepEqual((await loadAppConfig(dir)).env, { NODE_ENV: "staging", PORT: "3000" });
+  await writeFile(join(dir, "ingot.yaml"), "command: [node, app.js]\n");
+  const given = await loadAppConfig(dir);
+  assert.deepEqual([given.command, given.commandSource, given.env], [["node", "app.js"], undefined, {}], "ingot.yaml's command leaves the start script alone");
+});
+
+test("a start script that needs a shell is refused even when main is there", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", main: "dist/index.js", scripts: { start: "tsc && node dist/index.js" } }) });
+  t.after(() => rm(dir, { recursive: true }));
+  await assert.rejects(loadAppConfig(dir), (error: Error & { hint?: string }) => /scripts\.start as it runs more than one command/.test(error.message) && /command: \[node, dist\/index\.js\]/.test(error.hint ?? ""));
+});
+
+test("the runtime comes from engines.node, then .nvmrc, then .node-version, after ingot.yaml", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", main: "a.js" }), ".node-version": "20.11.1\n" });
+  t.after(() => rm(dir, { recursive: true }));
+  const runtimeOf = async (): Promise<[string | undefined, string]> => {
+    const config = await loadAppConfig(dir);
+    return [config.runtime.kind === "node" ? config.runtime.version : "elf", config.runtimeSource];
+  };
+  assert.deepEqual(await runtimeOf(), ["20.11.1", ".node-version"]);
+  await writeFile(join(dir, ".nvmrc"), "# team's version\nv22\n");
+  assert.deepEqual(await runtimeOf(), ["22", ".nvmrc"]);
+  await writeFile(join(dir, ".nvmrc"), "node\n");
+  assert.deepEqual(await runtimeOf(), ["*", ".nvmrc"], "nvm's alias for the newest release");
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "x", main: "a.js", engines: { node: ">=20 <23" } }));
+  assert.deepEqual(await runtimeOf(), [">=20 <23", "package.json engines.node"]);
+  await writeFile(join(dir, "ingot.yaml"), "runtime: node@24\n");
+  assert.deepEqual(await runtimeOf(), ["24", "ingot.yaml runtime"]);
+  await rm(join(dir, "ingot.yaml"));
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "x", main: "a.js" }));
+  await writeFile(join(dir, ".nvmrc"), "lts/iron\n");
+  await assert.rejects(loadAppConfig(dir), (error: Error & { hint?: string }) => /\.nvmrc names as ingot reads only versions and ranges: "lts\/iron"/.test(error.message) && /e\.g\. 22/.test(error.hint ?? ""));
+});
+
+test("a package.json that is not valid JSON is refused with the position of the error", async (t) => {
+  const dir = await appWith({ "package.json": '{\n  "name": "x",\n  "main": "a.js",\n}\n' });
+  t.after(() => rm(dir, { recursive: true }));
+  await assert.rejects(loadAppConfig(dir), (error: Error & { code?: string }) => error.code === "package-json-invalid" && /line 4, column 1/.test(error.message));
+});
+
+test("command arguments may be empty strings; the program may not", async (t) => {
+  const dir = await appWith({ "ingot.yaml": 'name: redis\nruntime: elf\ncommand: [redis-server, --save, ""]\n' });
+  t.after(() => rm(dir, { recursive: true }));
+  assert.deepEqual((await loadAppConfig(dir)).command, ["redis-server", "--save", ""]);
+  const empty = await problemsOf({ "ingot.yaml": 'name: redis\nruntime: elf\ncommand: ["", --save, 7]\n' });
+  assert.deepEqual(Object.keys(empty.problems).sort(), ["command[0]", "command[2]"]);
+  assert.match(empty.problems["command[0]"]!, /must be a non-empty string/);
+  assert.match(empty.problems["command[2]"]!, /must be a string, got 7/);
 });
 
 async function problemsOf(files: Record<string, string>): Promise<{ file: string; problems: Record<string, string> }> {

@@ -1,12 +1,14 @@
 // Loads an app folder's configuration: ingot.yaml when present, defaults from package.json.
-import { stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import semver from "semver";
 import { IngotError } from "../errors.ts";
 import { imageNameProblem, imageVersionProblem, shortened } from "../vault/tag-name.ts";
 import { validateAppConfig } from "./app-schema.ts";
 import { ConfigError } from "./config-error.ts";
 import { type PackageJson, readPackageJson } from "./package-json.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
+import { parseStartScript, type StartScript } from "./start-script.ts";
 import { readYamlConfig } from "./yaml-file.ts";
 
 /** ingot.yaml's logs: the URLs every stored line is also sent to (parsed by parseForwardTarget()). */
@@ -58,7 +60,15 @@ export interface AppConfig {
   runtime: RuntimeSpec;
   /** Where the runtime choice came from, printed by the build ("ingot.yaml", "engines.node", "default"). */
   runtimeSource: string;
+  /**
+   * The argv. When `start` runs a dependency's bin, it is `node_modules/.bin/NAME ARGS` (as npm
+   * would run it) until the build resolves it, once the production dependencies are installed.
+   */
   command: string[];
+  /** Where the command came from when ingot.yaml does not give it ("scripts.start: node dist/index.js"). */
+  commandSource?: string;
+  /** The start script as parsed, when the command comes from one. */
+  start?: StartScript;
   ports: Record<string, number>;
   healthcheck: Healthcheck | false;
   resources: { cpus: number; memoryMiB: number };
@@ -95,9 +105,16 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   validateAppConfig(raw, "", problems);
   if (problems.length > 0) throw new ConfigError(yamlFile, problems);
 
-  const runtime = resolveRuntime(raw, pkg);
-  const command = (raw.command as string[] | undefined) ?? defaultCommand(pkg, appDir);
-  const ports = (raw.ports as Record<string, number> | undefined) ?? (runtime.spec.kind === "node" ? { http: 8080 } : {});
+  const runtime = await resolveRuntime(raw, pkg, appDir);
+  if (raw.command === undefined && runtime.spec.kind === "elf") {
+    throw new IngotError(`Cannot tell how to start the program in ${appDir} as ingot.yaml sets runtime: elf and no command`, { code: "app-no-entry", hint: "Add command: [./program, …] to ingot.yaml" });
+  }
+  const derived = raw.command === undefined ? await defaultCommand(pkg, appDir) : undefined;
+  const command = (raw.command as string[] | undefined) ?? derived!.command;
+  // A start script's PORT=3000 says where the app listens, so the default port follows it.
+  const scriptPort = Number(derived?.start?.env.PORT);
+  const defaultPort = Number.isInteger(scriptPort) && scriptPort >= 1 && scriptPort <= 65535 ? scriptPort : 8080;
+  const ports = (raw.ports as Record<string, number> | undefined) ?? (runtime.spec.kind === "node" ? { http: defaultPort } : {});
   const name = (raw.name as string | undefined) ?? sanitizeName(pkg?.name);
   const version = (raw.version as string | undefined) ?? pkg?.version ?? "latest";
   if (raw.name === undefined) assertFromPackageJson(packageFile, "name", pkg?.name, name, imageNameProblem, "Set name: my-app in ingot.yaml");
@@ -115,6 +132,8 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     runtime: runtime.spec,
     runtimeSource: runtime.source,
     command,
+    ...(derived ? { commandSource: derived.source } : {}),
+    ...(derived?.start ? { start: derived.start } : {}),
     ports,
     healthcheck: normalizeHealthcheck(raw.healthcheck, ports),
     resources: {
@@ -125,7 +144,8 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     files: ((raw.files as (string | { from: string; to: string })[] | undefined) ?? []).map((entry) =>
       typeof entry === "string" ? { from: entry, to: `/app/${entry.replace(/^\.\//, "")}` } : entry,
     ),
-    env: stringify((raw.env as Record<string, unknown> | undefined) ?? {}),
+    // ingot.yaml's env wins over the start script's VAR=value prefixes.
+    env: { ...derived?.start?.env, ...stringify((raw.env as Record<string, unknown> | undefined) ?? {}) },
     ...(raw.outbound === undefined ? {} : { outbound: raw.outbound as Outbound }),
     ...(raw.logs === undefined ? {} : { logs: logsSettings(raw.logs as RawLogs) }),
     environments: Object.fromEntries(
@@ -169,7 +189,11 @@ async function assertFolder(dir: string): Promise<void> {
   }
 }
 
-function resolveRuntime(raw: Record<string, unknown>, pkg: PackageJson | undefined): { spec: RuntimeSpec; source: string } {
+/**
+ * The runtime: ingot.yaml's, else the Node.js version the app names in engines.node, .nvmrc or
+ * .node-version (in that order, as Heroku's buildpack and nvm read them), else ingot's pinned LTS.
+ */
+async function resolveRuntime(raw: Record<string, unknown>, pkg: PackageJson | undefined, dir: string): Promise<{ spec: RuntimeSpec; source: string }> {
   if (typeof raw.runtime === "string") {
     if (raw.runtime === "elf") return { spec: { kind: "elf" }, source: "ingot.yaml" };
     return { spec: { kind: "node", version: raw.runtime.split("@")[1] }, source: "ingot.yaml runtime" };
@@ -181,18 +205,44 @@ function resolveRuntime(raw: Record<string, unknown>, pkg: PackageJson | undefin
     });
   }
   if (pkg.engines?.node) return { spec: { kind: "node", version: pkg.engines.node }, source: "package.json engines.node" };
+  for (const name of [".nvmrc", ".node-version"]) {
+    const text = await readFile(join(dir, name), "utf8").catch(() => undefined);
+    if (text !== undefined) return { spec: { kind: "node", version: versionFileSpec(text, join(dir, name)) }, source: name };
+  }
   return { spec: { kind: "node", version: undefined }, source: "ingot's pinned LTS" };
 }
 
-function defaultCommand(pkg: PackageJson | undefined, dir: string): string[] {
-  const start = pkg?.scripts?.start;
-  // Only a plain `node file` start script can run without a shell; anything else needs ingot.yaml.
-  const plain = start ? /^node\s+([\w./-]+)$/.exec(start.trim()) : null;
-  if (plain) return ["node", plain[1]!];
-  if (pkg?.main) return ["node", pkg.main];
-  throw new IngotError(`Cannot tell how to start the app in ${dir} as package.json has no main and no plain "node FILE" start script`, {
+/**
+ * The version a .nvmrc or .node-version names: its first line without comments or a leading "v"
+ * ("v20.11.1" → "20.11.1"); nvm's aliases for the newest release ("node", "stable") mean any version.
+ */
+function versionFileSpec(text: string, file: string): string {
+  const line = text.split("\n").map((item) => item.replace(/#.*/, "").trim()).find(Boolean) ?? "";
+  if (line === "node" || line === "stable" || line === "latest" || line === "current") return "*";
+  const spec = line.replace(/^v(?=\d)/, "");
+  if (spec === "" || spec.startsWith("lts/") || semver.validRange(spec) === null) {
+    throw new IngotError(`Cannot tell which Node.js version ${file} names as ingot reads only versions and ranges: ${JSON.stringify(line)}`, {
+      code: "runtime-version-file", hint: `Write a version or a major in ${basename(file)}, e.g. 22 or 22.11.0, or set runtime: node@22 in ingot.yaml`,
+    });
+  }
+  return spec;
+}
+
+/**
+ * How the app starts when ingot.yaml gives no command, as `npm start` would: the start script, else
+ * main (ingot's own default), else server.js (npm start's default).
+ */
+async function defaultCommand(pkg: PackageJson | undefined, dir: string): Promise<{ command: string[]; source: string; start?: StartScript }> {
+  if (pkg?.scripts?.start !== undefined) {
+    const start = parseStartScript(pkg.scripts);
+    const command = start.program.kind === "node" ? start.program.argv : [`node_modules/.bin/${start.program.name}`, ...start.program.args];
+    return { command, source: start.chain.join(" → "), start };
+  }
+  if (pkg?.main) return { command: ["node", pkg.main], source: "package.json main" };
+  if (await stat(join(dir, "server.js")).then((info) => info.isFile(), () => false)) return { command: ["node", "server.js"], source: "server.js (npm start's default)" };
+  throw new IngotError(`Cannot tell how to start the app in ${dir} as package.json has no start script and no main, and there is no server.js`, {
     code: "app-no-entry",
-    hint: 'Add "main": "server.js" to package.json or command: [node, server.js] to ingot.yaml',
+    hint: 'Add "start": "node server.js" to scripts in package.json, or command: [node, server.js] to ingot.yaml',
   });
 }
 

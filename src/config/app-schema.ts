@@ -2,7 +2,7 @@
 import { parseForwardTarget } from "../logs/forward/forward-target.ts";
 import {
   type Check, type KeySpec, durationAtMost, integerBetween, isDuration, isEnvMap, isImageName, isImageVersion, isName,
-  isPlainObject, isPort, isPositiveInteger, isSize, isString, isStringList, mapping, namedMap,
+  isPlainObject, isPort, isPositiveInteger, isSize, isString, isCommand, mapping, namedMap,
 } from "./schema.ts";
 
 /** More virtual CPUs than this is a typo rather than a plan, and QEMU's own errors say less. */
@@ -119,8 +119,8 @@ const environment = mapping({
 export const appKeys: Record<string, KeySpec> = {
   name: { description: "Image name (a-z, 0-9 joined by single '.', '_' or '-'); defaults to package.json name", check: isImageName },
   version: { description: "Image version (the tag, e.g. \"1.0.0\"); defaults to package.json version", check: isImageVersion },
-  runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node", check: isRuntime },
-  command: { description: "The app's argv; defaults to the start script or main of package.json", check: isStringList },
+  runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node, then .nvmrc, then .node-version (a range resolves to the newest matching release, pinned in ingot.lock), then ingot's pinned LTS", check: isRuntime },
+  command: { description: "The app's argv; only the program must be non-empty ([redis-server, --save, \"\"]); defaults to package.json's start script as npm would run it, else main, else server.js (see docs/node-apps.md)", check: isCommand },
   ports: { description: "Named ports the app listens on, e.g. http: 8080", check: namedMap(isPort) },
   healthcheck: { description: "{path, interval, timeout, healthy, startTimeout}, {tcp: PORT, …} or false; startTimeout (default 120s) bounds the wait for healthy", check: isHealthcheck },
   resources: {

@@ -47,11 +47,28 @@ export async function readPackageJson(file: string): Promise<PackageJson | undef
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new IngotError(`Cannot read ${file} as it is not valid JSON: ${(error as Error).message}`, { code: "package-json-invalid", hint: "Fix the JSON syntax", cause: error });
+    const { reason, line, column } = jsonErrorPosition(text, (error as Error).message);
+    throw new IngotError(`Cannot read ${file} as it is not valid JSON at line ${line}, column ${column}: ${reason}`, {
+      code: "package-json-invalid", hint: `Fix the JSON syntax at ${file}:${line}:${column} (a trailing comma or a comment is the usual cause)`, cause: error,
+    });
   }
   const problems: ConfigProblem[] = [];
   if (!isPlainObject(value)) problems.push({ path: "(top level)", message: `must be an object, got ${JSON.stringify(value)}` });
   else for (const [key, check] of Object.entries(KEYS)) if (value[key] !== undefined) check(value[key], key, problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return value as PackageJson;
+}
+
+/**
+ * Where JSON.parse gave up, as a line and column an editor can jump to: node reports an offset
+ * ("at position 35"), or nothing at all when the text ends too early.
+ *
+ * @example
+ * jsonErrorPosition('{\n  "a": 1,\n}', "Expected double-quoted property name in JSON at position 12"); // { reason: "Expected double-quoted property name", line: 3, column: 1 }
+ */
+export function jsonErrorPosition(text: string, message: string): { reason: string; line: number; column: number } {
+  const offset = Number(/at position (\d+)/.exec(message)?.[1] ?? text.length);
+  const before = text.slice(0, offset).split("\n");
+  const reason = message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "");
+  return { reason, line: before.length, column: before.at(-1)!.length + 1 };
 }

@@ -45,12 +45,20 @@ export const isName: Check = (value, path, problems) => {
   }
 };
 
-export const isStringList: Check = (value, path, problems) => {
+/** Any string without a NUL, the empty one included: many programs take "" to turn a feature off. */
+const isArgument: Check = (value, path, problems) => {
+  if (typeof value !== "string") problems.push({ path, message: `must be a string, got ${describe(value)}`, hint: 'Quote it in YAML, e.g. "" or "8080"' });
+  else if (value.includes("\0")) problems.push({ path, message: NUL_MESSAGE });
+};
+
+/** An argv: the program must be named; its arguments may be empty ([redis-server, --save, ""]). */
+export const isCommand: Check = (value, path, problems) => {
   if (!Array.isArray(value) || value.length === 0) {
     problems.push({ path, message: `must be a non-empty list of strings, got ${describe(value)}`, hint: "Write it as a YAML list, for example [node, server.js]" });
     return;
   }
-  value.forEach((item, index) => isString(item, `${path}[${index}]`, problems));
+  isString(value[0], `${path}[0]`, problems);
+  value.slice(1).forEach((item, index) => isArgument(item, `${path}[${index + 1}]`, problems));
 };
 
 export const isPort: Check = (value, path, problems) => {

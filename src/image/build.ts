@@ -23,6 +23,9 @@ import { provenanceStatement } from "./attestation.ts";
 import { lockChanges } from "../lock/lock-changes.ts";
 import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
 import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
+import { installedBins } from "./node-bins.ts";
+import { readPackageJson } from "../config/package-json.ts";
+import { formatArgv, startArgv } from "../config/start-script.ts";
 import { sourceProvenance } from "./provenance.ts";
 import { imageSbom } from "./sbom.ts";
 import { BUILDER_NAME, BUILDER_VERSION } from "./builder.ts";
@@ -87,6 +90,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
     runtime: gathered.runtime ? { kind: "node", version: gathered.runtime.version, integrity: gathered.runtime.integrity } : { kind: "elf" },
     command: gathered.command,
+    ...(config.commandSource ? { commandSource: config.commandSource } : {}),
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
@@ -175,7 +179,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     };
   }
 
-  const runtime = await pinNode(vault, config.runtime.version, locked?.node);
+  const runtime = await pinNode(vault, config.runtime.version, locked?.node, config.runtimeSource);
   const runtimeDescription = `node ${runtime.version} (${config.runtime.version ? `${config.runtime.version} from ${config.runtimeSource}` : config.runtimeSource})`;
   log(`runtime: ${runtimeDescription}`);
   const nodeBinary = join(runtime.dir, "bin", "node");
@@ -186,11 +190,19 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
   const runtimeLibraries = await pinnedLibraries(vault, [nodeBinary], lockedPackages, { log });
   inputs.runtimeLibraries = runtimeLibraries.files;
   let libraries = runtimeLibraries;
+  let command = config.command;
   const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
   const cleanup = async (): Promise<void> => { if (builtDir) await rm(builtDir, { recursive: true, force: true }); };
   try {
     inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
     const deps = await installProductionDependencies(vault, config.dir, runtime);
+    if (config.start) {
+      // A dependency's bin is known only now that the production dependencies are installed.
+      const devDependencies = Object.keys((await readPackageJson(join(config.dir, "package.json")))?.devDependencies ?? {});
+      command = startArgv(config.start, await installedBins(deps.dir && join(deps.dir, "node_modules")), devDependencies);
+      inputs.config = { ...config, command };
+    }
+    if (config.commandSource) log(`command: ${config.commandSource} → ${formatArgv(command)}`);
     if (deps.dir) {
       const nodeModules = join(deps.dir, "node_modules");
       inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
@@ -206,7 +218,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     await cleanup();
     throw error;
   }
-  return { inputs, runtime, runtimeDescription, command: config.command, libraries, cleanup };
+  return { inputs, runtime, runtimeDescription, command, libraries, cleanup };
 }
 
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {

@@ -2,6 +2,7 @@
 // `main` would otherwise show only when the instance boots and exits at once.
 import { posix } from "node:path";
 import { IngotError } from "../errors.ts";
+import { nodeScriptOf } from "../config/start-script.ts";
 import type { Entry } from "./cpio.ts";
 
 /** The app's working folder in the guest, against which node resolves a relative script. */
@@ -10,14 +11,15 @@ const WORKDIR = "/app";
 /**
  * Refuses a `node SCRIPT …` command whose script is nowhere among the image's entries, trying the
  * names node itself would (SCRIPT, SCRIPT.js/.mjs/.cjs, a folder's index.js or package.json).
- * Commands that start with an option (`node --require x app.js`) are left to node.
+ * node's own options before the script (`node --enable-source-maps dist/main.js`) are skipped.
  *
  * @example
  * assertEntryFile(["node", "server.js"], appEntries); // throws entry-missing unless /app/server.js is there
  */
 export function assertEntryFile(command: string[], entries: Entry[]): void {
-  const [program, script] = command;
-  if (program === undefined || posix.basename(program) !== "node" || script === undefined || script.startsWith("-")) return;
+  const program = command[0];
+  const script = nodeScriptOf(command);
+  if (program === undefined || posix.basename(program) !== "node" || script === undefined) return;
   const path = posix.resolve(WORKDIR, script);
   const paths = new Set(entries.map((entry) => entry.path));
   const candidates = [path, `${path}.js`, `${path}.mjs`, `${path}.cjs`, `${path}/index.js`, `${path}/package.json`];

@@ -16,11 +16,14 @@ function inputs(command: string[], appPaths: string[]): ImageInputs {
 test("a node command whose script is not in the image is refused at build time, not at boot", () => {
   assert.throws(() => imageLayers(inputs(["node", "missing.js"], ["/app/server.js"])), (error: Error & { code?: string }) =>
     error.code === "entry-missing" && error.message === "Cannot start the app as its entry file is not in the image: /app/missing.js");
+  assert.throws(() => imageLayers(inputs(["node", "--enable-source-maps", "dist/main.js"], ["/app/src/main.ts"])), /not in the image: \/app\/dist\/main\.js/, "node's options are skipped to find the script");
   for (const [command, paths] of [
     [["node", "server.js"], ["/app/server.js"]],
     [["node", "./dist/server"], ["/app/dist/server.mjs"]],
     [["node", "lib"], ["/app/lib/index.js"]],
-    [["node", "--enable-source-maps", "server.js"], []],
+    [["node", "--enable-source-maps", "-r", "dotenv/config", "server.js"], ["/app/server.js"]],
+    [["node", "-e", "require('http').createServer().listen(8080)"], []],
+    [["node", "node_modules/fastify-cli/cli.js", "start", "app.js"], ["/app/node_modules/fastify-cli/cli.js"]],
   ] as const) {
     assert.doesNotThrow(() => imageLayers(inputs([...command], [...paths])), command.join(" "));
   }

@@ -27,6 +27,8 @@ export interface ImageManifest {
   layers: LayerDescriptor[];
   runtime: (RuntimeSpec & { kind: "node"; version: string; integrity: string }) | { kind: "elf" };
   command: string[];
+  /** How the command was derived when ingot.yaml did not give it ("scripts.start: fastify start app.js"); absent otherwise. */
+  commandSource?: string;
   user: { name: string; uid: number; gid: number };
   workdir: string;
   ports: Record<string, number>;

