@@ -9,6 +9,16 @@ import { Vault } from "../src/vault/vault.ts";
 import { bootImage as bootInstance } from "../src/vm/boot-image.ts";
 import type { QemuVm } from "../src/vm/qemu-vm.ts";
 
+/** True when `name` is a command on PATH (a test that needs it fails under CI=true when it is not). */
+export function hasCommand(name: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The vault test images are built in. It persists between runs (under the system's temp folder) so
  * that the Node runtime is downloaded and its layer compressed once per machine, not once per test.
@@ -43,6 +53,37 @@ export async function elfServerApp(prefix: string, ingotYaml: string): Promise<{
   execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
   await writeFile(join(app.path, "ingot.yaml"), ingotYaml);
   return app;
+}
+
+/** What differs between the ELF fixture apps the control-plane tests deploy; the rest is shared. */
+export interface ElfDeployApp {
+  name: string;
+  /** Becomes version V.0.0 and the VERSION the server answers at /env/VERSION. */
+  version: number;
+  /** environments.dev.instances */
+  instances: number;
+  healthcheck?: { path?: string; interval?: string; timeout?: string; startTimeout: string };
+  drainTimeout?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The ingot.yaml of the fixture server (test/fixtures/http-server.c) deployed to dev: 128 MiB, a
+ * short stop timeout, its version in VERSION.
+ *
+ * @example
+ * elfDeployYaml({ name: "scale-test", version: 2, instances: 1, healthcheck: { startTimeout: "60s" } });
+ */
+export function elfDeployYaml(app: ElfDeployApp): string {
+  const check = app.healthcheck ?? { startTimeout: "60s" };
+  const env = { VERSION: String(app.version), ...app.env };
+  return [
+    `name: ${app.name}`, `version: ${app.version}.0.0`, "runtime: elf", "command: [./server]", "ports:", "  http: 8080",
+    "healthcheck:", `  path: ${check.path ?? "/"}`, `  interval: ${check.interval ?? "500ms"}`, ...(check.timeout ? [`  timeout: ${check.timeout}`] : []), `  startTimeout: ${check.startTimeout}`,
+    "resources:", "  memory: 128M", "stopTimeout: 2s",
+    "env:", ...Object.entries(env).map(([key, value]) => `  ${key}: "${value}"`),
+    "environments:", "  dev:", `    instances: ${app.instances}`, `    drainTimeout: ${app.drainTimeout ?? "2s"}`, "",
+  ].join("\n");
 }
 
 /** Builds one ELF image of the fixture server per ingot.yaml into the vault; their digests in order. */

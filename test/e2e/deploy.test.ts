@@ -6,30 +6,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { streamServer } from "../../src/server/control-client.ts";
-import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { startIngot, statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
-const appYaml = (version: number, healthPath = "/"): string => `name: deploy-test
-version: ${version}.0.0
-runtime: elf
-command: [./server]
-ports:
-  http: 8080
-healthcheck:
-  path: ${healthPath}
-  interval: 500ms
-  startTimeout: 10s
-resources:
-  memory: 128M
-stopTimeout: 2s
-env:
-  VERSION: "${version}"
-environments:
-  dev:
-    instances: 2
-    drainTimeout: 5s
-`;
+const appYaml = (version: number, healthPath = "/"): string => elfDeployYaml({
+  name: "deploy-test", version, instances: 2, healthcheck: { path: healthPath, startTimeout: "10s" }, drainTimeout: "5s",
+});
 
 interface Status { name: string; entryUrl: string | null; serving: { imageRef: string; imageDigest: string } | null; running: { id: number } | null; instances: { id: string; state: string; pid: number }[] }
 

@@ -13,18 +13,9 @@ import { buildImage } from "../../src/image/build.ts";
 import { environmentOutbound } from "../../src/image/manifest.ts";
 import { instanceConfig } from "../../src/metadata/instance-config.ts";
 import { bootImage } from "../../src/vm/boot-image.ts";
-import { sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+import { hasCommand, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
 const OUTSIDE = { host: "10.213.0.1", namespace: "10.213.0.2", port: 8089 };
-
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const missing = process.getuid?.() !== 0 ? "it needs root (QEMU under its own uid, a network namespace, nftables)"
   : ["nft", "ip", "qemu-system-x86_64", "gcc"].find((command) => !hasCommand(command));

@@ -5,31 +5,11 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { startIngot, statusOf, testHome } from "../control-plane.ts";
 import { startLoad } from "../load.ts";
 
-const appYaml = (version: number): string => `name: scale-test
-version: ${version}.0.0
-runtime: elf
-command: [./server]
-ports:
-  http: 8080
-healthcheck:
-  path: /
-  interval: 500ms
-  timeout: 1s
-  startTimeout: 60s
-resources:
-  memory: 128M
-stopTimeout: 2s
-env:
-  VERSION: "${version}"
-environments:
-  dev:
-    instances: 1
-    drainTimeout: 2s
-`;
+const appYaml = (version: number): string => elfDeployYaml({ name: "scale-test", version, instances: 1, healthcheck: { timeout: "1s", startTimeout: "60s" } });
 
 interface Status {
   entryUrl: string;

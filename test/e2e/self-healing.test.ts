@@ -6,30 +6,10 @@
 // it; `ingot events -f` follows.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { startIngot, statusOf, testHome } from "../control-plane.ts";
 
-const appYaml = (version: number): string => `name: self-heal-test
-version: ${version}.0.0
-runtime: elf
-command: [./server]
-ports:
-  http: 8080
-healthcheck:
-  path: /
-  interval: 500ms
-  timeout: 1s
-  startTimeout: 60s
-resources:
-  memory: 128M
-stopTimeout: 2s
-env:
-  VERSION: "${version}"
-environments:
-  dev:
-    instances: 2
-    drainTimeout: 2s
-`;
+const appYaml = (version: number): string => elfDeployYaml({ name: "self-heal-test", version, instances: 2, healthcheck: { timeout: "1s", startTimeout: "60s" } });
 
 interface Status {
   entryUrl: string;

@@ -6,28 +6,17 @@
 // the other version. The cases share one environment: each deploys the version that does not serve.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildImage } from "../../src/image/build.ts";
 import type { DeployStep } from "../../src/deploy/deploy-plan.ts";
 import { entryPaths } from "../../src/entry/haproxy-config.ts";
 import { RuntimeApi } from "../../src/entry/runtime-api.ts";
 import type { ServerStatus } from "../../src/entry/server-status.ts";
 import { streamServer } from "../../src/server/control-client.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
-import { elfServerApp, sharedTestVault } from "../helpers.ts";
+import { buildElfImages, elfDeployYaml, hasCommand, sharedTestVault } from "../helpers.ts";
 import { eventsOf, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
-
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const missing = ["qemu-system-x86_64", "haproxy", "gcc"].find((command) => !hasCommand(command));
 // CI has every tool: there a missing one fails the test instead of skipping it.
@@ -56,26 +45,7 @@ const CASES: { step: DeployStep["kind"]; at: KillAt }[] = [
   { step: "stop", at: "started" },
 ];
 
-const appYaml = (version: number): string => `name: server-kill-test
-version: ${version}.0.0
-runtime: elf
-command: [./server]
-ports:
-  http: 8080
-healthcheck:
-  path: /
-  interval: 300ms
-  startTimeout: 30s
-resources:
-  memory: 128M
-stopTimeout: 2s
-env:
-  VERSION: "${version}"
-environments:
-  dev:
-    instances: 2
-    drainTimeout: 2s
-`;
+const appYaml = (version: number): string => elfDeployYaml({ name: "server-kill-test", version, instances: 2, healthcheck: { interval: "300ms", startTimeout: "30s" } });
 
 interface Status { entryUrl: string; serving: { imageRef: string } | null; running: { id: number } | null; instances: { id: string; state: string; image: string; pid: number | null; port: number }[] }
 interface Deployment { id: number; imageRef: string; state: string; reason: string | null }
@@ -103,11 +73,7 @@ async function qemuOf(ids: string[]): Promise<Map<string, number>> {
 
 test("ingot server SIGKILLed at each step of a blue/green deploy: the entry point serves on, and after the restart exactly one version serves, the deploy is finished or undone and recorded, no QEMU of the other version is left", { skip }, async (t) => {
   const vault = await sharedTestVault();
-  for (const version of [1, 2]) {
-    const app = await elfServerApp("ingot-kill-app-", appYaml(version));
-    await buildImage(app.path, { vault });
-    await app.remove();
-  }
+  await buildElfImages(vault, "ingot-kill-app-", [appYaml(1), appYaml(2)]);
   const home = await testHome(t, vault, "ingot-kill-");
   const { ingot } = home;
   // Every instance id this test saw: an unrecorded QEMU (killed mid-boot) is ended too, also when the test fails.

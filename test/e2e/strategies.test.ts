@@ -10,31 +10,13 @@ import { join } from "node:path";
 import { entryPaths } from "../../src/entry/haproxy-config.ts";
 import { RuntimeApi } from "../../src/entry/runtime-api.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
-import { buildElfImages, sharedTestVault } from "../helpers.ts";
+import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, sampleAnswers, startLoad } from "../load.ts";
 
-const appYaml = (version: number, failEvery = 0): string => `name: strategies-test
-version: ${version}.0.0
-runtime: elf
-command: [./server]
-ports:
-  http: 8080
-healthcheck:
-  path: /env/VERSION
-  interval: 500ms
-  startTimeout: 20s
-resources:
-  memory: 128M
-stopTimeout: 2s
-env:
-  VERSION: "${version}"
-  FAIL_EVERY: "${failEvery}"
-environments:
-  dev:
-    instances: 3
-    drainTimeout: 2s
-`;
+const appYaml = (version: number, failEvery = 0): string => elfDeployYaml({
+  name: "strategies-test", version, instances: 3, healthcheck: { path: "/env/VERSION", startTimeout: "20s" }, env: { FAIL_EVERY: String(failEvery) },
+});
 
 interface Figures { requests: number; serverErrors: number; p95Ms?: number }
 interface Status {

@@ -8,16 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
 import { runIngot } from "../control-plane.ts";
-import { bootImage, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
-
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { bootImage, hasCommand, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
 
 const missing = ["qemu-system-x86_64", "npm"].find((command) => !hasCommand(command));
 // CI has both: there a missing one fails the test instead of skipping it.
