@@ -50,6 +50,18 @@ export function deployProgress(json: boolean, write: (line: string) => void = (l
   };
 }
 
+/** "3 switches" (a rolling deploy's batches), or "a split" (a canary's). */
+function planTurns(steps: Extract<ProgressEvent, { type: "plan" }>["steps"]): string {
+  const switches = steps.filter((step) => step.kind === "switch").length;
+  if (switches > 0) return `${switches} switch${switches === 1 ? "" : "es"}`;
+  return steps.some((step) => step.kind === "split") ? "a split" : "no switch";
+}
+
+/** HAProxy's integer weights cannot give every share (32 canaries beside one old instance get 11% at least): say so when they are off. */
+function nearestShare(asked: number, given: number | undefined): string {
+  return given !== undefined && Math.abs(given - asked) >= 0.5 ? `, the nearest share they allow: ${given.toFixed(1)}%` : "";
+}
+
 function formatMs(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
@@ -71,11 +83,12 @@ export function describeProgress(event: ProgressEvent): string | undefined {
     case "console":
       return `last console lines of ${event.instance}:`;
     case "canary":
-      return `canary ${event.instances.join(", ")} takes ${event.percent}% of the requests (weights ${event.weights.canary} against ${event.weights.old} per old instance)${event.auto ? `, judged by ingot for ${formatMs(event.auto.windowMs)}` : ""}`;
+      return `canary ${event.instances.join(", ")} takes ${event.percent}% of the requests (weights ${event.weights.canary} against ${event.weights.old} per old instance${nearestShare(event.percent, event.weights.percent)})`
+        + `${event.auto ? `, judged by ingot for ${formatMs(event.auto.windowMs)}` : ""}`;
     case "canary-end":
       return `${event.action === "promote" ? "promoting" : "aborting"} the canary: ${event.reason}`;
     case "plan":
-      return event.steps.length === 0 ? undefined : `${event.stage} plan: ${event.steps.filter((step) => step.kind === "switch" || step.kind === "split").length} ${event.stage === "canary" ? "split" : "switch(es)"} in ${event.steps.length} steps`;
+      return event.steps.length === 0 ? undefined : `${event.stage} plan: ${event.steps.length} steps, ${planTurns(event.steps)}`;
     case "finished":
       return undefined;
   }

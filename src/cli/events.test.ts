@@ -36,3 +36,14 @@ test("an entry point started again, or not, reads with its pids, its downtime an
   assert.match(eventLines(event("entry-restart-failed", { previousPid: 640, attempt: 2, retryInMs: 1000, error: "port 8080 is in use" }))[0]!,
     /entry point gone \(HAProxy pid 640\) and not started again \(attempt 2, next in 1000 ms\): port 8080 is in use$/);
 });
+
+test("a canary's split, its share when HAProxy's weights cannot give it exactly, its plan and the judge's verdict read as sentences", () => {
+  const split = { type: "canary", instances: ["i-c1"], percent: 25, sinceMs: at, auto: { windowMs: 300_000 } };
+  assert.match(eventLines(event("deploy-canary", { ...split, weights: { canary: 1, old: 3, percent: 25 } }))[0]!,
+    /canary i-c1 takes 25% of the requests \(weights 1 against 3 per old instance\), judged by ingot for 5 min$/);
+  assert.match(eventLines(event("deploy-canary", { ...split, percent: 5, auto: null, weights: { canary: 1, old: 256, percent: 11.1 } }))[0]!,
+    /takes 5% of the requests \(weights 1 against 256 per old instance, the nearest share they allow: 11\.1%\)$/);
+  assert.match(eventLines(event("deploy-plan", { type: "plan", stage: "deploy", steps: [{ kind: "switch", instances: ["g1"], replacing: ["b1"] }, { kind: "drain", instances: ["b1"], timeoutMs: 1 }] }))[0]!, /deploy plan: 2 steps, 1 switch$/);
+  assert.match(eventLines(event("canary-judged", { verdict: "abort", reason: "canary 5xx 9.8% (49 of 500) against 0.0% (0 of 1500) for 1.0.0" }))[0]!,
+    /ingot's judge: abort the canary of deploy 4: canary 5xx 9\.8% \(49 of 500\)/);
+});

@@ -15,7 +15,12 @@ export interface DeployTimeouts {
 }
 
 /** Per-server HAProxy weights while a canary runs: each canary instance takes `canary`, each old one `old`. */
-export interface SplitWeights { canary: number; old: number }
+export interface SplitWeights {
+  canary: number;
+  old: number;
+  /** The share of requests (%) these weights give the canaries, when it was computed (canaryWeights). */
+  percent?: number;
+}
 
 export type DeployStep =
   | { kind: "boot"; instances: string[] }

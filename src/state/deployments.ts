@@ -27,7 +27,7 @@ export interface CanarySplit {
   instances: string[];
   percent: number;
   /** Per-server HAProxy weights that give the canaries their share. */
-  weights: { canary: number; old: number };
+  weights: { canary: number; old: number; percent?: number };
   /** When the canaries began to take requests: the judging compares from here. */
   sinceMs: number;
   /** Judged by ingot: promoted after the window when not worse than the old version, aborted as soon as it is. */
