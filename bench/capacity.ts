@@ -6,7 +6,7 @@
 // cores allow (the default) against all together (INGOT_BOOT_PARALLELISM=10).
 // Usage: npm run bench:capacity -- [--cap 40] [--minutes 25] [--parallel 10] [--vault DIR]; figures in bench/results/capacity.json.
 import { readFileSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,8 +16,8 @@ import { buildImage } from "../src/image/build.ts";
 import { BOOT_PARALLELISM_VARIABLE } from "../src/instance/boot-slots.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { detectAccelerator } from "../src/vm/qemu-args.ts";
-import { endControlPlane, eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
-import { median } from "./measure.ts";
+import { eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
+import { endBenchHome, median, saveResult } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -119,10 +119,7 @@ try {
     },
     parallel: { instances: parallel, boundByCores: { slots: availableParallelism(), ...bound }, unbounded: { slots: parallel, ...unbound } },
   };
-  await writeFile("bench/results/capacity.json", JSON.stringify(result, null, 2) + "\n");
-  console.log(JSON.stringify(result, null, 2));
+  await saveResult("capacity", result);
 } finally {
-  await endControlPlane(home.path);
-  await home.remove();
-  await rm(work, { recursive: true, force: true });
+  await endBenchHome(home, work);
 }

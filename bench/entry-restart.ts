@@ -4,7 +4,7 @@
 // Kills are spaced beyond the supervisor's 10 s of stability, so each is a first death (no backoff).
 // Usage: npm run bench:entry-restart -- [--rounds N] [--vault DIR]; the figures go to bench/results/entry-restart.json.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -12,8 +12,8 @@ import { readEntryRecord } from "../src/entry/entry-launch.ts";
 import { buildImage } from "../src/image/build.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { Vault } from "../src/vault/vault.ts";
-import { endControlPlane, eventsOf, homeWithImages, msUntilServing, runIngot } from "../test/control-plane.ts";
-import { median } from "./measure.ts";
+import { eventsOf, homeWithImages, msUntilServing, runIngot } from "../test/control-plane.ts";
+import { endBenchHome, median, saveResult } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,10 +56,7 @@ try {
     killToFirst200Ms: samples, medianMs: median(samples),
     noticedToRestoredMs: restarts.map((event) => event.data.downMs), failedStarts: events.length - restarts.length,
   };
-  await writeFile("bench/results/entry-restart.json", JSON.stringify(result, null, 2) + "\n");
-  console.log(JSON.stringify(result, null, 2));
+  await saveResult("entry-restart", result);
 } finally {
-  await endControlPlane(home.path);
-  await home.remove();
-  await rm(work, { recursive: true, force: true });
+  await endBenchHome(home, work);
 }

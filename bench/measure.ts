@@ -1,7 +1,22 @@
-// Measuring helpers for the benchmarks: medians, file and ELF counts of a tree, time to first HTTP 200.
-import { lstat, open, readdir } from "node:fs/promises";
+// Measuring helpers for the benchmarks: medians, file and ELF counts of a tree, time to first HTTP
+// 200, and what every control-plane bench does at its end (its figures saved, its home ended).
+import { lstat, open, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { QemuVm } from "../src/vm/qemu-vm.ts";
+import { endControlPlane } from "../test/control-plane.ts";
+
+/** Writes a bench's figures to bench/results/NAME.json (docs/benchmarks.md quotes them) and prints them. */
+export async function saveResult(name: string, result: unknown): Promise<void> {
+  await writeFile(`bench/results/${name}.json`, JSON.stringify(result, null, 2) + "\n");
+  console.log(JSON.stringify(result, null, 2));
+}
+
+/** Ends what a control-plane bench started in its home (server, instances, entry points), then removes it and its work folder. */
+export async function endBenchHome(home: { path: string; remove: () => Promise<void> }, work: string): Promise<void> {
+  await endControlPlane(home.path);
+  await home.remove();
+  await rm(work, { recursive: true, force: true });
+}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

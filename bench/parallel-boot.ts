@@ -2,14 +2,14 @@
 // on this host, against one alone: a deploy of N instances (bin/ingot, a fresh INGOT_HOME) to an
 // environment, timed from its boot step's start to each instance healthy (the deploy's events).
 // Usage: npm run bench:parallel-boot -- [--instances 10] [--vault DIR]; figures in bench/results/parallel-boot.json.
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildImage } from "../src/image/build.ts";
 import { Vault } from "../src/vault/vault.ts";
-import { endControlPlane, eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
-import { median } from "./measure.ts";
+import { eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
+import { endBenchHome, median, saveResult } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +43,7 @@ try {
     command: `npm run bench:parallel-boot -- --instances ${count}`, date: new Date().toISOString(), hostCores: cpus().length, loadavgAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
     aloneMs: timings.alone![0], parallel: { instances: count, firstHealthyMs: timings.many![0], medianHealthyMs: median(timings.many!), lastHealthyMs: timings.many!.at(-1) },
   };
-  await writeFile("bench/results/parallel-boot.json", JSON.stringify(result, null, 2) + "\n");
-  console.log(JSON.stringify(result, null, 2));
+  await saveResult("parallel-boot", result);
 } finally {
-  await endControlPlane(home.path);
-  await home.remove();
-  await rm(work, { recursive: true, force: true });
+  await endBenchHome(home, work);
 }

@@ -6,7 +6,7 @@
 // the deploy test checks that none fails.
 // Usage: npm run bench:replace -- [--rounds N] [--vault DIR]; the figures go to bench/results/replace.json.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,8 +14,8 @@ import { EntryPoint } from "../src/entry/entry-point.ts";
 import { buildImage } from "../src/image/build.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
 import { Vault } from "../src/vault/vault.ts";
-import { endControlPlane, eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
-import { median } from "./measure.ts";
+import { eventsOf, homeWithImages, runIngot } from "../test/control-plane.ts";
+import { endBenchHome, median, saveResult } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,12 +67,9 @@ try {
     command: `npm run bench:replace -- --rounds ${values.rounds}`, date: new Date().toISOString(), loadavgAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
     rounds, medianNoticedMs: median(rounds.map((round) => round.noticedMs)), medianHealthyMs: median(rounds.map((round) => round.healthyMs)), medianInRotationMs: median(rounds.map((round) => round.inRotationMs)),
   };
-  await writeFile("bench/results/replace.json", JSON.stringify(figures, null, 2) + "\n");
-  console.log(JSON.stringify(figures, null, 2));
+  await saveResult("replace", figures);
 } finally {
-  await endControlPlane(home.path);
-  await home.remove();
-  await rm(work, { recursive: true, force: true });
+  await endBenchHome(home, work);
 }
 
 /**

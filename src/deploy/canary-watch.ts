@@ -33,31 +33,37 @@ const JUDGE_EVERY_MS = 1_000;
  * watch.view("prod"); // { percent: 25, versions: { old: { requests: 1500, … }, canary: { requests: 500, … } }, … }
  */
 export class CanaryWatch {
-  /** Per running canary deploy, its requests followed from the split on. */
-  readonly #stats = new Map<number, CanaryStats>();
+  /** Per running canary deploy, its requests followed from the split on (once the stored ones are read back). */
+  readonly #stats = new Map<number, Promise<CanaryStats>>();
   readonly #judgements = new Map<number, CanaryJudgement>();
   readonly #ending = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
+  /** A judging round still reading back: the next tick waits for the one after. */
+  #judging = false;
 
   constructor(private readonly engine: DeployEngine, private readonly store: Pick<LogStore, "query" | "subscribe"> | undefined, private readonly log: (line: string) => void) {}
 
   start(): void {
-    this.#timer = setInterval(() => this.#judgeAll(), JUDGE_EVERY_MS);
+    this.#timer = setInterval(() => {
+      if (this.#judging) return;
+      this.#judging = true;
+      void this.#judgeAll().catch((error: unknown) => this.log(`cannot judge the canaries: ${(error as Error).message}`)).finally(() => { this.#judging = false; });
+    }, JUDGE_EVERY_MS);
     this.#timer.unref();
   }
 
   close(): void {
     clearInterval(this.#timer);
-    for (const stats of this.#stats.values()) stats.close();
+    for (const stats of this.#stats.values()) void stats.then((done) => done.close(), () => {});
     this.#stats.clear();
   }
 
   /** The environment's running canary with both versions' figures, or undefined when none runs. */
-  view(environment: string): CanaryView | undefined {
+  async view(environment: string): Promise<CanaryView | undefined> {
     const deployment = this.engine.deployments.running(environment);
     const canary = deployment?.canary;
     if (!deployment || !canary) return undefined;
-    const versions = this.#versions(deployment);
+    const versions = await this.#versions(deployment);
     const judgement = this.#judgements.get(deployment.id);
     return {
       percent: canary.percent, instances: canary.instances, sinceMs: canary.sinceMs,
@@ -67,26 +73,26 @@ export class CanaryWatch {
     };
   }
 
-  #judgeAll(): void {
+  async #judgeAll(): Promise<void> {
     const running = new Set<number>();
     for (const environment of this.engine.environments.list()) {
       const deployment = this.engine.deployments.running(environment.name);
       if (!deployment?.canary) continue;
       running.add(deployment.id);
-      if (deployment.canary.auto && !this.#ending.has(deployment.id)) this.#judge(deployment);
+      if (deployment.canary.auto && !this.#ending.has(deployment.id)) await this.#judge(deployment);
     }
     // Deploys that ended (promoted, aborted, undone) stop being followed.
     for (const [id, stats] of this.#stats) {
       if (running.has(id)) continue;
-      stats.close();
+      void stats.then((done) => done.close(), () => {});
       this.#stats.delete(id);
       this.#judgements.delete(id);
     }
   }
 
-  #judge(deployment: Deployment): void {
+  async #judge(deployment: Deployment): Promise<void> {
     const canary = deployment.canary!;
-    const versions = this.#versions(deployment);
+    const versions = await this.#versions(deployment);
     if (!versions) return;
     const policy = { ...DEFAULT_CANARY_POLICY, windowMs: canary.auto!.windowMs };
     const judgement = judgeCanary({ ...versions, policy, elapsedMs: Date.now() - canary.sinceMs });
@@ -101,8 +107,8 @@ export class CanaryWatch {
   }
 
   /** Both versions' requests since the split: the canary's instances against every other instance of the environment. */
-  #versions(deployment: Deployment): { old: VersionRequests; canary: VersionRequests } | undefined {
-    const stats = this.#statsOf(deployment);
+  async #versions(deployment: Deployment): Promise<{ old: VersionRequests; canary: VersionRequests } | undefined> {
+    const stats = await this.#statsOf(deployment);
     if (!stats) return undefined;
     const canaries = new Set(deployment.canary!.instances);
     const old = [...stats.byInstance().keys()].filter((instance) => !canaries.has(instance));
@@ -113,12 +119,16 @@ export class CanaryWatch {
     };
   }
 
-  #statsOf(deployment: Deployment): CanaryStats | undefined {
+  /**
+   * The deploy's requests since the split. The stored ones are read back a page per turn of the
+   * event loop (a long canary's, after a restart, are many), so the server answers meanwhile.
+   */
+  #statsOf(deployment: Deployment): Promise<CanaryStats> | undefined {
     const entry = this.engine.parts.entryPoints.get(deployment.environment);
     if (!this.store || !entry) return undefined;
     let stats = this.#stats.get(deployment.id);
     if (!stats) {
-      stats = CanaryStats.follow(this.store, { environment: deployment.environment, sinceMs: deployment.canary!.sinceMs, slotHolders: () => entry.slotHolders() });
+      stats = CanaryStats.followInTurns(this.store, { environment: deployment.environment, sinceMs: deployment.canary!.sinceMs, slotHolders: () => entry.slotHolders() });
       this.#stats.set(deployment.id, stats);
     }
     return stats;

@@ -24,6 +24,12 @@ import { type DeploySettings, deploySettings } from "./deploy-settings.ts";
 const RETRY_MS = 15_000;
 const MAX_RETRY_MS = 5 * 60_000;
 
+/** What one run of the keeper did to an environment. */
+export interface Reconciled {
+  started: string[];
+  stopped: string[];
+}
+
 /**
  * @example
  * const keeper = new CapacityKeeper(engine, log);
@@ -32,12 +38,6 @@ const MAX_RETRY_MS = 5 * 60_000;
  * await keeper.reconcile("prod");  // after ingot scale: { started: ["i-3f2a"], stopped: [] }, or the reason it could not
  * keeper.close();
  */
-/** What one run of the keeper did to an environment. */
-export interface Reconciled {
-  started: string[];
-  stopped: string[];
-}
-
 export class CapacityKeeper {
   /** Per environment: the run in progress or queued; a call while one is queued shares it. */
   readonly #running = new Map<string, Promise<Reconciled>>();
@@ -73,7 +73,7 @@ export class CapacityKeeper {
     const previous = this.#running.get(environment)?.catch(() => {}) ?? Promise.resolve();
     const run = previous.then(() => {
       this.#queued.delete(environment);
-      return this.#replenish(environment);
+      return this.#reconcile(environment);
     });
     this.#queued.set(environment, run);
     this.#running.set(environment, run);
@@ -92,7 +92,7 @@ export class CapacityKeeper {
     for (const { timer } of this.#retries.values()) clearTimeout(timer);
   }
 
-  async #replenish(name: string): Promise<Reconciled> {
+  async #reconcile(name: string): Promise<Reconciled> {
     const { engine } = this;
     const nothing: Reconciled = { started: [], stopped: [] };
     const environment = engine.environments.get(name);

@@ -179,7 +179,9 @@ export class DeployEngine {
       const run = new DeployRun(this, entry, { environment: environment.name, digest: deployment.imageDigest, manifest, settings, config, deployment: deployment.id });
       const progress = this.#progress(deployment, emit);
       const canaries = new Set(canary.instances);
-      const blue = this.parts.live.in(environment.name).filter((instance) => !canaries.has(instance.id) && new InstanceRecords(this.parts.state).get(instance.id)?.deployment !== deployment.id).map((instance) => instance.id);
+      // The old version: neither a canary nor an instance of this deploy (a promotion's cut short).
+      const records = new InstanceRecords(this.parts.state);
+      const blue = this.parts.live.in(environment.name).filter((instance) => !canaries.has(instance.id) && records.get(instance.id)?.deployment !== deployment.id).map((instance) => instance.id);
       progress({ type: "canary-end", action, reason });
       const withdraw = async (why: string): Promise<DeployReport> => {
         await run.withdraw(blue, canary.instances, progress);

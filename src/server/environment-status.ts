@@ -49,7 +49,7 @@ export interface EnvironmentStatus {
  * await environmentStatus(engine, "prod");
  * // [{ name: "prod", entryUrl: "http://127.0.0.1:8080/", serving: { imageRef: "hello:2.0.0", … }, instances: [{ id: "i-3f2a", state: "healthy", entry: { state: "UP", … } }] }]
  */
-export async function environmentStatus(engine: DeployEngine, only?: string, canaries?: { view(environment: string): CanaryView | undefined }): Promise<EnvironmentStatus[]> {
+export async function environmentStatus(engine: DeployEngine, only?: string, canaries?: { view(environment: string): Promise<CanaryView | undefined> }): Promise<EnvironmentStatus[]> {
   const environments = only === undefined ? engine.environments.list() : [engine.environments.get(only)];
   const records = new InstanceRecords(engine.parts.state);
   return Promise.all(environments.map(async (environment) => {
@@ -67,7 +67,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string, can
       configVersion: environment.configVersion,
       degraded: environment.degraded ? { ...environment.degraded, summary: degradedSummary(environment.degraded) } : null,
       capacity: manifest ? capacity(environment, deploySettings(manifest, environment.name)) : null,
-      canary: canaries?.view(environment.name) ?? null,
+      canary: (await canaries?.view(environment.name)) ?? null,
       instances: engine.parts.live.in(environment.name).map((instance) => {
         const record = records.get(instance.id);
         const server = servers.find((candidate) => candidate.name === instance.id);
