@@ -141,3 +141,29 @@ export function eventsOf(home: string, environment: string, kindPrefix: string):
     state.close();
   }
 }
+
+/**
+ * What the entry point and the instances' consoles say of requests a load saw fail, for the test's
+ * output: HAProxy logs a request when it ends and its ring resends what the store missed while the
+ * server was down, so this waits (up to 20 s) for the failed requests' own lines, found by the
+ * client port each failure names ("… (from port 38962)"), then prints them with the window's
+ * failed requests and console lines. A hung request's timers (Tw/Tc/Tr) say where it waited.
+ */
+export async function explainFailures(ingot: (...args: string[]) => Promise<IngotResult>, environment: string, what: string, failures: string[]): Promise<void> {
+  if (failures.length === 0) return;
+  const first = Date.parse(failures[0]!.slice(0, 24));
+  const since = new Date((Number.isNaN(first) ? Date.now() : first) - 35_000).toISOString();
+  const ports = failures.flatMap((failure) => /from port (\d+)/.exec(failure)?.[1] ?? []);
+  const lines = async (...filter: string[]): Promise<string> => (await ingot("logs", "--env", environment, "--since", since, "-n", "400", ...filter)).stdout.trim();
+  let ownLines = "";
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 1000))) {
+    ownLines = (await Promise.all(ports.map((port) => lines("--source", "entry", "--grep", `:${port} `)))).filter(Boolean).join("\n");
+    if (ownLines.split("\n").filter(Boolean).length >= ports.length) break;
+  }
+  console.error([
+    `${what}: ${failures.length} request(s) failed:`, ...failures,
+    "their lines in the entry's access log:", ownLines || "(none arrived)",
+    "the entry's failed requests since 35 s before:", await lines("--source", "entry", "--level", "error"),
+    "the instances' consoles since then:", await lines("--source", "console"),
+  ].join("\n"));
+}

@@ -55,7 +55,8 @@ function get(url: string, agent: Agent | undefined): Promise<{ status: number; b
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") })).on("error", reject);
     });
-    call.on("timeout", () => call.destroy(new Error("no answer within 30 s"))).on("error", reject);
+    // The local port names the request in the entry point's access log (client address 127.0.0.1:PORT).
+    call.on("timeout", () => call.destroy(new Error(`no answer within 30 s (from port ${call.socket?.localPort ?? "?"})`))).on("error", reject);
     call.end();
   });
 }

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { streamServer } from "../../src/server/control-client.ts";
 import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
-import { startIngot, statusOf, testHome } from "../control-plane.ts";
+import { explainFailures, startIngot, statusOf, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
 const appYaml = (version: number, healthPath = "/"): string => elfDeployYaml({
@@ -41,8 +41,7 @@ test("deploys switch versions under load without a failed request, a bad version
   };
   const assertServedOnly = async (reports: LoadReport[], expected: string[][], what: string): Promise<void> => {
     for (const report of reports) {
-      // The entry point's access log says where a failed request went and how it ended (termination flags).
-      if (report.failures.length > 0) console.error(`${what}: the entry's last requests:\n${(await ingot("logs", "--env", "dev", "--source", "entry,console", "-n", "300")).stdout}`);
+      await explainFailures(ingot, "dev", what, report.failures);
       assert.deepEqual(report.failures, [], `${what}: no request may fail (${report.requests} sent)`);
       assert.ok(report.requests > 20, `${what}: the load kept going (${report.requests} requests)`);
       for (const answers of report.answers) assert.ok(expected.some((sequence) => JSON.stringify(switches(answers)) === JSON.stringify(sequence)), `${what}: answers went ${switches(answers).join(" → ")}`);

@@ -15,7 +15,7 @@ import type { ServerStatus } from "../../src/entry/server-status.ts";
 import { streamServer } from "../../src/server/control-client.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
 import { buildElfImages, elfDeployYaml, hasCommand, sharedTestVault } from "../helpers.ts";
-import { eventsOf, testHome } from "../control-plane.ts";
+import { eventsOf, explainFailures, testHome } from "../control-plane.ts";
 import { type LoadReport, startLoad, switches } from "../load.ts";
 
 const missing = ["qemu-system-x86_64", "haproxy", "gcc"].find((command) => !hasCommand(command));
@@ -192,7 +192,7 @@ test("ingot server SIGKILLed at each step of a blue/green deploy: the entry poin
         assert.equal(after.serving?.imageRef, `server-kill-test:${expected}.0.0`);
 
         for (const report of reports) {
-          if (report.failures.length > 0) console.error(`${step}: the entry's last requests:\n${(await ingot("logs", "--env", "dev", "--source", "entry", "-n", "200")).stdout}`);
+          await explainFailures(ingot, "dev", step, report.failures);
           assert.deepEqual(report.failures, [], `${step}: no request may fail (${report.requests} sent)`);
           assert.ok(report.requests > 20, `${step}: the load kept going (${report.requests} requests)`);
           const allowed = expected === to ? [[`${from}`], [`${from}`, `${to}`], [`${to}`]] : [[`${from}`]];
