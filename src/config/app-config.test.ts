@@ -77,6 +77,14 @@ test("the start script wins over main; its VAR=value prefixes are baked under in
   assert.deepEqual([given.command, given.commandSource, given.env], [["node", "app.js"], undefined, {}], "ingot.yaml's command leaves the start script alone");
 });
 
+test("scripts.start:prod wins over scripts.start, as NestJS's start runs its CLI (a devDependency) and start:prod the build", async (t) => {
+  const dir = await appWith({ "package.json": JSON.stringify({ name: "x", scripts: { start: "nest start", "start:prod": "node dist/main", build: "nest build" }, devDependencies: { "@nestjs/cli": "^11" } }) });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.command, ["node", "dist/main"]);
+  assert.equal(config.commandSource, "scripts.start:prod: node dist/main");
+});
+
 test("a start script that needs a shell is refused even when main is there", async (t) => {
   const dir = await appWith({ "package.json": JSON.stringify({ name: "x", main: "dist/index.js", scripts: { start: "tsc && node dist/index.js" } }) });
   t.after(() => rm(dir, { recursive: true }));

@@ -72,6 +72,8 @@ export interface AppConfig {
   ports: Record<string, number>;
   healthcheck: Healthcheck | false;
   resources: { cpus: number; memoryMiB: number };
+  /** Whether ingot.yaml sets resources.memory; otherwise the build sizes it to the image (defaultMemoryMiB). */
+  memoryDeclared: boolean;
   stopTimeoutMs: number;
   files: { from: string; to: string }[];
   env: Record<string, string>;
@@ -125,6 +127,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
       hint: "Add name: my-app to ingot.yaml",
     });
   }
+  const declaredMemoryMiB = parseSizeMiB((raw.resources as { memory?: string } | undefined)?.memory);
   const config: AppConfig = {
     dir: appDir,
     name,
@@ -138,8 +141,9 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     healthcheck: normalizeHealthcheck(raw.healthcheck, ports),
     resources: {
       cpus: (raw.resources as { cpus?: number } | undefined)?.cpus ?? 1,
-      memoryMiB: parseSizeMiB((raw.resources as { memory?: string } | undefined)?.memory) ?? 256,
+      memoryMiB: declaredMemoryMiB ?? 256,
     },
+    memoryDeclared: declaredMemoryMiB !== undefined,
     stopTimeoutMs: parseDuration(raw.stopTimeout) ?? 10_000,
     files: ((raw.files as (string | { from: string; to: string })[] | undefined) ?? []).map((entry) =>
       typeof entry === "string" ? { from: entry, to: `/app/${entry.replace(/^\.\//, "")}` } : entry,
@@ -233,8 +237,10 @@ function versionFileSpec(text: string, file: string): string {
  * main (ingot's own default), else server.js (npm start's default).
  */
 async function defaultCommand(pkg: PackageJson | undefined, dir: string): Promise<{ command: string[]; source: string; start?: StartScript }> {
-  if (pkg?.scripts?.start !== undefined) {
-    const start = parseStartScript(pkg.scripts);
+  // NestJS's `start` (nest start) runs its CLI, a devDependency; its `start:prod` runs the build's output.
+  const script = ["start:prod", "start"].find((name) => pkg?.scripts?.[name] !== undefined);
+  if (script !== undefined) {
+    const start = parseStartScript(pkg!.scripts!, script);
     const command = start.program.kind === "node" ? start.program.argv : [`node_modules/.bin/${start.program.name}`, ...start.program.args];
     return { command, source: start.chain.join(" → "), start };
   }

@@ -127,7 +127,7 @@ export const appKeys: Record<string, KeySpec> = {
     description: "cpus and memory of each instance",
     check: mapping({
       cpus: { description: `Virtual CPUs, 1 to ${MAX_CPUS}`, check: integerBetween(1, MAX_CPUS) },
-      memory: { description: "Memory, e.g. 256M or 1G (64M to 64G)", check: isSize },
+      memory: { description: "Memory, e.g. 256M or 1G (64M to 64G); unset: 256M, or what a larger image needs to boot plus 96M, in steps of 64M", check: isSize },
     }),
   },
   stopTimeout: { description: "Time the app gets after SIGTERM before it is killed, e.g. 10s (at most 10m)", check: durationAtMost(MAX_STOP_TIMEOUT_MS) },

@@ -34,7 +34,7 @@ export async function appFileEntries(dir: string, target: string, excluded = EXC
       hint: "Make the files readable, replace outside symlinks with copies, or move them out of the app folder",
     });
   }
-  return entries.sort((a, b) => compare(a.path, b.path));
+  return entries.sort((a, b) => comparePaths(a.path, b.path));
 }
 
 async function walk(root: string, dir: string, target: string, entries: Entry[], problems: string[], excluded: Set<string>): Promise<void> {
@@ -127,6 +127,7 @@ function isInside(root: string, path: string): boolean {
 }
 
 /** Byte order, so that the result does not depend on the host's locale. */
-function compare(a: string, b: string): number {
+/** Image paths in byte order, the order of every entry list. */
+export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

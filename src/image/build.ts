@@ -22,6 +22,8 @@ import { combinedLibraries, type PinnedLibraries, pinnedLibraries } from "./pinn
 import { provenanceStatement } from "./attestation.ts";
 import { lockChanges } from "../lock/lock-changes.ts";
 import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
+import { defaultMemoryMiB } from "../vm/initrd-plan.ts";
+import { nextStandalone } from "./next-standalone.ts";
 import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
 import { installedBins } from "./node-bins.ts";
 import { readPackageJson } from "../config/package-json.ts";
@@ -74,30 +76,33 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   const pinned = await pinInputs(config, vault, options, log);
   const { gathered, lock, kernel } = pinned;
   const layers = [];
+  let sbom: string;
   try {
     gathered.inputs.appEntries.push(...(await extraFiles(config)));
     for (const plan of imageLayers(gathered.inputs)) layers.push(await layerOf(vault, plan, log));
+    sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.libraries.owners, inputs: gathered.inputs }));
   } finally {
-    // The build script's staging copy is read while the app layer is written, so it goes only now.
+    // The build script's staging copy is read while the layers are written and the SBOM lists the
+    // packages in it (a Next.js standalone output's node_modules), so it goes only now.
     await gathered.cleanup();
   }
 
-  const sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.libraries.owners, inputs: gathered.inputs }));
+  const manifestKernel = { digest: kernel.digest, size: kernel.size, uncompressedSize: kernel.uncompressedSize, format: kernel.format, version: kernel.release, cmdline: defaultCmdline(config) };
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,
-    kernel: { digest: kernel.digest, size: kernel.size, uncompressedSize: kernel.uncompressedSize, format: kernel.format, version: kernel.release, cmdline: defaultCmdline(config) },
+    kernel: manifestKernel,
     layers: layers.map(({ cached: _cached, ...descriptor }) => descriptor),
     runtime: gathered.runtime ? { kind: "node", version: gathered.runtime.version, integrity: gathered.runtime.integrity } : { kind: "elf" },
     command: gathered.command,
-    ...(config.commandSource ? { commandSource: config.commandSource } : {}),
+    ...(gathered.inputs.config.commandSource ? { commandSource: gathered.inputs.config.commandSource } : {}),
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
     healthcheck: config.healthcheck,
-    resources: config.resources,
+    resources: config.memoryDeclared ? config.resources : { ...config.resources, memoryMiB: defaultMemoryMiB({ layers, kernel: manifestKernel }) },
     stopTimeoutMs: config.stopTimeoutMs,
-    env: config.env,
+    env: gathered.inputs.config.env,
     ...(config.outbound ? { outbound: config.outbound } : {}),
     ...(config.logs ? { logs: config.logs } : {}),
     environments: config.environments,
@@ -194,17 +199,25 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
   const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
   const cleanup = async (): Promise<void> => { if (builtDir) await rm(builtDir, { recursive: true, force: true }); };
   try {
-    inputs.appEntries = await appFileEntries(builtDir ?? config.dir, "/app");
-    const deps = await installProductionDependencies(vault, config.dir, runtime);
-    if (config.start) {
-      // A dependency's bin is known only now that the production dependencies are installed.
-      const devDependencies = Object.keys((await readPackageJson(join(config.dir, "package.json")))?.devDependencies ?? {});
-      command = startArgv(config.start, await installedBins(deps.dir && join(deps.dir, "node_modules")), devDependencies);
-      inputs.config = { ...config, command };
+    // A derived command only: one given in ingot.yaml names files where the app folder has them.
+    const standalone = builtDir && config.commandSource ? await nextStandalone(builtDir) : undefined;
+    inputs.appEntries = standalone?.appEntries ?? (await appFileEntries(builtDir ?? config.dir, "/app"));
+    let nodeModules = standalone?.nodeModules;
+    if (standalone) {
+      command = standalone.command;
+      inputs.config = { ...config, command, commandSource: standalone.commandSource, env: { ...standalone.env, ...config.env } };
+    } else {
+      const deps = await installProductionDependencies(vault, config.dir, runtime);
+      nodeModules = deps.dir && join(deps.dir, "node_modules");
+      if (config.start) {
+        // A dependency's bin is known only now that the production dependencies are installed.
+        const devDependencies = Object.keys((await readPackageJson(join(config.dir, "package.json")))?.devDependencies ?? {});
+        command = startArgv(config.start, await installedBins(nodeModules), devDependencies);
+        inputs.config = { ...config, command };
+      }
     }
-    if (config.commandSource) log(`command: ${config.commandSource} → ${formatArgv(command)}`);
-    if (deps.dir) {
-      const nodeModules = join(deps.dir, "node_modules");
+    if (inputs.config.commandSource) log(`command: ${inputs.config.commandSource} → ${formatArgv(command)}`);
+    if (nodeModules) {
       inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
       const addons = await findNativeAddons(nodeModules);
       if (addons.length > 0) {

@@ -100,7 +100,9 @@ async function npm(args: string[], cwd: string, runtime: NodeRuntime, what: stri
   try {
     await run("npm", args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
-    const output = `${(error as { stderr?: string }).stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
+    // A build's own errors may be on stdout (tsc writes its diagnostics there), npm's on stderr.
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    const output = `${stdout.trim()}\n${stderr.trim()}`.trim().split("\n").slice(-15).join("\n");
     throw new IngotError(`Cannot build the image as ${what}:\n${output}`, { code: "npm-failed", hint: `Run npm ${args.join(" ")} in the app folder to see the whole output`, cause: error });
   }
 }

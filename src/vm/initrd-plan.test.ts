@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ImageManifest } from "../image/manifest.ts";
-import { initrdForm, initrdPlan, memoryNeededMiB } from "./initrd-plan.ts";
+import { defaultMemoryMiB, initrdForm, initrdPlan, memoryNeededMiB, minimumMemoryMiB } from "./initrd-plan.ts";
 
 const MiB = 1024 * 1024;
 /** examples/hello as built: base, the Node runtime (xz), app; ingot's kernel. */
@@ -34,4 +34,14 @@ test("the form follows the memory: unpacked when it fits twice, lz4-last in betw
   assert.equal(initrdForm(cloudKernel, 256), "compressed", "the cloud kernel leaves no room for lz4 at 256 MiB");
   const small = { ...hello, layers: [{ name: "app", compression: "zstd-19", size: MiB, uncompressedSize: 2 * MiB }] } as unknown as ImageManifest;
   assert.equal(initrdForm(small, 256), "unpacked");
+});
+
+test("an image's default memory: 256 MiB while it boots there with room, else what it needs plus 96 MiB in steps of 64", () => {
+  assert.equal(defaultMemoryMiB(hello), 256);
+  // A Next.js standalone app: its traced node_modules (with sharp's libvips) in a second large layer.
+  const next = { ...hello, layers: [...hello.layers, { name: "deps", compression: "zstd-19", size: 14_000_000, uncompressedSize: 58_000_000 }] } as unknown as ImageManifest;
+  const needed = minimumMemoryMiB(next);
+  assert.ok(needed > 224, `the larger image needs ${needed} MiB`);
+  assert.equal(defaultMemoryMiB(next), Math.ceil((needed + 96) / 64) * 64);
+  assert.equal(defaultMemoryMiB(next) % 64, 0);
 });

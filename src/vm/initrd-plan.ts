@@ -14,6 +14,9 @@ export type InitrdForm = "unpacked" | "lz4-last" | "compressed";
 
 export type LayerTreatment = "copy" | "unpack" | "zstd" | "lz4";
 
+/** What sizing an initrd reads of an image: its layers and its kernel. */
+export type SizedImage = Pick<ImageManifest, "layers" | "kernel">;
+
 export interface InitrdStep {
   layer: LayerDescriptor;
   how: LayerTreatment;
@@ -54,7 +57,7 @@ export function initrdForm(manifest: ImageManifest, memoryMiB: number): InitrdFo
 }
 
 /** The layers in boot order with what happens to each. */
-export function initrdPlan(manifest: ImageManifest, form: InitrdForm): InitrdStep[] {
+export function initrdPlan(manifest: SizedImage, form: InitrdForm): InitrdStep[] {
   const compressed = (layer: LayerDescriptor): InitrdStep => ({ layer, how: SLOW_IN_GUEST.has(layer.compression) ? "zstd" : "copy" });
   const large = largeLayers(manifest);
   if (form === "unpacked") return manifest.layers.map((layer) => (large.includes(layer) ? { layer, how: "unpack" } : compressed(layer)));
@@ -63,12 +66,12 @@ export function initrdPlan(manifest: ImageManifest, form: InitrdForm): InitrdSte
   return [...manifest.layers.filter((layer) => layer !== largest).map(compressed), { layer: largest, how: "lz4" }];
 }
 
-function largeLayers(manifest: ImageManifest): LayerDescriptor[] {
+function largeLayers(manifest: SizedImage): LayerDescriptor[] {
   return manifest.layers.filter((layer) => layer.uncompressedSize >= LARGE_LAYER_BYTES);
 }
 
 /** The initrd and what it unpacks to, at once, plus the kernel and its overhead. */
-export function memoryNeededMiB(manifest: ImageManifest, form: InitrdForm): number {
+export function memoryNeededMiB(manifest: SizedImage, form: InitrdForm): number {
   const peak = initrdPlan(manifest, form).reduce((sum, { layer, how }) =>
     sum + layer.uncompressedSize + (how === "copy" ? layer.size : layer.uncompressedSize * BOOT_RATIO[how]), 0);
   const kernelMiB = manifest.kernel?.uncompressedSize === undefined ? UNRECORDED_KERNEL_MIB : manifest.kernel.uncompressedSize / MiB + KERNEL_OVERHEAD_MIB;
@@ -76,6 +79,25 @@ export function memoryNeededMiB(manifest: ImageManifest, form: InitrdForm): numb
 }
 
 /** The least memory any form boots in: the compressed one. */
-export function minimumMemoryMiB(manifest: ImageManifest): number {
+export function minimumMemoryMiB(manifest: SizedImage): number {
   return memoryNeededMiB(manifest, "compressed");
+}
+
+/** An instance's memory when ingot.yaml sets none: what a small Node app serves in, with room to spare. */
+export const DEFAULT_MEMORY_MIB = 256;
+/** What an app gets beside its booted image when the image is too large for the default. */
+const APP_ALLOWANCE_MIB = 96;
+
+/**
+ * The memory an image's instances get when ingot.yaml sets none: 256 MiB, or for an image that needs
+ * more than 224 MiB to boot (a Next.js app with its runtime: 287), what it needs plus 96 MiB for the
+ * app, in steps of 64 MiB. examples/hello needs 216 and serves in 200.
+ *
+ * @example
+ * defaultMemoryMiB(nextAppManifest); // 384
+ */
+export function defaultMemoryMiB(manifest: SizedImage): number {
+  const neededMiB = minimumMemoryMiB(manifest);
+  if (neededMiB + 32 <= DEFAULT_MEMORY_MIB) return DEFAULT_MEMORY_MIB;
+  return Math.ceil((neededMiB + APP_ALLOWANCE_MIB) / 64) * 64;
 }
