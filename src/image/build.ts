@@ -94,6 +94,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
+    ...(config.portSource ? { portSource: config.portSource } : {}),
     healthcheck: config.healthcheck,
     resources: config.resources,
     stopTimeoutMs: config.stopTimeoutMs,
