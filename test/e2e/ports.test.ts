@@ -1,31 +1,38 @@
 // End to end: ports without configuration. A Node app with no ingot.yaml that hard-codes port 3000
 // gets PORT=8080 like any other; init reports where it listens, `ingot run` says so, and the health
-// check follows it to 3000, so the instance becomes healthy and its URL answers. An app that never
-// listens fails its health check with init's word for it.
-import { test } from "node:test";
+// check follows it to 3000, so the instance becomes healthy and its URL answers, and a deploy serves
+// through its entry point. An app that never listens fails its health check with init's word for it.
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildImage } from "../../src/image/build.ts";
+import { buildImage, type BuildResult } from "../../src/image/build.ts";
+import type { Vault } from "../../src/vault/vault.ts";
 import { freePort } from "../../src/vm/free-port.ts";
-import { runIngot, startIngot } from "../control-plane.ts";
+import { runIngot, startIngot, statusOf, testHome } from "../control-plane.ts";
 import { hasCommand, sharedTestVault, tempDir } from "../helpers.ts";
 
 const missing = ["qemu-system-x86_64", "gcc"].find((command) => !hasCommand(command));
 // CI has both: there a missing one fails the test instead of skipping it.
 const skip = missing && process.env.CI !== "true" ? `missing: ${missing}` : false;
+const skipDeploy = skip || (!hasCommand("haproxy") && process.env.CI !== "true" ? "missing: haproxy" : false);
 
 // Many tutorials' server: the port written into the code, PORT ignored.
 const SERVER = `require('node:http').createServer((request, response) => response.end('on 3000, PORT=' + process.env.PORT)).listen(3000)\n`;
 
-test("a Node app that listens on 3000 with no ingot.yaml: ingot run says so, and the health check follows it to healthy", { skip }, async (t) => {
-  const vault = await sharedTestVault();
+/** The app above, built into the shared test vault (the same image for every test here). */
+async function buildPort3000(t: TestContext, vault: Vault): Promise<BuildResult> {
   const app = await tempDir("ingot-port-3000-");
   t.after(app.remove);
   await writeFile(join(app.path, "package.json"), JSON.stringify({ name: "port-3000", version: "1.0.0", private: true, scripts: { start: "node server.js" } }));
   await writeFile(join(app.path, "server.js"), SERVER);
-  const built = await buildImage(app.path, { vault, log: () => {} });
+  return buildImage(app.path, { vault, log: () => {} });
+}
+
+test("a Node app that listens on 3000 with no ingot.yaml: ingot run says so, and the health check follows it to healthy", { skip }, async (t) => {
+  const vault = await sharedTestVault();
+  const built = await buildPort3000(t, vault);
   assert.deepEqual([built.manifest.ports, built.manifest.portSource], [{ http: 8080 }, "ingot's default, PORT=8080"]);
 
   const run = startIngot(vault.root, ["run", built.image]);
@@ -46,11 +53,7 @@ test("a Node app that listens on 3000 with no ingot.yaml: ingot run says so, and
 
 test("ingot run -p HOST:3000 publishes a port the app listens on but ingot.yaml does not declare, and says nothing more", { skip }, async (t) => {
   const vault = await sharedTestVault();
-  const app = await tempDir("ingot-port-3000-p-");
-  t.after(app.remove);
-  await writeFile(join(app.path, "package.json"), JSON.stringify({ name: "port-3000", version: "1.0.0", private: true, scripts: { start: "node server.js" } }));
-  await writeFile(join(app.path, "server.js"), SERVER);
-  const built = await buildImage(app.path, { vault, log: () => {} });
+  const built = await buildPort3000(t, vault);
   const hostPort = await freePort();
   const run = startIngot(vault.root, ["run", built.image, "-p", `${hostPort}:3000`]);
   t.after(run.kill);
@@ -60,6 +63,17 @@ test("ingot run -p HOST:3000 publishes a port the app listens on but ingot.yaml 
   run.kill();
   const { stdout } = await run.done;
   assert.doesNotMatch(stdout, /not on 8080/, "3000 is published: nothing to advise");
+});
+
+test("a deploy of that app serves through its entry point: the entry point's server follows the app to 3000", { skip: skipDeploy }, async (t) => {
+  const vault = await sharedTestVault();
+  const built = await buildPort3000(t, vault);
+  const { ingot } = await testHome(t, vault, "ingot-port-3000-deploy-");
+  const deployed = await ingot("deploy", built.image, "--env", "dev");
+  assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+  const { entryUrl } = await statusOf<{ entryUrl: string }>(ingot, "dev");
+  const response = await fetch(entryUrl, { signal: AbortSignal.timeout(30_000) });
+  assert.equal(await response.text(), "on 3000, PORT=8080");
 });
 
 test("an app that never listens fails its health check, and the error says it listens on no TCP port", { skip }, async (t) => {
