@@ -63,11 +63,10 @@ export const runVerb = {
     });
     // Where the app listens, when that is not where it is expected: said once per change (listening-port.ts).
     let advised: string | undefined;
+    const expected = instance.expectedGuestPort;
+    const expectedHostPort = expected === undefined ? undefined : instance.running.location.ports[String(expected)];
     vm.on("listening", (listening: ListeningSocket[]) => {
-      const advice = listenAdvice({
-        expected: instance.expectedGuestPort, follows: manifest.portSource !== undefined, published: [...hostPorts.keys()],
-        hostPort: instance.expectedGuestPort === undefined ? undefined : instance.running.location.ports[String(instance.expectedGuestPort)], listening,
-      });
+      const advice = listenAdvice({ expected, follows: manifest.portSource !== undefined, published: [...hostPorts.keys()], hostPort: expectedHostPort, listening });
       if (advice && advice !== advised) console.log(`${elapsed()} ${advice}`);
       advised = advice;
     });

@@ -7,7 +7,7 @@ import type { InstanceSpec, Provider, RunningInstance } from "../providers/provi
 import type { InstanceRecord, InstanceRecords } from "../state/instances.ts";
 import { waitHealthy } from "../vm/health.ts";
 import { APP_STARTED_LINE, type ListeningSocket } from "../vm/init-lines.ts";
-import { followedPort, listeningProblem } from "./listening-port.ts";
+import { followedPort, listeningHint, listeningProblem } from "./listening-port.ts";
 import { type InstanceState, type StateChange, transition } from "./instance-state.ts";
 
 /** How long init may take from QEMU's start to starting the app before the boot counts as hung. */
@@ -152,12 +152,10 @@ export class Instance {
   #whereItListens(error: unknown): unknown {
     const expected = this.#servedGuestPort;
     if (!(error instanceof IngotError) || error.code !== "health-timeout" || expected === undefined) return error;
-    const problem = this.#followFailure ?? listeningProblem(expected, this.running.vm.listening);
+    const { listening } = this.running.vm;
+    const problem = this.#followFailure ?? listeningProblem(expected, listening);
     if (!problem) return error;
-    const hint = this.#followFailure ? `Declare the port the app listens on under ports: in ingot.yaml`
-      : this.running.vm.listening?.length === 0 ? `Make the app listen on ${expected} (its PORT) on every address; the console lines above show what it did instead`
-        : this.running.vm.listening?.some((socket) => socket.reachable) ? `Make the app listen on ${expected} (its PORT), or declare the port it listens on under ports: in ingot.yaml`
-          : "Make the app listen on every address (0.0.0.0 or ::): the host reaches the guest's own address, never its loopback";
+    const hint = this.#followFailure ? "Declare the port the app listens on under ports: in ingot.yaml" : listeningHint(expected, listening);
     return new IngotError(`${error.message} (${problem})`, { code: error.code, hint, cause: error });
   }
 

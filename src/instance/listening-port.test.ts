@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ListeningSocket } from "../vm/init-lines.ts";
-import { followedPort, listenAdvice, listeningProblem } from "./listening-port.ts";
+import { followedPort, listenAdvice, listeningHint, listeningProblem } from "./listening-port.ts";
 
 const on = (port: number, address?: string): ListeningSocket => ({ port, ...(address ? { address } : {}), reachable: !address?.startsWith("127.") && address !== "[::1]" });
 
@@ -21,6 +21,12 @@ test("the problem says where the app listens instead, or that it listens nowhere
   assert.equal(listeningProblem(8080, []), "the app listens on no TCP port");
   assert.equal(listeningProblem(8080, [on(3000), on(9229, "127.0.0.1")]), "the app listens on 3000, not on 8080");
   assert.equal(listeningProblem(8080, [on(8080, "127.0.0.1")]), "the app listens on 127.0.0.1:8080 only, which cannot be reached from outside the guest, not on 8080");
+});
+
+test("the hint says what to change: where the app listens, or ingot.yaml", () => {
+  assert.match(listeningHint(8080, []), /^Make the app listen on 8080 \(its PORT\) on every address/);
+  assert.match(listeningHint(8080, [on(3000)]), /^Make the app listen on 8080 \(its PORT\), or declare the port it listens on under ports: in ingot.yaml$/);
+  assert.match(listeningHint(8080, [on(8080, "127.0.0.1")]), /^Make the app listen on every address \(0\.0\.0\.0 or ::\)/);
 });
 
 test("ingot run's advice names the port to publish, or the fix in ingot.yaml, and is silent when all is well", () => {

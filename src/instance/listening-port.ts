@@ -34,6 +34,18 @@ export function listeningProblem(expected: number, listening: ListeningSocket[] 
   return `the app listens on ${listening.map(describeSocket).join(", ")} only, which cannot be reached from outside the guest, not on ${expected}`;
 }
 
+/**
+ * What to do about listeningProblem's problem, as an error's hint.
+ *
+ * @example
+ * listeningHint(8080, []); // "Make the app listen on 8080 (its PORT) on every address; …"
+ */
+export function listeningHint(expected: number, listening: ListeningSocket[] | undefined): string {
+  if (!listening || listening.length === 0) return `Make the app listen on ${expected} (its PORT) on every address; the console lines above show what it did instead`;
+  if (listening.some((socket) => socket.reachable)) return `Make the app listen on ${expected} (its PORT), or declare the port it listens on under ports: in ingot.yaml`;
+  return "Make the app listen on every address (0.0.0.0 or ::): the host reaches the guest's own address, never its loopback";
+}
+
 export interface ListenAdviceInput {
   /** The guest port the image expects the app on (its PORT); undefined when it declares none. */
   expected: number | undefined;
