@@ -1,7 +1,8 @@
 /*
  * Which TCP ports the app listens on, read from /proc/net/tcp and /proc/net/tcp6 (the app is the only
- * one in the guest that listens), and reported on the console when that changes: the host forwards a
- * port it declared and checks its health there, and an app that listens elsewhere is told so.
+ * one in the guest that listens), and reported on the console when that changes: the host leads the
+ * default port of an app that declares none to where it listens, and says so when the app listens
+ * elsewhere than expected.
  */
 #include "init.h"
 
