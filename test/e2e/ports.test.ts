@@ -1,7 +1,7 @@
 // End to end: ports without configuration. A Node app with no ingot.yaml that hard-codes port 3000
 // gets PORT=8080 like any other; init reports where it listens, `ingot run` says so, and the health
 // check follows it to 3000, so the instance becomes healthy and its URL answers, and a deploy serves
-// through its entry point. An app that never listens fails its health check with init's word for it.
+// through its entry point, also after a restarted server adopts it. An app that never listens fails its health check with init's word for it.
 import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -12,6 +12,7 @@ import type { Vault } from "../../src/vault/vault.ts";
 import { freePort } from "../../src/vm/free-port.ts";
 import { runIngot, startIngot, statusOf, testHome } from "../control-plane.ts";
 import { hasCommand, sharedTestVault, tempDir } from "../helpers.ts";
+import { startLoad } from "../load.ts";
 
 const missing = ["qemu-system-x86_64", "gcc"].find((command) => !hasCommand(command));
 // CI has both: there a missing one fails the test instead of skipping it.
@@ -65,15 +66,31 @@ test("ingot run -p HOST:3000 publishes a port the app listens on but ingot.yaml 
   assert.doesNotMatch(stdout, /not on 8080/, "3000 is published: nothing to advise");
 });
 
-test("a deploy of that app serves through its entry point: the entry point's server follows the app to 3000", { skip: skipDeploy }, async (t) => {
+test("a deploy of that app serves through its entry point, whose server follows the app to 3000, also once a restarted server adopts it", { skip: skipDeploy }, async (t) => {
   const vault = await sharedTestVault();
   const built = await buildPort3000(t, vault);
   const { ingot } = await testHome(t, vault, "ingot-port-3000-deploy-");
   const deployed = await ingot("deploy", built.image, "--env", "dev");
   assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
-  const { entryUrl } = await statusOf<{ entryUrl: string }>(ingot, "dev");
+  interface Status { entryUrl: string; instances: { id: string; pid: number; state: string }[] }
+  const { entryUrl, instances } = await statusOf<Status>(ingot, "dev");
   const response = await fetch(entryUrl, { signal: AbortSignal.timeout(30_000) });
   assert.equal(await response.text(), "on 3000, PORT=8080");
+
+  // The restarted server reads the instance's console again, init's port line included: the forward,
+  // already led to 3000, is left alone, so no request fails meanwhile.
+  const serverPid = Number(/pid (\d+)/.exec((await ingot("server", "status")).stdout)![1]);
+  const load = startLoad(entryUrl, { clients: 2, keepAlive: false });
+  const adopted = await (async () => {
+    process.kill(serverPid, "SIGKILL");
+    const status = await statusOf<Status>(ingot, "dev");
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return status;
+  })().finally(() => load.stop());
+  const report = await load.stop();
+  assert.deepEqual(report.failures, [], `no request fails while the server restarts and adopts (${report.requests} sent)`);
+  assert.ok(report.answers.flat().every((answer) => answer === "on 3000, PORT=8080"), "every answer came from the app on 3000");
+  assert.deepEqual(adopted.instances.map(({ id, pid, state }) => `${id} ${pid} ${state}`), instances.map(({ id, pid }) => `${id} ${pid} healthy`));
 });
 
 test("an app that never listens fails its health check, and the error says it listens on no TCP port", { skip }, async (t) => {
