@@ -35,6 +35,8 @@ test("a Node app that listens on 3000 with no ingot.yaml: ingot run says so, and
   const vault = await sharedTestVault();
   const built = await buildPort3000(t, vault);
   assert.deepEqual([built.manifest.ports, built.manifest.portSource], [{ http: 8080 }, "ingot's default, PORT=8080"]);
+  const inspected = await runIngot(vault.root, ["inspect", built.image]);
+  assert.match(inspected.stdout, /^ports +http 8080 \(ingot's default, PORT=8080; instances follow the port the app listens on\)$/m, inspected.stdout + inspected.stderr);
 
   const run = startIngot(vault.root, ["run", built.image]);
   t.after(run.kill);
