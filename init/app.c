@@ -132,13 +132,16 @@ static void drain_signals(int signal_fd, bool *stop_requested)
 }
 
 /*
- * Runs until the app exits and returns its wait status; every other child is reaped on the way, and
- * the app's output is shipped meanwhile when logs is not NULL.
+ * Runs until the app exits and returns its wait status; every other child is reaped on the way, the
+ * ports the app listens on are reported as they change, and the app's output is shipped meanwhile
+ * when logs is not NULL.
  */
 int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_shipper *logs)
 {
 	long long kill_at = -1;
 	bool killed = false;
+	struct listen_watch ports;
+	listen_watch_start(&ports);
 	for (;;) {
 		int status;
 		pid_t pid;
@@ -147,6 +150,12 @@ int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_
 				return status;
 		}
 		int timeout_ms = logs ? logs_timeout_ms(logs) : -1;
+		/* Once a stop is requested the app closes its sockets: that is no news to report. */
+		if (kill_at < 0) {
+			int look_ms = listen_watch_timeout_ms(&ports);
+			if (timeout_ms < 0 || look_ms < timeout_ms)
+				timeout_ms = look_ms;
+		}
 		if (kill_at >= 0 && !killed) {
 			long long left = kill_at - uptime_ms();
 			int kill_ms = left > 0 ? (int)left : 0;
@@ -161,6 +170,8 @@ int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_
 		}
 		if (logs)
 			logs_handle(logs, fds + 1);
+		if (kill_at < 0)
+			listen_watch_tick(&ports);
 		if (kill_at >= 0 && !killed && uptime_ms() >= kill_at) {
 			log_info("app still running after %us, sending SIGKILL", stop_timeout_s);
 			signal_app(app, SIGKILL);

@@ -200,6 +200,32 @@ void logs_drain(struct log_shipper *s);
 void logs_flush(struct log_shipper *s);
 #define LOGS_MAX_FDS 3
 
+/* listen.c: the TCP ports the app listens on, from /proc/net/tcp*, reported when they change */
+#define LISTEN_MAX 16
+struct listen_socket {
+	uint16_t port;
+	char address[48]; /* "" for any address, else "127.0.0.1" or "[::1]" */
+	bool loopback;
+};
+struct listen_set {
+	struct listen_socket sockets[LISTEN_MAX];
+	size_t count;
+};
+struct listen_watch {
+	long long started_ms, next_at_ms, interval_ms;
+	struct listen_set reported;
+	bool said_anything;
+};
+bool listen_parse_line(const char *line, struct listen_socket *out);
+bool listen_add(struct listen_set *set, const struct listen_socket *s);
+void listen_scan_file(const char *path, struct listen_set *set);
+void listen_order(struct listen_set *now, const struct listen_set *before);
+bool listen_equal(const struct listen_set *a, const struct listen_set *b);
+size_t listen_format(const struct listen_set *set, char *out, size_t size);
+void listen_watch_start(struct listen_watch *w);
+int listen_watch_timeout_ms(const struct listen_watch *w);
+void listen_watch_tick(struct listen_watch *w);
+
 /* app.c */
 pid_t spawn_app(const struct app_spec *app);
 int supervise_app(pid_t app, int signal_fd, unsigned stop_timeout_s, struct log_shipper *logs);

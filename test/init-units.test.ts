@@ -1,5 +1,5 @@
 // Runs the C init's own tests as part of the Node suite: host unit tests (JSON reader, HTTP response
-// parser, syslog frames and lines, the log link's buffer) and its boot scenarios under QEMU.
+// parser, syslog frames and lines, the log link's buffer, /proc/net/tcp lines) and its boot scenarios under QEMU.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const initDir = fileURLToPath(new URL("../init", import.meta.url));
 
 // No skip when make or gcc is missing: the parsers that handle secrets must always be tested.
-test("make -C init unit builds and passes the init's JSON, HTTP, syslog, log link and command list unit tests", async () => {
+test("make -C init unit builds and passes the init's JSON, HTTP, syslog, log link, command list and listening port unit tests", async () => {
   const result = await run("make", ["-C", initDir, "unit"], { timeout: 120_000 }).catch(
     (error: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
       assert.fail(`make -C init unit failed (${error.code ?? "?"}): ${error.message}\n${error.stdout ?? ""}${error.stderr ?? ""}`);
@@ -20,6 +20,7 @@ test("make -C init unit builds and passes the init's JSON, HTTP, syslog, log lin
   assert.match(result.stdout, /syslog-test: all \d+ checks passed/);
   assert.match(result.stdout, /link-test: all \d+ checks passed/);
   assert.match(result.stdout, /spec-test: all \d+ checks passed/);
+  assert.match(result.stdout, /listen-test: all \d+ checks passed/);
 });
 
 // The init on its own under QEMU: DHCP and static network, Ctrl-Alt-Del, a SIGTERM-ignoring app, the

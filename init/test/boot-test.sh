@@ -196,7 +196,8 @@ metadata=ingot.metadata=10.0.2.100:80
 
 base_scenarios() {
 	boot dhcp "ingot.env=prod ingot.hostname=box"
-	wait_for_line "test-app: listening" 90 && http_get
+	# The app listens until it has answered: init's report comes first (init/listen.c).
+	wait_for_line "test-app: listening" 90 && wait_for_line "] app listens on tcp 8080" 30 && http_get
 	wait_for_power_off
 	expect "dhcp lease 10.0.2.15 from 10.0.2.2" "network eth0 10.0.2.15/24 gw 10.0.2.2" \
 		"uid=1000 gid=1000 cwd=/app hostname=box" "INGOT_ENV=prod" "LAYERED=prod" \

@@ -82,7 +82,8 @@ function describe(report: ImageReport): string {
       ...(manifest.commandSource ? [["derived from", `${manifest.commandSource} → ${formatArgv(manifest.command)}`]] : []),
       ["user", `${manifest.user.name} (uid ${manifest.user.uid}, gid ${manifest.user.gid})`],
       ["resources", `${manifest.resources.cpus} CPU${manifest.resources.cpus === 1 ? "" : "s"}, ${manifest.resources.memoryMiB} MiB memory`],
-      ["ports", Object.entries(manifest.ports).map(([port, number]) => `${port} ${number}`).join(", ") || "none"],
+      ["ports", (Object.entries(manifest.ports).map(([port, number]) => `${port} ${number}`).join(", ") || "none") +
+        (manifest.portSource ? ` (${manifest.portSource}; instances follow the port the app listens on)` : "")],
       ["healthcheck", healthcheckOf(manifest)],
     ]),
     "",

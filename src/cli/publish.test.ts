@@ -31,3 +31,8 @@ test("-p to a guest port the image does not declare is refused, listing the decl
     error.code === "port-undeclared" && /hello does not declare guest port 3000/.test(error.message) && error.hint === "Declared ports: 8080 (http), 9090 (admin); for example -p 41000:8080");
   assert.throws(() => assertDeclared(new Map([[3000, 41000]]), { name: "quiet", ports: {} } as unknown as ImageManifest), (error: Error & { hint?: string }) => /declares no ports/.test(error.hint ?? ""));
 });
+
+test("-p to any guest port is taken when ingot.yaml declares no port: the app may listen anywhere", () => {
+  const manifest = { name: "zero", ports: { http: 8080 }, portSource: "ingot's default, PORT=8080" } as unknown as ImageManifest;
+  assertDeclared(new Map([[3000, 41000], [8080, 41001]]), manifest);
+});

@@ -41,8 +41,12 @@ export function publishedPorts(values: string[]): Map<number, number> {
   return published;
 }
 
-/** Fails, listing the image's ports, when a published guest port is not one the image declares. */
+/**
+ * Fails, listing the image's ports, when a published guest port is not one the image declares. An
+ * image whose ingot.yaml declares no port (portSource) publishes any: its app may listen anywhere.
+ */
 export function assertDeclared(published: Map<number, number>, manifest: ImageManifest): void {
+  if (manifest.portSource !== undefined) return;
   const declared = Object.values(manifest.ports);
   for (const [guestPort, hostPort] of published) {
     if (declared.includes(guestPort)) continue;

@@ -15,6 +15,8 @@ import { LiveInstances } from "../instance/live-instances.ts";
 import { QemuProvider } from "../providers/qemu/qemu-provider.ts";
 import { detectAccelerator } from "../vm/qemu-args.ts";
 import { assertResources } from "../vm/resources.ts";
+import type { ListeningSocket } from "../vm/init-lines.ts";
+import { listenAdvice } from "../instance/listening-port.ts";
 import { bootTimeline, describeTimeline, type TimedLine } from "../vm/boot-timeline.ts";
 import { flag, type Parsed } from "./args.ts";
 import { assertDeclared, publishedPorts } from "./publish.ts";
@@ -58,6 +60,15 @@ export const runVerb = {
     vm.on("line", (line: string) => {
       lines.push({ atMs: performance.now() - vm.startedAt, line });
       if (line.trim()) console.log(`${elapsed()} | ${line}`);
+    });
+    // Where the app listens, when that is not where it is expected: said once per change (listening-port.ts).
+    let advised: string | undefined;
+    const expected = instance.expectedGuestPort;
+    const expectedHostPort = expected === undefined ? undefined : instance.running.location.ports[String(expected)];
+    vm.on("listening", (listening: ListeningSocket[]) => {
+      const advice = listenAdvice({ expected, follows: manifest.portSource !== undefined, published: [...hostPorts.keys()], hostPort: expectedHostPort, listening });
+      if (advice && advice !== advised) console.log(`${elapsed()} ${advice}`);
+      advised = advice;
     });
     let stopping = false;
     const stop = (): void => {

@@ -17,6 +17,7 @@ test("the example app's ingot.yaml loads with every default filled in", async ()
   assert.deepEqual(config.command, ["node", "server.js"]);
   assert.deepEqual(config.runtime, { kind: "node", version: "22" });
   assert.deepEqual(config.ports, { http: 8080 });
+  assert.equal(config.portSource, undefined, "a declared port is not followed");
   assert.deepEqual(config.healthcheck, { type: "http", path: "/health", port: "http", intervalMs: 1000, timeoutMs: 2000, healthyThreshold: 1, startTimeoutMs: 120_000 });
   assert.equal(config.resources.memoryMiB, 256);
   assert.deepEqual(config.environments.prod, { env: { LOG_LEVEL: "warn" } });
@@ -31,6 +32,15 @@ test("without ingot.yaml, defaults come from package.json", async (t) => {
   assert.deepEqual(config.command, ["node", "index.js"]);
   assert.deepEqual(config.runtime, { kind: "node", version: "20.11.1" });
   assert.equal(config.runtimeSource, "package.json engines.node");
+  assert.deepEqual([config.ports, config.portSource], [{ http: 8080 }, "ingot's default, PORT=8080"], "PORT=8080, followed where the app listens");
+  assert.deepEqual(config.healthcheck && [config.healthcheck.type, config.healthcheck.port], ["tcp", "http"]);
+});
+
+test("an ELF program without ports: in ingot.yaml has no port and no health check to follow", async (t) => {
+  const dir = await appWith({ "ingot.yaml": "name: x\nruntime: elf\ncommand: [./x]\n" });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual([config.ports, config.portSource, config.healthcheck], [{}, undefined, false]);
 });
 
 test("every problem is reported at once, each with its path and a hint for typos", async (t) => {
@@ -70,6 +80,7 @@ test("the start script wins over main; its VAR=value prefixes are baked under in
   assert.equal(config.commandSource, "scripts.start: NODE_ENV=production PORT=3000 npm run serve → scripts.serve: fastify start -l info app.js");
   assert.deepEqual(config.env, { NODE_ENV: "production", PORT: "3000" });
   assert.deepEqual(config.ports, { http: 3000 });
+  assert.equal(config.portSource, "the start script's PORT=3000");
   await writeFile(join(dir, "ingot.yaml"), "env:\n  NODE_ENV: staging\n");
   assert.deepEqual((await loadAppConfig(dir)).env, { NODE_ENV: "staging", PORT: "3000" });
   await writeFile(join(dir, "ingot.yaml"), "command: [node, app.js]\n");

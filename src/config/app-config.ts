@@ -70,6 +70,11 @@ export interface AppConfig {
   /** The start script as parsed, when the command comes from one. */
   start?: StartScript;
   ports: Record<string, number>;
+  /**
+   * Where a Node.js app's port came from when ingot.yaml declares none ("ingot's default, PORT=8080").
+   * Its instances then follow the port the app listens on (src/instance/listening-port.ts).
+   */
+  portSource?: string;
   healthcheck: Healthcheck | false;
   resources: { cpus: number; memoryMiB: number };
   /** Whether ingot.yaml sets resources.memory; otherwise the build sizes it to the image (defaultMemoryMiB). */
@@ -113,10 +118,8 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
   }
   const derived = raw.command === undefined ? await defaultCommand(pkg, appDir) : undefined;
   const command = (raw.command as string[] | undefined) ?? derived!.command;
-  // A start script's PORT=3000 says where the app listens, so the default port follows it.
-  const scriptPort = Number(derived?.start?.env.PORT);
-  const defaultPort = Number.isInteger(scriptPort) && scriptPort >= 1 && scriptPort <= 65535 ? scriptPort : 8080;
-  const ports = (raw.ports as Record<string, number> | undefined) ?? (runtime.spec.kind === "node" ? { http: defaultPort } : {});
+  const defaulted = raw.ports === undefined && runtime.spec.kind === "node" ? defaultPort(derived?.start) : undefined;
+  const ports = (raw.ports as Record<string, number> | undefined) ?? (defaulted ? { http: defaulted.port } : {});
   const name = (raw.name as string | undefined) ?? sanitizeName(pkg?.name);
   const version = (raw.version as string | undefined) ?? pkg?.version ?? "latest";
   if (raw.name === undefined) assertFromPackageJson(packageFile, "name", pkg?.name, name, imageNameProblem, "Set name: my-app in ingot.yaml");
@@ -138,6 +141,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
     ...(derived ? { commandSource: derived.source } : {}),
     ...(derived?.start ? { start: derived.start } : {}),
     ports,
+    ...(defaulted ? { portSource: defaulted.source } : {}),
     healthcheck: normalizeHealthcheck(raw.healthcheck, ports),
     resources: {
       cpus: (raw.resources as { cpus?: number } | undefined)?.cpus ?? 1,
@@ -250,6 +254,16 @@ async function defaultCommand(pkg: PackageJson | undefined, dir: string): Promis
     code: "app-no-entry",
     hint: 'Add "start": "node server.js" to scripts in package.json, or command: [node, server.js] to ingot.yaml',
   });
+}
+
+/** The port the app gets as PORT: 8080, the convention of Heroku, Cloud Run and Fly, or the start script's PORT=3000. */
+export const DEFAULT_PORT = 8080;
+
+function defaultPort(start: StartScript | undefined): { port: number; source: string } {
+  // A start script's PORT=3000 says where the app listens, so the default port follows it.
+  const scriptPort = Number(start?.env.PORT);
+  if (Number.isInteger(scriptPort) && scriptPort >= 1 && scriptPort <= 65535) return { port: scriptPort, source: `the start script's PORT=${scriptPort}` };
+  return { port: DEFAULT_PORT, source: `ingot's default, PORT=${DEFAULT_PORT}` };
 }
 
 function normalizeHealthcheck(raw: unknown, ports: Record<string, number>): Healthcheck | false {

@@ -121,7 +121,7 @@ export const appKeys: Record<string, KeySpec> = {
   version: { description: "Image version (the tag, e.g. \"1.0.0\"); defaults to package.json version", check: isImageVersion },
   runtime: { description: "node, node@22, node@20.11.1 or elf (any Linux x86-64 program); defaults to engines.node, then .nvmrc, then .node-version (a range resolves to the newest matching release, pinned in ingot.lock), then ingot's pinned LTS", check: isRuntime },
   command: { description: "The app's argv; only the program must be non-empty ([redis-server, --save, \"\"]); defaults to package.json's start script as npm would run it, else main, else server.js (see docs/node-apps.md)", check: isCommand },
-  ports: { description: "Named ports the app listens on, e.g. http: 8080", check: namedMap(isPort) },
+  ports: { description: "Named ports the app listens on, e.g. http: 8080; without it a Node.js app gets PORT=8080 (or its start script's PORT) and its instances follow the first port it listens on (see docs/node-apps.md)", check: namedMap(isPort) },
   healthcheck: { description: "{path, interval, timeout, healthy, startTimeout}, {tcp: PORT, …} or false; startTimeout (default 120s) bounds the wait for healthy", check: isHealthcheck },
   resources: {
     description: "cpus and memory of each instance",

@@ -99,6 +99,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     user: APP_USER,
     workdir: "/app",
     ports: config.ports,
+    ...(config.portSource ? { portSource: config.portSource } : {}),
     healthcheck: config.healthcheck,
     resources: config.memoryDeclared ? config.resources : { ...config.resources, memoryMiB: defaultMemoryMiB({ layers, kernel: manifestKernel }) },
     stopTimeoutMs: config.stopTimeoutMs,

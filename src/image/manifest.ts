@@ -32,6 +32,8 @@ export interface ImageManifest {
   user: { name: string; uid: number; gid: number };
   workdir: string;
   ports: Record<string, number>;
+  /** Only when ingot.yaml declares no port (AppConfig.portSource): instances follow the port the app listens on. */
+  portSource?: string;
   healthcheck: Healthcheck | false;
   resources: AppConfig["resources"];
   stopTimeoutMs: number;

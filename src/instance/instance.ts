@@ -6,7 +6,8 @@ import { IngotError } from "../errors.ts";
 import type { InstanceSpec, Provider, RunningInstance } from "../providers/provider.ts";
 import type { InstanceRecord, InstanceRecords } from "../state/instances.ts";
 import { waitHealthy } from "../vm/health.ts";
-import { APP_STARTED_LINE } from "../vm/init-lines.ts";
+import { APP_STARTED_LINE, type ListeningSocket } from "../vm/init-lines.ts";
+import { followedPort, listeningHint, listeningProblem } from "./listening-port.ts";
 import { type InstanceState, type StateChange, transition } from "./instance-state.ts";
 
 /** How long init may take from QEMU's start to starting the app before the boot counts as hung. */
@@ -29,10 +30,16 @@ export interface InstanceContext {
  */
 export class Instance {
   #state: InstanceState;
+  /** The guest port the service port leads to: the declared one, unless the instance follows the app. */
+  #servedGuestPort: number | undefined;
+  /** Why the service port could not be led to where the app listens, when it could not. */
+  #followFailure: string | undefined;
 
   private constructor(readonly id: string, readonly environment: string | null, readonly imageDigest: string, readonly manifest: ImageManifest,
     readonly running: RunningInstance, state: InstanceState, private readonly context: InstanceContext) {
     this.#state = state;
+    this.#servedGuestPort = this.expectedGuestPort;
+    if (manifest.portSource !== undefined) this.#followListening();
   }
 
   /** Records the instance as booting, then boots it; a boot that fails leaves it recorded as failed. */
@@ -64,15 +71,53 @@ export class Instance {
     return this.#state;
   }
 
-  /** The host port of the port the app serves on: the health check's, else the first declared. */
+  /**
+   * The host port of the port the app serves on: the health check's, else the first declared. When
+   * ingot.yaml declares no port it leads to where the app listens (servedGuestPort), so the health
+   * check and the entry point follow the app without knowing.
+   */
   get servicePort(): number {
-    const check = this.manifest.healthcheck;
-    const guestPort = (check && this.manifest.ports[check.port]) ?? Object.values(this.manifest.ports)[0];
+    const guestPort = this.expectedGuestPort;
     const hostPort = guestPort === undefined ? undefined : this.running.location.ports[String(guestPort)];
     if (hostPort === undefined) {
       throw new IngotError(`Cannot serve instance ${this.id} through an entry point as its image declares no port`, { code: "instance-no-port", hint: "Declare the port the app listens on under ports: in ingot.yaml" });
     }
     return hostPort;
+  }
+
+  /** The guest port behind servicePort: the image's, or the first port the app listens on when the instance follows it. */
+  get servedGuestPort(): number | undefined {
+    return this.#servedGuestPort;
+  }
+
+  /** The guest port the image expects its app on (its PORT): the health check's, else the first of its ports. */
+  get expectedGuestPort(): number | undefined {
+    const check = this.manifest.healthcheck;
+    return (check ? this.manifest.ports[check.port] : undefined) ?? Object.values(this.manifest.ports)[0];
+  }
+
+  /**
+   * Leads the service port to the first port the app listens on, each time init reports a change
+   * (listening-port.ts); back to the declared one when the app listens there after all.
+   */
+  #followListening(): void {
+    const expected = this.expectedGuestPort;
+    const hostPort = expected === undefined ? undefined : this.running.location.ports[String(expected)];
+    if (expected === undefined || hostPort === undefined) return;
+    const { vm } = this.running;
+    let leading = Promise.resolve();
+    const follow = (sockets: ListeningSocket[]): void => {
+      const guestPort = followedPort(expected, sockets);
+      if (guestPort === this.#servedGuestPort) return;
+      this.#servedGuestPort = guestPort;
+      // One change at a time, in the order init reported them.
+      leading = leading.then(() => this.running.leadPort(hostPort, guestPort)).then(
+        () => { this.#followFailure = undefined; },
+        (error: unknown) => { this.#followFailure = (error as Error).message; },
+      );
+    };
+    vm.on("listening", follow);
+    if (vm.listening) follow(vm.listening);
   }
 
   /** The last console lines, for a failure's report. */
@@ -93,7 +138,7 @@ export class Instance {
     try {
       await Promise.race([vm.waitForLine(APP_STARTED_LINE, BOOT_TIMEOUT_MS), gone]);
       const check = this.manifest.healthcheck;
-      if (check) await Promise.race([waitHealthy({ ...check, startTimeoutMs: timeoutMs }, "127.0.0.1", this.servicePort, signal), gone]);
+      if (check) await Promise.race([waitHealthy({ ...check, startTimeoutMs: timeoutMs }, "127.0.0.1", this.servicePort, signal).catch((error: unknown) => { throw this.#whereItListens(error); }), gone]);
       this.#move("healthy");
     } catch (error) {
       if (this.#state === "booting") this.#move("failed", (error as Error).message.split("\n")[0]);
@@ -101,6 +146,17 @@ export class Instance {
     } finally {
       gone.catch(() => {});
     }
+  }
+
+  /** A health timeout says what init reported of where the app listens, which is usually why. */
+  #whereItListens(error: unknown): unknown {
+    const expected = this.#servedGuestPort;
+    if (!(error instanceof IngotError) || error.code !== "health-timeout" || expected === undefined) return error;
+    const { listening } = this.running.vm;
+    const problem = this.#followFailure ?? listeningProblem(expected, listening);
+    if (!problem) return error;
+    const hint = this.#followFailure ? "Declare the port the app listens on under ports: in ingot.yaml" : listeningHint(expected, listening);
+    return new IngotError(`${error.message} (${problem})`, { code: error.code, hint, cause: error });
   }
 
   /** Taken out of its entry point: no new requests reach it. */

@@ -37,6 +37,8 @@ export interface RunningInstance {
   readonly vm: VmConsole;
   /** Graceful stop (SIGTERM to the app), killed past `timeoutMs`; its run folder and ports are freed. */
   stop(timeoutMs: number): Promise<void>;
+  /** Makes one of its host ports lead to another guest port while it runs (the app listens elsewhere). */
+  leadPort(hostPort: number, guestPort: number): Promise<void>;
 }
 
 export interface Provider {

@@ -22,7 +22,7 @@ import { createRunFolder } from "./run-folder.ts";
 import type { VmConsole } from "./vm-console.ts";
 
 export interface BootOptions {
-  /** Host ports by guest port; free ports are chosen for the others. */
+  /** Host ports by guest port; free ports are chosen for the image's others. */
   hostPorts?: Map<number, number>;
   cmdline?: string;
   memoryMiB?: number;
@@ -89,8 +89,10 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   let forwards: PortForward[];
   let initrd: string;
   try {
-    for (const guestPort of Object.values(manifest.ports)) reservations.push(await reservePort(options.hostPorts?.get(guestPort)));
-    forwards = Object.values(manifest.ports).map((guestPort, index) => ({ guestPort, hostPort: reservations[index]!.port }));
+    // The image's ports, and those `ingot run -p` publishes beyond them (only an image that declares no port has any).
+    const guestPorts = [...new Set([...Object.values(manifest.ports), ...(options.hostPorts?.keys() ?? [])])];
+    for (const guestPort of guestPorts) reservations.push(await reservePort(options.hostPorts?.get(guestPort)));
+    forwards = guestPorts.map((guestPort, index) => ({ guestPort, hostPort: reservations[index]!.port }));
     initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
   } catch (error) {
     await releasePorts();

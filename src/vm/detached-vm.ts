@@ -6,7 +6,8 @@ import { IngotError } from "../errors.ts";
 import { isRunning, type ProcessIdentity, processStartTime } from "../process/process-identity.ts";
 import type { VmSpec } from "./qemu-args.ts";
 import { qemuCommand } from "./qemu-args.ts";
-import { assertCanBoot, sendCtrlAltDel, spawnQemu, type VmOptions } from "./qemu-vm.ts";
+import { assertCanBoot, spawnQemu, type VmOptions } from "./qemu-vm.ts";
+import { sendCtrlAltDel } from "./qmp.ts";
 import { VmConsole } from "./vm-console.ts";
 
 /** What a control plane keeps to find the instance again. */

@@ -3,6 +3,9 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import type { Outbound } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
 
+/** The id of the guest's one user network, which QMP names to change its forwards (qmp.ts). */
+export const NETDEV_ID = "net0";
+
 export interface PortForward {
   hostPort: number;
   guestPort: number;
@@ -124,8 +127,8 @@ export function qemuArgs(spec: VmSpec): string[] {
     // otherwise: other instances, local databases) but the explicit forwards, metadata included.
     // restrict=off only for outbound internet, where the host firewall keeps the host out of reach.
     // No firmware option ROM for the NIC: iPXE is never used and costs boot time.
-    "-netdev", `user,id=net0,restrict=${spec.outbound === "internet" ? "off" : "on"}${hostfwd}${guestfwd}`,
-    "-device", "virtio-net-pci,netdev=net0,romfile=",
+    "-netdev", `user,id=${NETDEV_ID},restrict=${spec.outbound === "internet" ? "off" : "on"}${hostfwd}${guestfwd}`,
+    "-device", `virtio-net-pci,netdev=${NETDEV_ID},romfile=`,
     "-nographic", "-no-reboot", "-nodefaults",
     "-serial", "stdio",
     "-sandbox", SANDBOX,

@@ -1,11 +1,11 @@
 // A running QEMU instance: its console as lines, the app's exit status, and stop (graceful, then hard).
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, statSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { IngotError } from "../errors.ts";
 import { qemuCommand, type VmSpec } from "./qemu-args.ts";
+import { sendCtrlAltDel } from "./qmp.ts";
 import { VmConsole } from "./vm-console.ts";
 
 export type { VmState } from "./vm-console.ts";
@@ -94,28 +94,6 @@ export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: {
   } finally {
     for (const fd of bootFiles) closeSync(fd);
   }
-}
-
-/** Asks the guest to stop gracefully (ctrl-alt-del over QMP: init takes it as SIGINT). */
-export async function sendCtrlAltDel(socket: string): Promise<void> {
-  const keys = ["ctrl", "alt", "delete"].map((data) => ({ type: "qcode", data }));
-  await new Promise<void>((resolve, reject) => {
-    const connection = createConnection(socket);
-    connection.on("error", reject);
-    connection.on("connect", () => {
-      connection.write(JSON.stringify({ execute: "qmp_capabilities" }) + "\n");
-      connection.write(JSON.stringify({ execute: "send-key", arguments: { keys } }) + "\n");
-    });
-    let buffer = "";
-    connection.on("data", (chunk) => {
-      buffer += chunk.toString();
-      // The greeting, the capabilities reply, then the send-key reply: three JSON lines with "return" twice.
-      if ((buffer.match(/"return"/g) ?? []).length >= 2) {
-        connection.end();
-        resolve();
-      }
-    });
-  });
 }
 
 /** What booting needs on this host, refused before anything starts: QEMU, socat for metadata, readable boot files. */

@@ -2,7 +2,7 @@
 // the app's end, and a wait for a line. QemuVm (a child of ingot) and DetachedVm (one that outlives
 // it, or was adopted) both are one.
 import { EventEmitter } from "node:events";
-import { cleanConsoleLine, initEvent } from "./init-lines.ts";
+import { cleanConsoleLine, initEvent, type ListeningSocket } from "./init-lines.ts";
 
 export type VmState = "booting" | "running" | "stopping" | "stopped";
 
@@ -11,6 +11,11 @@ export abstract class VmConsole extends EventEmitter {
   readonly console: string[] = [];
   /** The app's exit status as init reported it; 128 + signal when it was killed. */
   appStatus: number | undefined;
+  /**
+   * The TCP ports the app listens on, as init last reported them (first opened first); undefined
+   * until init reports any (it says "no tcp port" once the app ran 10 s without listening).
+   */
+  listening: ListeningSocket[] | undefined;
   /** Why init powered off without starting the app, when it did. */
   bootFailure: { status: number; reason: string } | undefined;
   /** performance.now() when QEMU was started (or adopted): the zero of boot timings. */
@@ -28,7 +33,9 @@ export abstract class VmConsole extends EventEmitter {
     const event = initEvent(line);
     if (event?.kind === "app-exited") this.appStatus = event.status;
     if (event?.kind === "boot-failed") this.bootFailure = { status: event.status, reason: event.reason };
+    if (event?.kind === "app-listens") this.listening = event.sockets;
     this.emit("line", line);
+    if (event?.kind === "app-listens") this.emit("listening", event.sockets);
   }
 
   /** Resolves with the first console line matching `pattern`; rejects on timeout or when QEMU exits first. */

@@ -9,6 +9,7 @@ import { bootDetachedImage, bootImage, type BootOptions, type Instance as Booted
 import { DetachedVm } from "../../vm/detached-vm.ts";
 import type { VmConsole } from "../../vm/vm-console.ts";
 import { releasePort } from "../../vm/port-reservations.ts";
+import { leadForward } from "../../vm/qmp.ts";
 import type { Vault } from "../../vault/vault.ts";
 import type { InstanceLogs, InstanceLogSink } from "../../logs/instance-logs.ts";
 import type { InstanceIdentity, InstanceLocation, InstanceSpec, Provider, RunningInstance } from "../provider.ts";
@@ -94,5 +95,6 @@ function qemuInstance(vm: VmConsole & { stop: (timeoutMs: number) => Promise<voi
       await vm.stop(timeoutMs);
       await freeOnce();
     },
+    leadPort: (hostPort, guestPort) => leadForward(location.qmpSocket, { hostPort, guestPort }),
   };
 }
