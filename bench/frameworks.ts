@@ -1,16 +1,15 @@
 // Build time and image size of each framework app of test/framework-apps.ts, with no ingot.yaml: a
-// cold build (an empty npm cache and nothing of the app in the vault; the Node runtime and the
-// kernel already there, as on a machine that has built anything before), then app-only rebuilds
+// cold build (an empty npm cache and nothing of the app in the vault; the Node runtime's layer and
+// the kernel already there, as on a machine that has built any Node app before), then app-only rebuilds
 // (one source file changed: the build script runs again, its dependencies come from the cache).
 // Beside them, the size of the node_modules the build needed (dev dependencies included), against the
 // image: for Next.js, its standalone output against everything `npm ci` installed.
 // Usage: npm run bench:frameworks -- [--rebuilds N] [--only NAME]
-import { appendFile, mkdir, readdir, rm } from "node:fs/promises";
+import { appendFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildImage } from "../src/image/build.ts";
-import { fetchNodeRuntime, resolveNodeVersion } from "../src/image/node-runtime.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { FRAMEWORK_APPS } from "../test/framework-apps.ts";
 import { countTree, median, saveResult } from "./measure.ts";
@@ -28,7 +27,13 @@ try {
     await mkdir(join(work, app.name), { recursive: true });
     await app.make(dir);
     const vault = await Vault.open(join(work, app.name, "vault"));
-    await fetchNodeRuntime(vault, await resolveNodeVersion(vault, "22"));
+    // The runtime layer (Node compressed with xz, about two minutes here) is built once per machine
+    // and shared by every app on the same Node release, so an app of one file builds it first.
+    const warmUp = join(work, app.name, "warm-up");
+    await mkdir(warmUp);
+    await writeFile(join(warmUp, "package.json"), JSON.stringify({ name: "warm-up", version: "1.0.0", main: "server.js" }));
+    await writeFile(join(warmUp, "server.js"), "require('node:http').createServer((_, res) => res.end('ok')).listen(8080);\n");
+    await buildImage(warmUp, { vault });
     // npm's own cache too starts empty, so the cold build downloads every package as a new machine would.
     process.env.npm_config_cache = join(work, app.name, "npm-cache");
     const cold = await buildImage(dir, { vault });
