@@ -1,0 +1,114 @@
+// End to end: apps installed by pnpm, Yarn 1, Yarn 4 (node_modules linker) and an npm workspace,
+// each made here by running the real package manager from the npm registry (nothing vendored),
+// built into images that hold their production dependencies; the workspace's package boots to
+// HTTP 200. And the refusals: a lock file that does not match package.json, a missing package.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildImage } from "../../src/image/build.ts";
+import type { FileIndexEntry } from "../../src/image/build.ts";
+import type { Sbom } from "../../src/image/sbom.ts";
+import { IngotError } from "../../src/errors.ts";
+import type { PackageManagerKind } from "../../src/config/package-manager.ts";
+import { bootImage, hasCommand, runPackageManager, sharedTestVault, tempDir, waitForHttp } from "../helpers.ts";
+import type { Vault } from "../../src/vault/vault.ts";
+
+const missing = ["qemu-system-x86_64"].find((command) => !hasCommand(command));
+// CI has QEMU: there a missing one fails the test instead of skipping it.
+const skip = missing && process.env.CI !== "true" ? `missing: ${missing}` : false;
+
+const SERVER = `const ms = require("ms");
+require("http").createServer((req, res) => res.end(JSON.stringify({ minute: ms(60000) }))).listen(process.env.PORT, "0.0.0.0");
+`;
+
+async function app(t: { after: (fn: () => Promise<void>) => void }, name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const dir = await tempDir(`ingot-${name}-`);
+  t.after(dir.remove);
+  await writeFile(join(dir.path, "package.json"), `${JSON.stringify({ name, version: "1.0.0", private: true, scripts: { start: "node server.js" }, ...extra }, null, 2)}\n`);
+  await writeFile(join(dir.path, "server.js"), SERVER);
+  return dir.path;
+}
+
+/** The image's npm packages, as its SBOM lists them, and the paths of its deps layer. */
+async function contents(vault: Vault, built: Awaited<ReturnType<typeof buildImage>>): Promise<{ packages: string[]; deps: string[] }> {
+  const sbom = await vault.readJson<Sbom>(built.manifest.sbom);
+  const packages = sbom.components.filter((item) => item.purl?.startsWith("pkg:npm/") && item.name !== "node").map((item) => `${item.name}@${item.version}`).sort();
+  const layer = built.manifest.layers.find((item) => item.name === "deps");
+  const deps = layer ? (await vault.readJson<FileIndexEntry[]>(layer.files)).map((entry) => `${entry.type === "symlink" ? "link " : ""}${entry.path}`) : [];
+  return { packages, deps };
+}
+
+for (const [kind, spec, lockfile, install] of [
+  ["pnpm", "9", "pnpm-lock.yaml", ["add", "ms@2.1.3"]],
+  ["yarn-classic", "1", "yarn.lock", ["add", "ms@2.1.3", "--no-progress"]],
+  ["yarn-berry", "4", "yarn.lock", ["add", "ms@2.1.3"]],
+] as [PackageManagerKind, string, string, string[]][]) {
+  test(`an app installed by ${kind} builds with its lock file, its production dependencies as folders in the image`, { skip }, async (t) => {
+    const vault = await sharedTestVault();
+    const dir = await app(t, `${kind}-app`, kind === "yarn-berry" ? { packageManager: "yarn@4.5.0" } : {});
+    if (kind === "yarn-berry") await writeFile(join(dir, "yarn.lock"), "");
+    await runPackageManager(kind, kind === "yarn-berry" ? "4.5.0" : spec, install, dir);
+    const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { devDependencies?: unknown };
+    assert.ok(await readFile(join(dir, lockfile), "utf8"), `${lockfile} made by ${kind}`);
+    // A dev dependency must stay out of the image.
+    await runPackageManager(kind, kind === "yarn-berry" ? "4.5.0" : spec, [...(kind === "pnpm" ? ["add", "-D"] : ["add", "--dev"]), "is-number@7.0.0"], dir);
+    assert.ok(pkg);
+
+    const lines: string[] = [];
+    const built = await buildImage(dir, { vault, log: (line) => lines.push(line) });
+    const { packages, deps } = await contents(vault, built);
+    assert.deepEqual(packages, ["ms@2.1.3"], deps.join("\n"));
+    assert.ok(deps.includes("/app/node_modules/ms/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
+    const lock = JSON.parse(await readFile(join(dir, "ingot.lock"), "utf8")) as { packageManager: { name: string; version: string } };
+    const registryPackage = { pnpm: "pnpm", "yarn-classic": "yarn", "yarn-berry": "@yarnpkg/cli-dist", npm: "npm" }[kind];
+    assert.equal(lock.packageManager.name, registryPackage);
+    if (kind === "yarn-berry") assert.equal(lock.packageManager.version, "4.5.0", "packageManager's version is the one used");
+    assert.ok(lines.some((line) => line.startsWith(`package manager: ${registryPackage} ${lock.packageManager.version}`)), lines.join("\n"));
+  });
+}
+
+test("a lock file that does not match package.json stops the build with the package manager's own error, and no image", { skip }, async (t) => {
+  const vault = await sharedTestVault();
+  const dir = await app(t, "stale-lock");
+  await runPackageManager("pnpm", "9", ["add", "ms@2.1.3"], dir);
+  const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  await writeFile(join(dir, "package.json"), JSON.stringify({ ...pkg, dependencies: { ...pkg.dependencies, "is-number": "7.0.0" } }));
+  const error = await buildImage(dir, { vault }).then(() => undefined, (caught: unknown) => caught);
+  assert.ok(error instanceof IngotError && error.code === "install-failed", String(error));
+  assert.match(error.message, /ERR_PNPM_OUTDATED_LOCKFILE/);
+  assert.match(error.hint ?? "", /pnpm install/);
+  assert.ok(!(await vault.tags()).some((tag) => tag.name === "stale-lock"), "no image was tagged");
+});
+
+test("ingot build packages/api builds one package of an npm workspace with its local dependency as a copy, and it boots to HTTP 200", { skip }, async (t) => {
+  const vault = await sharedTestVault();
+  const root = await tempDir("ingot-workspace-");
+  t.after(root.remove);
+  const write = async (path: string, value: unknown): Promise<void> => {
+    await mkdir(join(root.path, path, ".."), { recursive: true });
+    await writeFile(join(root.path, path), typeof value === "string" ? value : `${JSON.stringify(value, null, 2)}\n`);
+  };
+  await write("package.json", { name: "monorepo", private: true, workspaces: ["packages/*"] });
+  await write("packages/lib/package.json", { name: "@acme/lib", version: "1.0.0", main: "index.js", dependencies: { ms: "2.1.3" } });
+  await write("packages/lib/index.js", "const ms = require('ms');\nmodule.exports = () => ({ minute: ms(60000), from: 'lib' });\n");
+  await write("packages/api/package.json", { name: "api", version: "1.0.0", private: true, scripts: { start: "node server.js" }, dependencies: { "@acme/lib": "1.0.0" } });
+  await write("packages/api/server.js", "const lib = require('@acme/lib');\nrequire('http').createServer((req, res) => res.end(JSON.stringify(lib()))).listen(process.env.PORT, '0.0.0.0');\n");
+  await write("packages/web/package.json", { name: "web", version: "1.0.0", dependencies: { "is-number": "7.0.0" } });
+  await runPackageManager("npm", "10", ["install", "--package-lock-only", "--no-audit", "--no-fund"], root.path);
+
+  const notThere = await buildImage(join(root.path, "packages/apii"), { vault }).then(() => undefined, (caught: unknown) => caught);
+  assert.ok(notThere instanceof IngotError && notThere.code === "workspace-package-unknown", String(notThere));
+  assert.match(notThere.hint ?? "", /packages\/api, packages\/lib, packages\/web/);
+
+  const built = await buildImage(join(root.path, "packages/api"), { vault });
+  const { packages, deps } = await contents(vault, built);
+  assert.deepEqual(packages, ["@acme/lib@1.0.0", "ms@2.1.3"], "the local package and its dependency; not web's");
+  assert.ok(deps.includes("/app/node_modules/@acme/lib/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
+  const lock = JSON.parse(await readFile(join(root.path, "packages/api/ingot.lock"), "utf8")) as { packageManager: { name: string } };
+  assert.equal(lock.packageManager.name, "npm");
+
+  const booted = await bootImage(vault, built.digest);
+  t.after(booted.close);
+  assert.deepEqual(JSON.parse(await waitForHttp(`${booted.url(8080)}/`, 180_000, booted.vm)), { minute: "1m", from: "lib" });
+});
