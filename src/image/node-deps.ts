@@ -17,7 +17,7 @@ import type { PackageManagerTool } from "./package-manager-tool.ts";
 const run = promisify(execFile);
 
 /** Bumped when the way dependencies are installed changes, so old cached installs are not reused. */
-const INSTALL_FORMAT = 4;
+const INSTALL_FORMAT = 6;
 
 /** The package manager an app is installed with: what the app chose and the pinned release that does it. */
 export interface PackageManager {
@@ -60,6 +60,9 @@ export async function installProductionDependencies(vault: Vault, appDir: string
     if (await exists(join(dir, "node_modules"))) return { dir, key };
     await packageManager(manager, runtime, installCommand(manager.choice, true), staging, "could not install the app's dependencies");
     const nodeModules = await composeNodeModules(staging, manager.choice);
+    // The package managers' own records (.modules.yaml, .yarn-integrity, .yarn-state.yml, .pnpm,
+    // .package-lock.json) name the staging folder: the image would differ from build to build.
+    for (const name of await readdir(nodeModules)) if (name.startsWith(".")) await rm(join(nodeModules, name), { recursive: true, force: true });
     await pruneNativeBuildLeftovers(nodeModules);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -172,7 +175,35 @@ async function composeNodeModules(root: string, choice: PackageManagerChoice): P
   }
   const wanted = new Set(choice.localPackages.map((item) => join(root, item.path)));
   await materializeLinks(target, root, wanted, join(root, choice.member.path));
+  // pnpm's hoisted linker and Yarn 1 install every package's dependencies, whatever the filter.
+  await pruneUnreachable(target, choice.member.dependencies);
   return target;
+}
+
+/**
+ * Removes the packages of `nodeModules` that nothing reaches from `names` (the app's production
+ * dependencies) by node's own lookup: a package's dependencies, optional and peer dependencies are
+ * looked up in its own node_modules, then in each node_modules above it.
+ */
+async function pruneUnreachable(nodeModules: string, names: string[]): Promise<void> {
+  const reached = new Set<string>();
+  const visit = async (from: string, dependencies: string[]): Promise<void> => {
+    for (const name of dependencies) {
+      let found: string | undefined;
+      for (let dir = from; !found && dir.length >= dirname(nodeModules).length; dir = dirname(dir)) {
+        if (dir.split(sep).at(-1) === "node_modules") continue;
+        if (await exists(join(dir, "node_modules", name, "package.json"))) found = join(dir, "node_modules", name);
+      }
+      if (!found || reached.has(found)) continue;
+      reached.add(found);
+      const pkg = await readFile(join(found, "package.json"), "utf8").then((text) => JSON.parse(text) as Record<string, Record<string, string> | undefined>, () => ({} as Record<string, undefined>));
+      await visit(found, Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies }));
+    }
+  };
+  await visit(dirname(nodeModules), names);
+  for (const name of await packageNames(nodeModules)) {
+    if (!reached.has(join(nodeModules, name))) await rm(join(nodeModules, name), { recursive: true, force: true });
+  }
 }
 
 /** Replaces links to workspace packages with copies, below `nodeModules`, at any depth. */

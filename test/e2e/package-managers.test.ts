@@ -22,21 +22,25 @@ const SERVER = `const ms = require("ms");
 require("http").createServer((req, res) => res.end(JSON.stringify({ minute: ms(60000) }))).listen(process.env.PORT, "0.0.0.0");
 `;
 
+// The build script needs the dev dependency and leaves a file named after the package manager that ran it.
+const BUILD = "node -e \"require('is-number'); require('fs').writeFileSync('built-by-' + process.env.npm_config_user_agent.split('/')[0], process.version)\"";
+
 async function app(t: { after: (fn: () => Promise<void>) => void }, name: string, extra: Record<string, unknown> = {}): Promise<string> {
   const dir = await tempDir(`ingot-${name}-`);
   t.after(dir.remove);
-  await writeFile(join(dir.path, "package.json"), `${JSON.stringify({ name, version: "1.0.0", private: true, scripts: { start: "node server.js" }, ...extra }, null, 2)}\n`);
+  await writeFile(join(dir.path, "package.json"), `${JSON.stringify({ name, version: "1.0.0", private: true, scripts: { start: "node server.js", build: BUILD }, ...extra }, null, 2)}\n`);
   await writeFile(join(dir.path, "server.js"), SERVER);
   return dir.path;
 }
 
 /** The image's npm packages, as its SBOM lists them, and the paths of its deps layer. */
-async function contents(vault: Vault, built: Awaited<ReturnType<typeof buildImage>>): Promise<{ packages: string[]; deps: string[] }> {
+async function contents(vault: Vault, built: Awaited<ReturnType<typeof buildImage>>): Promise<{ packages: string[]; deps: string[]; app: string[] }> {
   const sbom = await vault.readJson<Sbom>(built.manifest.sbom);
   const packages = sbom.components.filter((item) => item.purl?.startsWith("pkg:npm/") && item.name !== "node").map((item) => `${item.name}@${item.version}`).sort();
   const layer = built.manifest.layers.find((item) => item.name === "deps");
   const deps = layer ? (await vault.readJson<FileIndexEntry[]>(layer.files)).map((entry) => `${entry.type === "symlink" ? "link " : ""}${entry.path}`) : [];
-  return { packages, deps };
+  const app = (await vault.readJson<FileIndexEntry[]>(built.manifest.layers.find((item) => item.name === "app")!.files)).map((entry) => entry.path);
+  return { packages, deps, app };
 }
 
 for (const [kind, spec, lockfile, install] of [
@@ -54,12 +58,16 @@ for (const [kind, spec, lockfile, install] of [
     // A dev dependency must stay out of the image.
     await runPackageManager(kind, kind === "yarn-berry" ? "4.5.0" : spec, [...(kind === "pnpm" ? ["add", "-D"] : ["add", "--dev"]), "is-number@7.0.0"], dir);
     assert.ok(pkg);
+    // Plug'n'Play is what Yarn 2+ does unless told otherwise; ingot installs node_modules all the same.
+    if (kind === "yarn-berry") await writeFile(join(dir, ".yarnrc.yml"), "nodeLinker: pnp\n");
 
     const lines: string[] = [];
     const built = await buildImage(dir, { vault, log: (line) => lines.push(line) });
-    const { packages, deps } = await contents(vault, built);
+    const { packages, deps, app: appFiles } = await contents(vault, built);
     assert.deepEqual(packages, ["ms@2.1.3"], deps.join("\n"));
+    assert.ok(appFiles.includes(`/app/built-by-${kind === "pnpm" ? "pnpm" : "yarn"}`), `the build script ran with ${kind}: ${appFiles.join(" ")}`);
     assert.ok(deps.includes("/app/node_modules/ms/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
+    assert.deepEqual(deps.filter((path) => /\/node_modules\/\.[^/]*$/.test(path)), [], "no package manager's records (they name the staging folder)");
     const lock = JSON.parse(await readFile(join(dir, "ingot.lock"), "utf8")) as { packageManager: { name: string; version: string } };
     const registryPackage = { pnpm: "pnpm", "yarn-classic": "yarn", "yarn-berry": "@yarnpkg/cli-dist", npm: "npm" }[kind];
     assert.equal(lock.packageManager.name, registryPackage);
@@ -81,34 +89,55 @@ test("a lock file that does not match package.json stops the build with the pack
   assert.ok(!(await vault.tags()).some((tag) => tag.name === "stale-lock"), "no image was tagged");
 });
 
-test("ingot build packages/api builds one package of an npm workspace with its local dependency as a copy, and it boots to HTTP 200", { skip }, async (t) => {
-  const vault = await sharedTestVault();
-  const root = await tempDir("ingot-workspace-");
+/** A workspace: api depends on the local @acme/lib (which depends on ms); web is unrelated. */
+async function workspace(t: { after: (fn: () => Promise<void>) => void }, kind: PackageManagerKind): Promise<string> {
+  const root = await tempDir(`ingot-${kind}-workspace-`);
   t.after(root.remove);
   const write = async (path: string, value: unknown): Promise<void> => {
     await mkdir(join(root.path, path, ".."), { recursive: true });
     await writeFile(join(root.path, path), typeof value === "string" ? value : `${JSON.stringify(value, null, 2)}\n`);
   };
-  await write("package.json", { name: "monorepo", private: true, workspaces: ["packages/*"] });
+  // pnpm links local packages named with its workspace: protocol; npm and Yarn 1 by a matching version.
+  const local = kind === "pnpm" ? "workspace:*" : "1.0.0";
+  await write("package.json", { name: "monorepo", private: true, ...(kind === "pnpm" ? {} : { workspaces: ["packages/*"] }) });
+  if (kind === "pnpm") await write("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n");
   await write("packages/lib/package.json", { name: "@acme/lib", version: "1.0.0", main: "index.js", dependencies: { ms: "2.1.3" } });
   await write("packages/lib/index.js", "const ms = require('ms');\nmodule.exports = () => ({ minute: ms(60000), from: 'lib' });\n");
-  await write("packages/api/package.json", { name: "api", version: "1.0.0", private: true, scripts: { start: "node server.js" }, dependencies: { "@acme/lib": "1.0.0" } });
+  await write("packages/api/package.json", { name: "api", version: "1.0.0", private: true, scripts: { start: "node server.js" }, dependencies: { "@acme/lib": local } });
   await write("packages/api/server.js", "const lib = require('@acme/lib');\nrequire('http').createServer((req, res) => res.end(JSON.stringify(lib()))).listen(process.env.PORT, '0.0.0.0');\n");
   await write("packages/web/package.json", { name: "web", version: "1.0.0", dependencies: { "is-number": "7.0.0" } });
-  await runPackageManager("npm", "10", ["install", "--package-lock-only", "--no-audit", "--no-fund"], root.path);
+  const install = { npm: ["install", "--package-lock-only", "--no-audit", "--no-fund"], pnpm: ["install", "--lockfile-only"], "yarn-classic": ["install", "--no-progress"], "yarn-berry": ["install"] }[kind];
+  await runPackageManager(kind, { npm: "10", pnpm: "9", "yarn-classic": "1", "yarn-berry": "4" }[kind], install, root.path);
+  return root.path;
+}
 
-  const notThere = await buildImage(join(root.path, "packages/apii"), { vault }).then(() => undefined, (caught: unknown) => caught);
+test("ingot build packages/api builds one package of an npm workspace with its local dependency as a copy, and it boots to HTTP 200", { skip }, async (t) => {
+  const vault = await sharedTestVault();
+  const root = await workspace(t, "npm");
+  const notThere = await buildImage(join(root, "packages/apii"), { vault }).then(() => undefined, (caught: unknown) => caught);
   assert.ok(notThere instanceof IngotError && notThere.code === "workspace-package-unknown", String(notThere));
   assert.match(notThere.hint ?? "", /packages\/api, packages\/lib, packages\/web/);
 
-  const built = await buildImage(join(root.path, "packages/api"), { vault });
+  const built = await buildImage(join(root, "packages/api"), { vault });
   const { packages, deps } = await contents(vault, built);
   assert.deepEqual(packages, ["@acme/lib@1.0.0", "ms@2.1.3"], "the local package and its dependency; not web's");
   assert.ok(deps.includes("/app/node_modules/@acme/lib/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
-  const lock = JSON.parse(await readFile(join(root.path, "packages/api/ingot.lock"), "utf8")) as { packageManager: { name: string } };
+  const lock = JSON.parse(await readFile(join(root, "packages/api/ingot.lock"), "utf8")) as { packageManager: { name: string } };
   assert.equal(lock.packageManager.name, "npm");
 
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
   assert.deepEqual(JSON.parse(await waitForHttp(`${booted.url(8080)}/`, 180_000, booted.vm)), { minute: "1m", from: "lib" });
 });
+
+for (const kind of ["pnpm", "yarn-classic"] as const) {
+  test(`a package of a ${kind} workspace builds with the root's lock file and its local dependency as a copy`, { skip }, async (t) => {
+    const vault = await sharedTestVault();
+    const root = await workspace(t, kind);
+    const built = await buildImage(join(root, "packages/api"), { vault });
+    const { packages, deps } = await contents(vault, built);
+    // pnpm's hoisted linker and Yarn 1 install web's is-number too; ingot keeps what api reaches.
+    assert.deepEqual(packages, ["@acme/lib@1.0.0", "ms@2.1.3"], deps.join("\n"));
+    assert.ok(deps.includes("/app/node_modules/@acme/lib/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
+  });
+}
