@@ -157,6 +157,12 @@ export async function runPackageManager(kind: PackageManagerKind, spec: string, 
   const runtime = await pinNode(vault, nodeSpec, undefined);
   const choice = { kind, spec, source: "test", root: cwd, lockfile: "", member: { path: "", name: undefined, dependencies: [] }, workspace: undefined, localPackages: [] };
   const tool = await pinPackageManager(vault, choice, runtime, undefined);
-  const env = { ...process.env, ...packageManagerEnv(kind), PATH: [join(tool.dir, ".ingot-bin"), join(runtime.dir, "bin"), process.env.PATH].join(":") };
-  return execFileSync(join(runtime.dir, "bin", "node"), [join(tool.dir, PACKAGE_MANAGERS[kind].bin), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  // As a user runs it: free to write the lock file (ingot's own installs are immutable).
+  const env = { ...process.env, ...packageManagerEnv(kind), YARN_ENABLE_IMMUTABLE_INSTALLS: "false", PATH: [join(tool.dir, ".ingot-bin"), join(runtime.dir, "bin"), process.env.PATH].join(":") };
+  try {
+    return execFileSync(join(runtime.dir, "bin", "node"), [join(tool.dir, PACKAGE_MANAGERS[kind].bin), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${kind} ${args.join(" ")} failed in ${cwd}:\n${stdout}\n${stderr}`, { cause: error });
+  }
 }

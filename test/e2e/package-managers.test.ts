@@ -97,10 +97,12 @@ async function workspace(t: { after: (fn: () => Promise<void>) => void }, kind: 
     await mkdir(join(root.path, path, ".."), { recursive: true });
     await writeFile(join(root.path, path), typeof value === "string" ? value : `${JSON.stringify(value, null, 2)}\n`);
   };
-  // pnpm links local packages named with its workspace: protocol; npm and Yarn 1 by a matching version.
-  const local = kind === "pnpm" ? "workspace:*" : "1.0.0";
+  // pnpm and Yarn 2+ link local packages named with the workspace: protocol; npm and Yarn 1 by a matching version.
+  const local = kind === "pnpm" || kind === "yarn-berry" ? "workspace:*" : "1.0.0";
   await write("package.json", { name: "monorepo", private: true, ...(kind === "pnpm" ? {} : { workspaces: ["packages/*"] }) });
   if (kind === "pnpm") await write("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n");
+  // An empty yarn.lock tells Yarn 2+ this folder is a project of its own, not part of one above.
+  if (kind === "yarn-berry") await write("yarn.lock", "");
   await write("packages/lib/package.json", { name: "@acme/lib", version: "1.0.0", main: "index.js", dependencies: { ms: "2.1.3" } });
   await write("packages/lib/index.js", "const ms = require('ms');\nmodule.exports = () => ({ minute: ms(60000), from: 'lib' });\n");
   await write("packages/api/package.json", { name: "api", version: "1.0.0", private: true, scripts: { start: "node server.js" }, dependencies: { "@acme/lib": local } });
@@ -130,13 +132,14 @@ test("ingot build packages/api builds one package of an npm workspace with its l
   assert.deepEqual(JSON.parse(await waitForHttp(`${booted.url(8080)}/`, 180_000, booted.vm)), { minute: "1m", from: "lib" });
 });
 
-for (const kind of ["pnpm", "yarn-classic"] as const) {
+for (const kind of ["pnpm", "yarn-classic", "yarn-berry"] as const) {
   test(`a package of a ${kind} workspace builds with the root's lock file and its local dependency as a copy`, { skip }, async (t) => {
     const vault = await sharedTestVault();
     const root = await workspace(t, kind);
     const built = await buildImage(join(root, "packages/api"), { vault });
     const { packages, deps } = await contents(vault, built);
     // pnpm's hoisted linker and Yarn 1 install web's is-number too; ingot keeps what api reaches.
+    // Yarn 2+ builds the package its own way: focus (without devDependencies) in packages/api.
     assert.deepEqual(packages, ["@acme/lib@1.0.0", "ms@2.1.3"], deps.join("\n"));
     assert.ok(deps.includes("/app/node_modules/@acme/lib/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
   });
