@@ -70,3 +70,18 @@ test("with nothing to install, a build script alone runs with npm and needs no l
   t.after(dir.remove);
   assert.equal((await choosePackageManager(dir.path, { lockfileRequired: false })).kind, "npm");
 });
+
+test("a workspace's root is built as a workspace; a package with a lock file of its own stands alone", async (t) => {
+  const dir = await app({
+    "package.json": JSON.stringify({ workspaces: ["packages/*"] }),
+    "package-lock.json": "{}",
+    "packages/api/package.json": JSON.stringify({ name: "api" }),
+    "tools/x/package.json": JSON.stringify({ name: "x" }),
+    "tools/x/package-lock.json": "{}",
+  });
+  t.after(dir.remove);
+  const root = await choosePackageManager(dir.path);
+  assert.deepEqual([root.workspace?.root, root.member.path], [dir.path, ""]);
+  const alone = await choosePackageManager(join(dir.path, "tools/x"));
+  assert.deepEqual([alone.workspace, alone.root], [undefined, join(dir.path, "tools/x")]);
+});

@@ -54,7 +54,10 @@ export interface PackageManagerChoice {
  */
 export async function choosePackageManager(appDir: string, options: { lockfileRequired: boolean } = { lockfileRequired: true }): Promise<PackageManagerChoice> {
   const own = await lockfilesIn(appDir);
-  const found = own.length > 0 ? undefined : await findWorkspace(appDir);
+  // An app with its own lock file stands alone, unless it is the workspace's root itself.
+  const found = own.length > 0
+    ? await findWorkspace(appDir).then((item) => (item?.workspace.root === appDir ? item : undefined), () => undefined)
+    : await findWorkspace(appDir);
   const root = found?.workspace.root ?? appDir;
   const lockfiles = found ? await lockfilesIn(root) : own;
   const field = await packageManagerField(join(root, "package.json"));
