@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { installCommand, runCommand } from "./install-plan.ts";
+import { installCommands, runCommand } from "./install-plan.ts";
+
+const installCommand = (...args: Parameters<typeof installCommands>) => installCommands(...args).at(-1)!;
 
 const alone = { path: "", name: undefined, dependencies: [] };
 const api = { path: "packages/api", name: "api", dependencies: [] };
@@ -13,6 +15,8 @@ test("every package manager installs frozen to its lock file, production only, i
   assert.deepEqual(berry.args, ["workspaces", "focus", "--production"]);
   assert.equal(berry.env.YARN_NODE_LINKER, "node-modules", "Plug'n'Play is never used");
   assert.equal(berry.env.YARN_ENABLE_IMMUTABLE_INSTALLS, "true");
+  // focus alone would resolve what the lock lacks: an immutable install without builds checks it first.
+  assert.deepEqual(installCommands({ kind: "yarn-berry", member: alone }, true)[0]!.args, ["install", "--immutable", "--mode=skip-build"]);
 });
 
 test("a workspace package's production install takes that package (and its local dependencies) only", () => {

@@ -13,29 +13,33 @@ export interface PackageManagerCommand {
  * The frozen install: it fails, with the package manager's own message, when the lock file does
  * not match package.json, instead of resolving afresh. Production installs of a workspace package
  * take only what that package needs where the package manager can tell (npm, pnpm, Yarn 2+).
+ * The commands run in order.
  *
  * @example
- * installCommand({ kind: "pnpm", member: { path: "packages/api" }, … }, true).args;
+ * installCommands({ kind: "pnpm", member: { path: "packages/api" }, … }, true)[0].args;
  * // ["install", "--frozen-lockfile", "--prod", "--config.node-linker=hoisted", "--filter", "./packages/api...", …]
  */
-export function installCommand(choice: Pick<PackageManagerChoice, "kind" | "member">, production: boolean): PackageManagerCommand {
+export function installCommands(choice: Pick<PackageManagerChoice, "kind" | "member">, production: boolean): PackageManagerCommand[] {
   const member = choice.member.path;
   const env = packageManagerEnv(choice.kind);
   switch (choice.kind) {
     case "npm":
-      return { cwd: "", env, args: ["ci", ...(production ? ["--omit=dev"] : ["--include=dev"]), ...(production && member ? ["--workspace", member] : []), "--no-audit", "--no-fund", "--loglevel=error"] };
+      return [{ cwd: "", env, args: ["ci", ...(production ? ["--omit=dev"] : ["--include=dev"]), ...(production && member ? ["--workspace", member] : []), "--no-audit", "--no-fund", "--loglevel=error"] }];
     case "pnpm":
       // pnpm's own layout links packages from node_modules/.pnpm; hoisted gives folders as npm does,
       // which the image carries as they are. Filtering "./path..." takes the package and its local dependencies.
-      return {
+      return [{
         cwd: "", env,
         args: ["install", "--frozen-lockfile", ...(production ? ["--prod", "--config.node-linker=hoisted"] : []), ...(production && member ? ["--filter", `./${member}...`] : []), "--reporter=append-only"],
-      };
+      }];
     case "yarn-classic":
-      return { cwd: "", env, args: ["install", "--frozen-lockfile", `--production=${production}`, "--non-interactive", "--no-progress"] };
+      return [{ cwd: "", env, args: ["install", "--frozen-lockfile", `--production=${production}`, "--non-interactive", "--no-progress"] }];
     case "yarn-berry":
-      // focus installs one workspace's dependencies (--production: without devDependencies).
-      return production ? { cwd: member, env, args: ["workspaces", "focus", "--production"] } : { cwd: "", env, args: ["install", "--immutable"] };
+      // focus installs one workspace's dependencies (--production: without devDependencies), but
+      // resolves what the lock file lacks without a word: an immutable install, without builds, checks it first.
+      return production
+        ? [{ cwd: "", env, args: ["install", "--immutable", "--mode=skip-build"] }, { cwd: member, env, args: ["workspaces", "focus", "--production"] }]
+        : [{ cwd: "", env, args: ["install", "--immutable"] }];
   }
 }
 
@@ -63,6 +67,6 @@ export function packageManagerEnv(kind: PackageManagerKind): Record<string, stri
     case "yarn-berry":
       // Plug'n'Play needs its .pnp.cjs loader and zip archives; the image holds node_modules folders.
       // YARN_IGNORE_PATH: a yarnPath in .yarnrc.yml is not the pinned release, so it is not run.
-      return { ...common, YARN_NODE_LINKER: "node-modules", YARN_ENABLE_IMMUTABLE_INSTALLS: "true", YARN_IGNORE_PATH: "1", YARN_ENABLE_TELEMETRY: "0", YARN_ENABLE_PROGRESS_BARS: "false" };
+      return { ...common, YARN_NODE_LINKER: "node-modules", YARN_ENABLE_IMMUTABLE_INSTALLS: "true", YARN_IGNORE_PATH: "1", YARN_ENABLE_TELEMETRY: "0", YARN_ENABLE_PROGRESS_BARS: "false", YARN_ENABLE_COLORS: "false" };
   }
 }

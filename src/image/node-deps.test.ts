@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { sharedTestVault, tempDir } from "../../test/helpers.ts";
 import { choosePackageManager } from "../config/package-manager.ts";
 import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
-import { runBuildScript } from "./node-deps.ts";
+import { failureOutput, runBuildScript } from "./node-deps.ts";
 import { pinPackageManager } from "./package-manager-tool.ts";
 import { pinNode } from "./pinned-inputs.ts";
 
@@ -29,4 +29,10 @@ test("a build script's staging copy keeps relative symlinks as written, so the w
   const entries = await appFileEntries(built.dir, "/app");
   assert.deepEqual(entries.map((entry) => entry.path), ["/app", "/app/alias.js", "/app/built.txt", "/app/package.json", "/app/server.js"]);
   assert.equal(await readFile(join(built.dir, "built.txt"), "utf8"), `v${runtime.version}`, "the script ran with the app's runtime, not the host's node");
+});
+
+test("a failed npm ci shows its reason, not the usage it prints after it", () => {
+  const stderr = ["npm error code EUSAGE", "npm error", "npm error `npm ci` can only install packages when your package.json and package-lock.json are in sync.", "npm error", "npm error Missing: is-number@7.0.0 from lock file", "npm error", "npm error Clean install a project", "npm error", "npm error Usage:", "npm error npm ci", "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log"].join("\n");
+  assert.equal(failureOutput("", stderr), ["npm error code EUSAGE", "npm error", "npm error `npm ci` can only install packages when your package.json and package-lock.json are in sync.", "npm error", "npm error Missing: is-number@7.0.0 from lock file"].join("\n"));
+  assert.equal(failureOutput(" ERR_PNPM_OUTDATED_LOCKFILE  Cannot install\n", ""), "ERR_PNPM_OUTDATED_LOCKFILE  Cannot install");
 });

@@ -10,14 +10,14 @@ import type { PackageManagerChoice } from "../config/package-manager.ts";
 import { PACKAGE_MANAGERS } from "../config/package-manager.ts";
 import { IngotError } from "../errors.ts";
 import { exists, type Vault } from "../vault/vault.ts";
-import { installCommand, type PackageManagerCommand, runCommand } from "./install-plan.ts";
+import { installCommands, type PackageManagerCommand, runCommand } from "./install-plan.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 import type { PackageManagerTool } from "./package-manager-tool.ts";
 
 const run = promisify(execFile);
 
 /** Bumped when the way dependencies are installed changes, so old cached installs are not reused. */
-const INSTALL_FORMAT = 6;
+const INSTALL_FORMAT = 7;
 
 /** The package manager an app is installed with: what the app chose and the pinned release that does it. */
 export interface PackageManager {
@@ -58,7 +58,7 @@ export async function installProductionDependencies(vault: Vault, appDir: string
     const key = await stage(manager.choice, staging, ["production", runtime.integrity, manager.tool.integrity]);
     const dir = join(vault.root, "cache", "deps", key);
     if (await exists(join(dir, "node_modules"))) return { dir, key };
-    await packageManager(manager, runtime, installCommand(manager.choice, true), staging, "could not install the app's dependencies");
+    for (const command of installCommands(manager.choice, true)) await packageManager(manager, runtime, command, staging, "install the app's dependencies");
     const nodeModules = await composeNodeModules(staging, manager.choice);
     // The package managers' own records (.modules.yaml, .yarn-integrity, .yarn-state.yml, .pnpm,
     // .package-lock.json) name the staging folder: the image would differ from build to build.
@@ -88,7 +88,7 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
     if (choice.workspace) {
       // The whole workspace as the package manager sees it; it links local packages within it.
       await stage(choice, staging, []);
-      await packageManager(manager, runtime, installCommand(choice, false), staging, "could not install the workspace's dependencies");
+      for (const command of installCommands(choice, false)) await packageManager(manager, runtime, command, staging, "install the workspace's dependencies");
     } else {
       // verbatimSymlinks: without it cp rewrites a relative link (alias.js → server.js) to an absolute path
       // into the app folder, which the walk then refuses as pointing outside the staging folder.
@@ -98,7 +98,7 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
       }
     }
     const command = runCommand(choice, "build");
-    await packageManager(manager, runtime, command, staging, `the app's build script (${PACKAGE_MANAGERS[choice.kind].command} ${command.args.join(" ")}) failed`);
+    await packageManager(manager, runtime, command, staging, "build the app with its build script");
     return { dir: join(staging, choice.member.path), remove };
   } catch (error) {
     await remove();
@@ -113,7 +113,7 @@ async function fullInstall(vault: Vault, manager: PackageManager, runtime: NodeR
     const key = await stage(manager.choice, staging, ["full", runtime.integrity, manager.tool.integrity]);
     const dir = join(vault.root, "cache", "deps-full", key);
     if (await exists(join(dir, "node_modules"))) return join(dir, "node_modules");
-    await packageManager(manager, runtime, installCommand(manager.choice, false), staging, "could not install the app's dependencies");
+    for (const command of installCommands(manager.choice, false)) await packageManager(manager, runtime, command, staging, "install the app's dependencies");
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await rename(join(staging, "node_modules"), join(dir, "node_modules"));
@@ -242,7 +242,7 @@ async function versionOf(dir: string): Promise<string> {
  * first on PATH, so install and build scripts (and native addons, built against the runtime's
  * headers) see the Node.js the image will run.
  */
-async function packageManager(manager: PackageManager, runtime: NodeRuntime, command: PackageManagerCommand, root: string, what: string): Promise<void> {
+async function packageManager(manager: PackageManager, runtime: NodeRuntime, command: PackageManagerCommand, root: string, action: string): Promise<void> {
   const node = join(runtime.dir, "bin", "node");
   const env = {
     ...process.env,
@@ -256,15 +256,29 @@ async function packageManager(manager: PackageManager, runtime: NodeRuntime, com
     await run(node, [join(manager.tool.dir, spec.bin), ...command.args], { cwd: join(root, command.cwd), env, maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-    // pnpm and Yarn report on stdout, npm on stderr: both, last lines first in importance.
-    const output = `${stdout.trim().split("\n").slice(-12).join("\n")}\n${stderr.trim().split("\n").slice(-12).join("\n")}`.trim();
+    const output = failureOutput(stdout, stderr);
     const where = manager.choice.root;
-    throw new IngotError(`Cannot build the image as ${what} (${manager.tool.name} ${manager.tool.version}):\n${output}`, {
+    const verb = command.args.filter((arg) => !arg.startsWith("-")).join(" ");
+    throw new IngotError(`Cannot ${action} as ${spec.command} ${verb} failed (${manager.tool.name} ${manager.tool.version}):\n${output}`, {
       code: "install-failed",
       hint: `When the lock file does not match package.json, run ${spec.command} install in ${where} and commit ${manager.choice.lockfile || "the lock file"}; to see the whole output, run ${spec.command} ${command.args.join(" ")} in ${join(where, command.cwd)}`,
       cause: error,
     });
   }
+}
+
+/**
+ * What a failed package manager said, shortened: pnpm and Yarn report on stdout, npm on stderr,
+ * the reason last; but npm ci follows its reason with its usage, which is cut off.
+ *
+ * @example
+ * failureOutput("", "npm error `npm ci` can only install …\nnpm error\nnpm error Clean install a project\n…"); // "npm error `npm ci` can only install …"
+ */
+export function failureOutput(stdout: string, stderr: string): string {
+  const usage = stderr.search(/^npm error (Clean install a project|Usage:)/m);
+  const reason = (usage >= 0 ? stderr.slice(0, usage) : stderr).replace(/(^npm error\s*\n)+|(\nnpm error\s*)+$/g, "");
+  const tail = (text: string): string => text.trim().split("\n").slice(-12).join("\n");
+  return `${tail(stdout)}\n${tail(reason)}`.trim();
 }
 
 /**

@@ -76,18 +76,31 @@ for (const [kind, spec, lockfile, install] of [
   });
 }
 
-test("a lock file that does not match package.json stops the build with the package manager's own error, and no image", { skip }, async (t) => {
-  const vault = await sharedTestVault();
-  const dir = await app(t, "stale-lock");
-  await runPackageManager("pnpm", "9", ["add", "ms@2.1.3"], dir);
-  const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-  await writeFile(join(dir, "package.json"), JSON.stringify({ ...pkg, dependencies: { ...pkg.dependencies, "is-number": "7.0.0" } }));
-  const error = await buildImage(dir, { vault }).then(() => undefined, (caught: unknown) => caught);
-  assert.ok(error instanceof IngotError && error.code === "install-failed", String(error));
-  assert.match(error.message, /ERR_PNPM_OUTDATED_LOCKFILE/);
-  assert.match(error.hint ?? "", /pnpm install/);
-  assert.ok(!(await vault.tags()).some((tag) => tag.name === "stale-lock"), "no image was tagged");
-});
+for (const [kind, own] of [
+  ["pnpm", /ERR_PNPM_OUTDATED_LOCKFILE/],
+  ["npm", /npm ci. can only install packages when your package\.json and package-lock\.json/],
+  ["yarn-classic", /Your lockfile needs to be updated/],
+  ["yarn-berry", /YN0028|lockfile would have been modified/],
+] as [PackageManagerKind, RegExp][]) {
+  test(`a lock file that does not match package.json stops the build with ${kind}'s own error, and no image`, { skip }, async (t) => {
+    const vault = await sharedTestVault();
+    const name = `stale-lock-${kind}`;
+    const dir = await app(t, name);
+    // The shared vault outlives runs: only this run's build may leave a tag.
+    await vault.removeTag(name, "1.0.0").catch(() => {});
+    if (kind === "yarn-berry") await writeFile(join(dir, "yarn.lock"), "");
+    const add = kind === "npm" ? ["install", "--no-audit", "--no-fund", "ms@2.1.3"] : ["add", "ms@2.1.3"];
+    await runPackageManager(kind, { npm: "10", pnpm: "9", "yarn-classic": "1", "yarn-berry": "4" }[kind], add, dir);
+    const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    await writeFile(join(dir, "package.json"), JSON.stringify({ ...pkg, scripts: { start: "node server.js" }, dependencies: { ...pkg.dependencies, "is-number": "7.0.0" } }));
+    const error = await buildImage(dir, { vault }).then(() => undefined, (caught: unknown) => caught);
+    assert.ok(error instanceof IngotError && error.code === "install-failed", String(error));
+    assert.match(error.message, /^Cannot install the app's dependencies as (npm ci|pnpm install|yarn install|yarn workspaces focus) failed/);
+    assert.match(error.message, own);
+    assert.match(error.hint ?? "", /run (npm|pnpm|yarn) install in .* and commit/);
+    assert.ok(!(await vault.tags()).some((tag) => tag.name === name), "no image was tagged");
+  });
+}
 
 /** A workspace: api depends on the local @acme/lib (which depends on ms); web is unrelated. */
 async function workspace(t: { after: (fn: () => Promise<void>) => void }, kind: PackageManagerKind): Promise<string> {
