@@ -4,8 +4,13 @@
 // HTTP 200. And the refusals: a lock file that does not match package.json, a missing package.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { choosePackageManager } from "../../src/config/package-manager.ts";
+import { installProductionDependencies } from "../../src/image/node-deps.ts";
+import { pinPackageManager } from "../../src/image/package-manager-tool.ts";
+import { pinNode } from "../../src/image/pinned-inputs.ts";
 import { buildImage } from "../../src/image/build.ts";
 import type { FileIndexEntry } from "../../src/image/build.ts";
 import type { Sbom } from "../../src/image/sbom.ts";
@@ -156,4 +161,36 @@ for (const kind of ["pnpm", "yarn-classic", "yarn-berry"] as const) {
     assert.deepEqual(packages, ["@acme/lib@1.0.0", "ms@2.1.3"], deps.join("\n"));
     assert.ok(deps.includes("/app/node_modules/@acme/lib/index.js") && !deps.some((path) => path.startsWith("link ")), deps.join("\n"));
   });
+}
+
+for (const kind of ["pnpm", "yarn-classic", "yarn-berry"] as const) {
+  test(`two installs by ${kind} of the same lock give the same node_modules, naming no staging folder`, async (t) => {
+    const vault = await sharedTestVault();
+    const dir = await app(t, `same-${kind}`);
+    if (kind === "yarn-berry") await writeFile(join(dir, "yarn.lock"), "");
+    await runPackageManager(kind, { pnpm: "9", "yarn-classic": "1", "yarn-berry": "4" }[kind], ["add", "ms@2.1.3"], dir);
+    const runtime = await pinNode(vault, "22", undefined);
+    const choice = await choosePackageManager(dir);
+    const manager = { choice, tool: await pinPackageManager(vault, choice, runtime, undefined) };
+    const trees: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      const installed = await installProductionDependencies(vault, dir, runtime, manager);
+      trees.push(await treeDigest(join(installed.dir!, "node_modules"), vault.root));
+      // The next round installs afresh, into another staging folder.
+      await rm(installed.dir!, { recursive: true, force: true });
+    }
+    assert.equal(trees[0], trees[1]);
+  });
+}
+
+/** Every path and file's bytes below `dir`; fails when a file names the vault (where staging folders are). */
+async function treeDigest(dir: string, vaultRoot: string): Promise<string> {
+  const hash = createHash("sha256");
+  for (const entry of (await readdir(dir, { recursive: true, withFileTypes: true })).map((item) => join(item.parentPath, item.name)).sort()) {
+    const info = await lstat(entry);
+    const bytes = info.isFile() ? await readFile(entry) : info.isSymbolicLink() ? Buffer.from(await readlink(entry)) : Buffer.alloc(0);
+    assert.ok(!bytes.includes(vaultRoot), `${entry} names the vault`);
+    hash.update(`${relative(dir, entry)}\0${info.isDirectory() ? "dir" : bytes.toString("base64")}\0`);
+  }
+  return hash.digest("hex");
 }
