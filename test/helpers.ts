@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { buildImage } from "../src/image/build.ts";
 import type { ImageManifest } from "../src/image/manifest.ts";
 import { Vault } from "../src/vault/vault.ts";
+import { PACKAGE_MANAGERS, type PackageManagerKind } from "../src/config/package-manager.ts";
+import { packageManagerEnv } from "../src/image/install-plan.ts";
+import { pinPackageManager } from "../src/image/package-manager-tool.ts";
+import { pinNode } from "../src/image/pinned-inputs.ts";
 import { bootImage as bootInstance } from "../src/vm/boot-image.ts";
 import type { QemuVm } from "../src/vm/qemu-vm.ts";
 
@@ -138,4 +142,27 @@ export async function waitForHttp(url: string, timeoutMs: number, vm?: QemuVm): 
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${(lastError as Error)?.message})${vm ? `:\n${vm.console.slice(-20).join("\n")}` : ""}`);
+}
+
+/**
+ * Runs a package manager as a user would to make a fixture's lock file (`pnpm install
+ * --lockfile-only`): the release ingot would pick for `spec`, from the registry, run by the node
+ * runtime of `nodeSpec`; nothing of the host's is used. Returns its output.
+ *
+ * @example
+ * await runPackageManager("pnpm", "9", ["add", "express"], app.path);
+ */
+export async function runPackageManager(kind: PackageManagerKind, spec: string, args: string[], cwd: string, nodeSpec = "22"): Promise<string> {
+  const vault = await sharedTestVault();
+  const runtime = await pinNode(vault, nodeSpec, undefined);
+  const choice = { kind, spec, source: "test", root: cwd, lockfile: "", member: { path: "", name: undefined, dependencies: [] }, workspace: undefined, localPackages: [] };
+  const tool = await pinPackageManager(vault, choice, runtime, undefined);
+  // As a user runs it: free to write the lock file (ingot's own installs are immutable).
+  const env = { ...process.env, ...packageManagerEnv(kind), YARN_ENABLE_IMMUTABLE_INSTALLS: "false", PATH: [join(tool.dir, ".ingot-bin"), join(runtime.dir, "bin"), process.env.PATH].join(":") };
+  try {
+    return execFileSync(join(runtime.dir, "bin", "node"), [join(tool.dir, PACKAGE_MANAGERS[kind].bin), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${kind} ${args.join(" ")} failed in ${cwd}:\n${stdout}\n${stderr}`, { cause: error });
+  }
 }

@@ -7,6 +7,7 @@ import { imageNameProblem, imageVersionProblem, shortened } from "../vault/tag-n
 import { validateAppConfig } from "./app-schema.ts";
 import { ConfigError } from "./config-error.ts";
 import { type PackageJson, readPackageJson } from "./package-json.ts";
+import { workspaceAbove, workspaceHint } from "./workspace.ts";
 import { type ConfigProblem, parseDuration, parseSizeMiB } from "./schema.ts";
 import { parseStartScript, type StartScript } from "./start-script.ts";
 import { readYamlConfig } from "./yaml-file.ts";
@@ -193,6 +194,11 @@ function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
 async function assertFolder(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
+    // `ingot build packages/apii` in a workspace: name the packages there are.
+    const workspace = info ? undefined : await workspaceAbove(dir);
+    if (workspace) {
+      throw new IngotError(`Cannot build ${dir} as the workspace ${workspace.root} has no such package`, { code: "workspace-package-unknown", hint: workspaceHint(workspace) });
+    }
     throw new IngotError(`Cannot build ${dir} as it is not a folder`, { code: "app-not-found", hint: "Pass the app's folder, e.g. ingot build examples/hello" });
   }
 }

@@ -1,5 +1,5 @@
 // `ingot build`: app folder → layers (cached by input digest) → manifest → tag, in the vault.
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AppConfig, loadAppConfig } from "../config/app-config.ts";
@@ -24,7 +24,9 @@ import { lockChanges } from "../lock/lock-changes.ts";
 import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
 import { defaultMemoryMiB } from "../vm/initrd-plan.ts";
 import { nextStandalone } from "./next-standalone.ts";
-import { findNativeAddons, installProductionDependencies, runBuildScript } from "./node-deps.ts";
+import { findNativeAddons, installProductionDependencies, type PackageManager, runBuildScript } from "./node-deps.ts";
+import { lockedPackageManager, type PackageManagerTool, pinPackageManager } from "./package-manager-tool.ts";
+import { choosePackageManager } from "../config/package-manager.ts";
 import { installedBins } from "./node-bins.ts";
 import { readPackageJson } from "../config/package-json.ts";
 import { formatArgv, startArgv } from "../config/start-script.ts";
@@ -139,6 +141,7 @@ export async function pinInputs(config: AppConfig, vault: Vault, options: BuildO
   const lock: LockFile = {
     lockfileVersion: LOCK_FORMAT,
     ...(gathered.runtime ? { node: lockedNode(gathered.runtime) } : {}),
+    ...(gathered.packageManager ? { packageManager: lockedPackageManager(gathered.packageManager) } : {}),
     kernel: lockedKernel(kernel),
     init: { digest: init.digest },
     packages: gathered.libraries.packages,
@@ -161,6 +164,8 @@ export async function pinInputs(config: AppConfig, vault: Vault, options: BuildO
 interface Gathered {
   inputs: ImageInputs;
   runtime: NodeRuntime | undefined;
+  /** The pinned package manager that installed the dependencies, when the app has any. */
+  packageManager?: PackageManagerTool | undefined;
   runtimeDescription: string;
   /** The argv init runs; an ELF program's path is rewritten to where it lies in the image. */
   command: string[];
@@ -197,18 +202,19 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
   inputs.runtimeLibraries = runtimeLibraries.files;
   let libraries = runtimeLibraries;
   let command = config.command;
-  const builtDir = await runBuildScript(vault, config.dir, runtime, EXCLUDED_NAMES);
-  const cleanup = async (): Promise<void> => { if (builtDir) await rm(builtDir, { recursive: true, force: true }); };
+  const manager = await appPackageManager(vault, config.dir, runtime, locked, log);
+  const built = await runBuildScript(vault, config.dir, runtime, manager, EXCLUDED_NAMES);
+  const cleanup = async (): Promise<void> => { await built?.remove(); };
   try {
     // A derived command only: one given in ingot.yaml names files where the app folder has them.
-    const standalone = builtDir && config.commandSource ? await nextStandalone(builtDir) : undefined;
-    inputs.appEntries = standalone?.appEntries ?? (await appFileEntries(builtDir ?? config.dir, "/app"));
+    const standalone = built && config.commandSource ? await nextStandalone(built.dir) : undefined;
+    inputs.appEntries = standalone?.appEntries ?? (await appFileEntries(built?.dir ?? config.dir, "/app"));
     let nodeModules = standalone?.nodeModules;
     if (standalone) {
       command = standalone.command;
       inputs.config = { ...config, command, commandSource: standalone.commandSource, env: { ...standalone.env, ...config.env } };
     } else {
-      const deps = await installProductionDependencies(vault, config.dir, runtime);
+      const deps = await installProductionDependencies(vault, config.dir, runtime, manager);
       nodeModules = deps.dir && join(deps.dir, "node_modules");
       if (config.start) {
         // A dependency's bin is known only now that the production dependencies are installed.
@@ -232,7 +238,22 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     await cleanup();
     throw error;
   }
-  return { inputs, runtime, runtimeDescription, command, libraries, cleanup };
+  return { inputs, runtime, packageManager: manager?.tool, runtimeDescription, command, libraries, cleanup };
+}
+
+/**
+ * The package manager that installs the app's dependencies and runs its build script; undefined
+ * when there is neither. Its release is the locked one while it fits the app's choice.
+ */
+async function appPackageManager(vault: Vault, appDir: string, runtime: NodeRuntime, locked: LockFile | undefined, log: (line: string) => void): Promise<PackageManager | undefined> {
+  const pkg = await readPackageJson(join(appDir, "package.json"));
+  const hasDependencies = Object.keys({ ...pkg?.dependencies, ...pkg?.devDependencies }).length > 0;
+  if (!hasDependencies && !pkg?.scripts?.build) return undefined;
+  const choice = await choosePackageManager(appDir, { lockfileRequired: hasDependencies });
+  const tool = await pinPackageManager(vault, choice, runtime, locked?.packageManager);
+  const where = choice.workspace ? `, workspace ${choice.workspace.root} (${choice.member.path})` : "";
+  log(`package manager: ${tool.name} ${tool.version} (${choice.spec} from ${choice.source}${choice.lockfile ? `, ${choice.lockfile}` : ""}${where})`);
+  return { choice, tool };
 }
 
 async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => void): Promise<LayerDescriptor & { cached: boolean }> {

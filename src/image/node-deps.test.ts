@@ -1,27 +1,38 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tempDir } from "../../test/helpers.ts";
-import { Vault } from "../vault/vault.ts";
+import { sharedTestVault, tempDir } from "../../test/helpers.ts";
+import { choosePackageManager } from "../config/package-manager.ts";
 import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
-import { runBuildScript } from "./node-deps.ts";
-import type { NodeRuntime } from "./node-runtime.ts";
+import { failureOutput, runBuildScript } from "./node-deps.ts";
+import { pinPackageManager } from "./package-manager-tool.ts";
+import { pinNode } from "./pinned-inputs.ts";
 
 test("a build script's staging copy keeps relative symlinks as written, so the walk accepts them", async (t) => {
   const dir = await tempDir("ingot-build-script-");
   t.after(dir.remove);
   const app = join(dir.path, "app");
-  const vault = await Vault.open(join(dir.path, "vault"));
   await mkdir(app);
-  await writeFile(join(app, "package.json"), JSON.stringify({ name: "built", main: "server.js", scripts: { build: "node -e \"require('fs').writeFileSync('built.txt', 'x')\"" } }));
+  await writeFile(join(app, "package.json"), JSON.stringify({ name: "built", main: "server.js", scripts: { build: "node -e \"require('fs').writeFileSync('built.txt', process.version)\"" } }));
   await writeFile(join(app, "server.js"), "// app\n");
   await symlink("server.js", join(app, "alias.js"));
-  // The build script runs with the host's npm; of the runtime only its headers folder is passed on.
-  const staging = await runBuildScript(vault, app, { dir: "/nonexistent" } as NodeRuntime, EXCLUDED_NAMES);
-  assert.ok(staging);
-  t.after(() => rm(staging, { recursive: true, force: true }));
-  assert.equal(await readlink(join(staging, "alias.js")), "server.js");
-  const entries = await appFileEntries(staging, "/app");
+  // The runtime and npm from the registry (kept in the shared test vault), as a build takes them.
+  const vault = await sharedTestVault();
+  const runtime = await pinNode(vault, "22", undefined);
+  const choice = await choosePackageManager(app, { lockfileRequired: false });
+  const manager = { choice, tool: await pinPackageManager(vault, choice, runtime, undefined) };
+  const built = await runBuildScript(vault, app, runtime, manager, EXCLUDED_NAMES);
+  assert.ok(built);
+  t.after(built.remove);
+  assert.equal(await readlink(join(built.dir, "alias.js")), "server.js");
+  const entries = await appFileEntries(built.dir, "/app");
   assert.deepEqual(entries.map((entry) => entry.path), ["/app", "/app/alias.js", "/app/built.txt", "/app/package.json", "/app/server.js"]);
+  assert.equal(await readFile(join(built.dir, "built.txt"), "utf8"), `v${runtime.version}`, "the script ran with the app's runtime, not the host's node");
+});
+
+test("a failed npm ci shows its reason, not the usage it prints after it", () => {
+  const stderr = ["npm error code EUSAGE", "npm error", "npm error `npm ci` can only install packages when your package.json and package-lock.json are in sync.", "npm error", "npm error Missing: is-number@7.0.0 from lock file", "npm error", "npm error Clean install a project", "npm error", "npm error Usage:", "npm error npm ci", "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log"].join("\n");
+  assert.equal(failureOutput("", stderr), ["npm error code EUSAGE", "npm error", "npm error `npm ci` can only install packages when your package.json and package-lock.json are in sync.", "npm error", "npm error Missing: is-number@7.0.0 from lock file"].join("\n"));
+  assert.equal(failureOutput(" ERR_PNPM_OUTDATED_LOCKFILE  Cannot install\n", ""), "ERR_PNPM_OUTDATED_LOCKFILE  Cannot install");
 });

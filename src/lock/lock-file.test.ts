@@ -62,3 +62,12 @@ test("lock changes name what moved: versions, digests, added and removed package
   ]);
   assert.deepEqual(lockChanges(undefined, lock), ["no ingot.lock yet"]);
 });
+
+test("the package manager is pinned like node: its registry package, version, integrity and sha256; a change is named", () => {
+  const packageManager = { name: "@yarnpkg/cli-dist", version: "4.5.0", integrity: "sha512-BBBB", digest: digest("9"), tarball: "https://registry.npmjs.org/@yarnpkg/cli-dist/-/cli-dist-4.5.0.tgz" };
+  const withManager = parseLock(JSON.parse(formatLock({ ...lock, packageManager })));
+  assert.deepEqual(withManager.packageManager, packageManager);
+  assert.deepEqual(lockChanges(lock, withManager), ["package manager: none → @yarnpkg/cli-dist 4.5.0"]);
+  assert.deepEqual(lockChanges(withManager, { ...withManager, packageManager: { ...packageManager, version: "4.6.0" } }), ["package manager: @yarnpkg/cli-dist 4.5.0 → @yarnpkg/cli-dist 4.6.0"]);
+  assert.throws(() => parseLock({ ...lock, packageManager: { ...packageManager, name: "bun" } }), (error: LockError) => /packageManager\.name: must match/.test(error.message));
+});

