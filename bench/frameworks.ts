@@ -43,6 +43,7 @@ try {
       rebuildMs.push((await buildImage(dir, { vault })).durationMs);
     }
     const layers = Object.fromEntries(cold.manifest.layers.map((layer) => [layer.name, MiB(layer.size)]));
+    const unpacked = Object.fromEntries(cold.manifest.layers.map((layer) => [layer.name, MiB(layer.uncompressedSize)]));
     // The build script's install (dev dependencies included): what the app's node_modules holds before ingot keeps only what runs.
     const fullInstalls = join(vault.root, "cache", "deps-full");
     const fullBytes = (await Promise.all((await readdir(fullInstalls).catch(() => [])).map(async (key) => (await countTree(join(fullInstalls, key, "node_modules"))).bytes))).reduce((sum, bytes) => sum + bytes, 0);
@@ -51,6 +52,8 @@ try {
       appOnlyRebuildMs: Math.round(median(rebuildMs)),
       imageMiB: MiB(cold.manifest.kernel.size + cold.manifest.layers.reduce((sum, layer) => sum + layer.size, 0)),
       layersMiB: layers,
+      unpackedLayersMiB: unpacked,
+      memoryMiB: cold.manifest.resources.memoryMiB,
       ...(fullBytes > 0 ? { nodeModulesBeforePruningMiB: MiB(fullBytes) } : {}),
     };
     await rm(join(work, app.name), { recursive: true, force: true });
