@@ -34,8 +34,10 @@ export async function pinnedLibraries(vault: Vault, roots: string[], locked: Loc
   for (let round = 0; ; round++) {
     const trees = await Promise.all(packages.map((pinned) => unpackedDeb(vault, pinned)));
     const { files } = await libraryClosure(roots, { trees });
-    // Libraries inside node_modules (an addon's $ORIGIN) are the app's own files, not the system's.
-    const fromHost = files.filter((file) => file.tree === undefined && !ownFolders.some((dir) => file.realPath.startsWith(`${dir}/`)));
+    // Libraries inside node_modules (an addon's $ORIGIN, sharp's libvips) are the app's own files,
+    // already in the image where the addon finds them: neither the system's nor added again.
+    const isOwn = (file: { realPath: string }): boolean => ownFolders.some((dir) => file.realPath.startsWith(`${dir}/`));
+    const fromHost = files.filter((file) => file.tree === undefined && !isOwn(file));
     const owners = fromHost.length > 0 && round < MAX_ROUNDS ? await debianPackages(fromHost.map((file) => file.path)) : new Map<string, DebianPackage>();
     const known = new Set(packages.map((pinned) => `${pinned.name}:${pinned.architecture}`));
     const missing = new Map<string, DebianPackage>();
@@ -52,7 +54,7 @@ export async function pinnedLibraries(vault: Vault, roots: string[], locked: Loc
     const fileOwners = new Map(files.flatMap((file) => (file.tree === undefined ? [] : [[file.path, treeOwner.get(file.tree)!] as const])));
     const used = packages.filter((pinned) => [...fileOwners.values()].includes(pinned));
     return {
-      files: await Promise.all(files.map((file) => hostFile(file.realPath, file.path))),
+      files: await Promise.all(files.filter((file) => !isOwn(file)).map((file) => hostFile(file.realPath, file.path))),
       packages: used,
       hostFiles: await Promise.all(fromHost.map(async (file) => ({ path: file.path, digest: `sha256:${await fileSha256Hex(file.realPath)}` }))),
       owners: fileOwners,

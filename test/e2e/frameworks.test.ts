@@ -29,6 +29,7 @@ for (const app of FRAMEWORK_APPS) {
     assert.equal(built.manifest.commandSource, app.commandSource);
     const files = (await Promise.all(built.manifest.layers.map((layer) => vault.readJson<FileIndexEntry[]>(layer.files)))).flat().map((file) => file.path);
     assert.ok(!files.some((path) => path.startsWith("/app/node_modules/typescript/")), "devDependencies stay out of the image");
+    assert.deepEqual(files.filter((path) => path.startsWith(vault.root) || path.startsWith(folder.path)), [], "no file lands at a build host's path");
     if (app.name === "nextjs-standalone") {
       assert.deepEqual(built.manifest.env, { HOSTNAME: "0.0.0.0" }, "server.js listens where HOSTNAME says");
       assert.ok(built.manifest.resources.memoryMiB >= 384, `sized to the image, which needs more than 256 MiB to boot: ${built.manifest.resources.memoryMiB}`);
