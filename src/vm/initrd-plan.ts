@@ -90,7 +90,7 @@ const APP_ALLOWANCE_MIB = 96;
 
 /**
  * The memory an image's instances get when ingot.yaml sets none: 256 MiB, or for an image that needs
- * more than 224 MiB to boot (a Next.js app with its runtime: 287), what it needs plus 96 MiB for the
+ * more than 224 MiB to boot (a Next.js app with its runtime: 263), what it needs plus 96 MiB for the
  * app, in steps of 64 MiB. examples/hello needs 216 and serves in 200.
  *
  * @example
