@@ -28,7 +28,7 @@ import { findNativeAddons, installProductionDependencies, type PackageManager, r
 import { lockedPackageManager, type PackageManagerTool, pinPackageManager } from "./package-manager-tool.ts";
 import { choosePackageManager } from "../config/package-manager.ts";
 import { installedBins } from "./node-bins.ts";
-import { readPackageJson } from "../config/package-json.ts";
+import { type PackageJson, readPackageJson } from "../config/package-json.ts";
 import { formatArgv, startArgv } from "../config/start-script.ts";
 import { sourceProvenance } from "./provenance.ts";
 import { imageSbom } from "./sbom.ts";
@@ -202,7 +202,8 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
   inputs.runtimeLibraries = runtimeLibraries.files;
   let libraries = runtimeLibraries;
   let command = config.command;
-  const manager = await appPackageManager(vault, config.dir, runtime, locked, log);
+  const pkg = await readPackageJson(join(config.dir, "package.json"));
+  const manager = await appPackageManager(vault, config.dir, pkg, runtime, locked, log);
   const built = await runBuildScript(vault, config.dir, runtime, manager, EXCLUDED_NAMES);
   const cleanup = async (): Promise<void> => { await built?.remove(); };
   try {
@@ -218,7 +219,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
       nodeModules = deps.dir && join(deps.dir, "node_modules");
       if (config.start) {
         // A dependency's bin is known only now that the production dependencies are installed.
-        const devDependencies = Object.keys((await readPackageJson(join(config.dir, "package.json")))?.devDependencies ?? {});
+        const devDependencies = Object.keys(pkg?.devDependencies ?? {});
         command = startArgv(config.start, await installedBins(nodeModules), devDependencies);
         inputs.config = { ...config, command };
       }
@@ -245,8 +246,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
  * The package manager that installs the app's dependencies and runs its build script; undefined
  * when there is neither. Its release is the locked one while it fits the app's choice.
  */
-async function appPackageManager(vault: Vault, appDir: string, runtime: NodeRuntime, locked: LockFile | undefined, log: (line: string) => void): Promise<PackageManager | undefined> {
-  const pkg = await readPackageJson(join(appDir, "package.json"));
+async function appPackageManager(vault: Vault, appDir: string, pkg: PackageJson | undefined, runtime: NodeRuntime, locked: LockFile | undefined, log: (line: string) => void): Promise<PackageManager | undefined> {
   const hasDependencies = Object.keys({ ...pkg?.dependencies, ...pkg?.devDependencies }).length > 0;
   if (!hasDependencies && !pkg?.scripts?.build) return undefined;
   const choice = await choosePackageManager(appDir, { lockfileRequired: hasDependencies });

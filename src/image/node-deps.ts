@@ -8,6 +8,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { promisify } from "node:util";
 import type { PackageManagerChoice } from "../config/package-manager.ts";
 import { PACKAGE_MANAGERS } from "../config/package-manager.ts";
+import { readPackageJson } from "../config/package-json.ts";
 import { IngotError } from "../errors.ts";
 import { exists, type Vault } from "../vault/vault.ts";
 import { installCommands, type PackageManagerCommand, runCommand } from "./install-plan.ts";
@@ -31,12 +32,6 @@ export interface InstalledDependencies {
   key: string;
 }
 
-interface PackageJson {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  scripts?: Record<string, string>;
-}
-
 /** Files of a root that change what a package manager installs, besides package.json and the lock file. */
 const SETTINGS = [".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", ".pnpmfile.cjs", "patches", ".yarn/patches", ".yarn/plugins"];
 /** Never copied into a staging folder: installed trees and version control. */
@@ -51,8 +46,8 @@ const NOT_STAGED = new Set(["node_modules", ".git", ".hg", ".svn", ".ingot", ".p
  * const deps = await installProductionDependencies(vault, "examples/api", runtime, packageManager);
  */
 export async function installProductionDependencies(vault: Vault, appDir: string, runtime: NodeRuntime, manager: PackageManager | undefined): Promise<InstalledDependencies> {
-  const pkg = JSON.parse(await readFile(join(appDir, "package.json"), "utf8")) as PackageJson;
-  if (Object.keys(pkg.dependencies ?? {}).length === 0 || !manager) return { dir: undefined, key: "none" };
+  const pkg = await readPackageJson(join(appDir, "package.json"));
+  if (Object.keys(pkg?.dependencies ?? {}).length === 0 || !manager) return { dir: undefined, key: "none" };
   const staging = vault.tempPath("deps");
   try {
     const key = await stage(manager.choice, staging, ["production", runtime.integrity, manager.tool.integrity]);
@@ -79,8 +74,8 @@ export async function installProductionDependencies(vault: Vault, appDir: string
  * built files from, and its removal.
  */
 export async function runBuildScript(vault: Vault, appDir: string, runtime: NodeRuntime, manager: PackageManager | undefined, excluded: Set<string>): Promise<{ dir: string; remove: () => Promise<void> } | undefined> {
-  const pkg = JSON.parse(await readFile(join(appDir, "package.json"), "utf8")) as PackageJson;
-  if (!pkg.scripts?.build || !manager) return undefined;
+  const pkg = await readPackageJson(join(appDir, "package.json"));
+  if (!pkg?.scripts?.build || !manager) return undefined;
   const staging = vault.tempPath("build");
   const remove = (): Promise<void> => rm(staging, { recursive: true, force: true });
   const { choice } = manager;
