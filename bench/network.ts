@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { buildImage } from "../src/image/build.ts";
 import { Vault } from "../src/vault/vault.ts";
 import { freePort } from "../src/vm/free-port.ts";
-import { assembleInitrd, initrdForm } from "../src/vm/initrd.ts";
+import { guestLayers } from "../src/vm/guest-layers.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
 import { allowOutbound, FIREWALL_TABLE } from "../src/vm/outbound-firewall.ts";
 import { qemuCommand, type VmSpec } from "../src/vm/qemu-args.ts";
@@ -104,13 +104,14 @@ try {
   if (user) await allowOutbound(user, "bench");
   after.push(() => { if (user && !hadFirewall) execFileSync("nft", ["delete", "table", FIREWALL_TABLE]); });
   const results: Record<string, Run[]> = {};
+  const layers = await guestLayers(vault, image.digest, manifest, 128);
   for (let boot = 0; boot < Number(values.boots); boot++) {
     // Interleaved, so that a slower minute of the host weighs on every network alike.
     for (const network of networks) {
       const hostPort = await freePort();
       const spec: VmSpec = {
-        kernel: await kernelFile(vault, manifest.kernel), initrd: await assembleInitrd(vault, image.digest, manifest, initrdForm(manifest, 128)),
-        cmdline: manifest.kernel.cmdline, cpus: 1, memoryMiB: 128, accelerator: "tcg", forwards: [{ hostPort, guestPort: 8080 }],
+        kernel: await kernelFile(vault, manifest.kernel), ...layers,
+        cmdline: `${manifest.kernel.cmdline} ${layers.cmdline}`, cpus: 1, memoryMiB: 128, accelerator: "tcg", forwards: [{ hostPort, guestPort: 8080 }],
         ...(user ? { user } : {}),
       };
       const run = await bootOnce(network, spec, hostPort);

@@ -127,6 +127,8 @@ static void apply_option(struct boot_config *cfg, const char *key, char *value)
 		apply_logs(cfg, value);
 	} else if (strcmp(key, "ingot.logs_buffer") == 0) {
 		parse_buffer_size(key, value, &cfg->log_buffer_bytes);
+	} else if (strcmp(key, "ingot.layers") == 0) {
+		copy_string(cfg->layers, sizeof cfg->layers, value, key);
 	} else if (strcmp(key, "ingot.debug") == 0) {
 		debug_enabled = strcmp(value, "0") != 0;
 	}

@@ -50,6 +50,8 @@ int main(void)
 	/* Ctrl-Alt-Del (QEMU send-key) then arrives as SIGINT, our graceful-stop request. */
 	reboot(RB_DISABLE_CAD);
 
+	if (!stack_layers(&cfg))
+		power_off(signal_fd);
 	load_modules(MODULES_LIST);
 	setup_network(&cfg);
 
@@ -69,6 +71,8 @@ int main(void)
 			/* The app's last lines reach the console before the line that says it exited. */
 			if (logs)
 				logs_drain(logs);
+			/* A crash from a changed block is reported as that, before the exit it caused. */
+			report_integrity_errors(&cfg);
 			report_exit(status);
 		}
 		if (logs)

@@ -38,6 +38,7 @@ struct boot_config {
 	unsigned metadata_timeout_s;
 	char log_address[32]; /* ingot.logs, "" when not given or malformed */
 	size_t log_buffer_bytes;
+	char layers[256]; /* ingot.layers: the disk layers above the base, "" for an initrd image */
 };
 
 /* What the metadata service's configuration says, beyond the app's environment. */
@@ -72,6 +73,10 @@ char *trim(char *s);
 /* mounts.c */
 void mount_filesystems(void);
 void attach_console(void);
+
+/* layers.c */
+bool stack_layers(const struct boot_config *cfg);
+bool report_integrity_errors(const struct boot_config *cfg);
 
 /* modules.c */
 void load_modules(const char *list_path);
@@ -129,6 +134,8 @@ bool parse_endpoint(const char *text, long default_port, struct in_addr *address
 
 /* metadata.c */
 #define EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE from sysexits.h */
+#define EXIT_DATAERR 65 /* EX_DATAERR: a layer's blocks do not match the image */
+#define EXIT_SOFTWARE 70 /* EX_SOFTWARE: the layers cannot be mounted */
 bool fetch_configuration(const struct boot_config *cfg, struct instance_config *out);
 
 /* syslog.c: the pure parts of log shipping, for host unit tests */

@@ -39,7 +39,8 @@ void mount_filesystems(void)
 		const struct mount_point *m = &mount_points[i];
 		if (mkdir(m->target, 0755) < 0 && errno != EEXIST)
 			log_warn("cannot create mount point as %s: %s", strerror(errno), m->target);
-		if (mount(m->source, m->target, m->type, m->flags, m->options) < 0)
+		/* EBUSY on /dev: the kernel mounted devtmpfs itself (a disk-form root, DEVTMPFS_MOUNT). */
+		if (mount(m->source, m->target, m->type, m->flags, m->options) < 0 && !(errno == EBUSY && strcmp(m->type, "devtmpfs") == 0))
 			log_warn("cannot mount %s as %s: %s", m->type, strerror(errno), m->target);
 	}
 	for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {

@@ -68,11 +68,13 @@ EOF
 [ "$missing" = 0 ] || exit 1
 
 start=$(date +%s)
-make -j"$jobs" vmlinux
-echo "build.sh: make vmlinux took $(( $(date +%s) - start ))s"
+# bzImage too: the EFI application an exported disk boots (ingot export); vmlinux boots through PVH.
+make -j"$jobs" vmlinux bzImage
+echo "build.sh: make vmlinux bzImage took $(( $(date +%s) - start ))s"
 
 cp .config "$out/config"
 cp System.map "$out/System.map"
+cp arch/x86/boot/bzImage "$out/bzImage"
 strip --strip-all -o "$out/vmlinux.tmp" vmlinux && mv "$out/vmlinux.tmp" "$out/vmlinux"
 xz -9 --check=crc32 -T1 -c "$out/vmlinux" >"$out/vmlinux.xz.tmp" && mv "$out/vmlinux.xz.tmp" "$out/vmlinux.xz"
 make -s kernelrelease >"$out/release"

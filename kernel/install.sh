@@ -63,7 +63,7 @@ out=$work/out-install
 INGOT_KERNEL_TARBALL=$tarball EXTRA_CONFIG="$here/o2.config" "$here/build.sh" "$out" "$work/tree-$source_version"
 release=$(cat "$out/release")
 mkdir -p "$kernels/$release.tmp"
-cp "$out/vmlinux" "$out/config" "$out/System.map" "$kernels/$release.tmp/"
+cp "$out/vmlinux" "$out/bzImage" "$out/config" "$out/System.map" "$kernels/$release.tmp/"
 echo "$stamp" >"$kernels/$release.tmp/stamp"
 echo "$source_package $source_version" >"$kernels/$release.tmp/source"
 rm -rf "$kernels/$release"

@@ -15,6 +15,8 @@ packages=(
   rsyslog   # the log store's interoperability test and bench (test/logs-rsyslog.test.ts, bench/logs.ts); ingot runs its own rsyslogd
   rsyslog-gnutls openssl   # log forwarding over TLS, tested against rsyslog's gtls driver with certificates made by openssl (test/logs-forward.test.ts)
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
+  erofs-utils   # disk-form layers are EROFS filesystems (src/image/erofs.ts); dump.erofs finds a file's blocks in tests
+  cryptsetup-bin   # veritysetup: the test that ingot's dm-verity trees are the ones it writes (src/image/verity.test.ts)
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()

@@ -16,6 +16,7 @@ export const verbs: Verb[] = [
       { flags: "--tag <NAME:VERSION>", description: "tag the image with this name and version instead of ingot.yaml's" },
       { flags: "--kernel <PATH|VERSION>", description: "boot this kernel (a file, or a release on this host) instead of the locked one" },
       { flags: "--locked", description: "refuse to build when any input would differ from ingot.lock (CI)" },
+      { flags: "--initrd", description: "layers as an initrd the guest unpacks into memory, instead of verified read-only disks" },
       JSON_OUTPUT,
     ],
     run: async (args: Parsed) => (await import("./build.ts")).buildVerb.run(args),

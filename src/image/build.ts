@@ -12,7 +12,8 @@ import { readElf } from "./elf.ts";
 import { moduleLoadOrder } from "./kernel.ts";
 import type { StoredKernel } from "./kernel-store.ts";
 import { layerKey } from "./layer-key.ts";
-import { APP_USER, type ImageInputs, imageLayers, type LayerPlan } from "./layer-plan.ts";
+import { APP_USER, type ImageInputs, imageLayers, type LayerFilesystem, type LayerForm, type LayerPlan } from "./layer-plan.ts";
+import { assertKernelBootsDisks } from "./kernel-features.ts";
 import { writeLayer } from "./layer-writer.ts";
 import { hostFile } from "./host-file.ts";
 import { defaultCmdline, type ImageManifest, type LayerDescriptor, MANIFEST_MEDIA_TYPE } from "./manifest.ts";
@@ -46,6 +47,10 @@ export interface BuildOptions {
   locked?: boolean;
   /** Re-resolve every input to what this host and the registry have now, ignoring the lock. */
   updateLock?: boolean;
+  /** How the layers reach the guest: read-only verified disks (the default) or an initrd. */
+  form?: LayerForm;
+  /** Disk-form layers' filesystem, LAYER_FILESYSTEM unless given (bench:disks compares them). */
+  filesystem?: LayerFilesystem;
   /** Progress lines for the user ("runtime: node 22.23.3 (from ingot.yaml runtime)"). */
   log?: (line: string) => void;
 }
@@ -77,11 +82,16 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
   const vault = options.vault ?? (await Vault.open());
   const pinned = await pinInputs(config, vault, options, log);
   const { gathered, lock, kernel } = pinned;
+  const form = options.form ?? "disk";
+  if (form === "disk") await assertKernelBootsDisks(vault, kernel).catch(async (error: unknown) => {
+    await gathered.cleanup();
+    throw error;
+  });
   const layers = [];
   let sbom: string;
   try {
     gathered.inputs.appEntries.push(...(await extraFiles(config)));
-    for (const plan of imageLayers(gathered.inputs)) layers.push(await layerOf(vault, plan, log));
+    for (const plan of imageLayers(gathered.inputs, form, options.filesystem)) layers.push(await layerOf(vault, plan, log));
     sbom = await vault.putJson(await imageSbom({ config, kernel, lock, owners: gathered.libraries.owners, inputs: gathered.inputs }));
   } finally {
     // The build script's staging copy is read while the layers are written and the SBOM lists the
@@ -89,7 +99,7 @@ export async function buildImage(dir: string, options: BuildOptions = {}): Promi
     await gathered.cleanup();
   }
 
-  const manifestKernel = { digest: kernel.digest, size: kernel.size, uncompressedSize: kernel.uncompressedSize, format: kernel.format, version: kernel.release, cmdline: defaultCmdline(config) };
+  const manifestKernel = { digest: kernel.digest, size: kernel.size, uncompressedSize: kernel.uncompressedSize, format: kernel.format, version: kernel.release, cmdline: defaultCmdline(config, form) };
   const manifest: ImageManifest = {
     mediaType: MANIFEST_MEDIA_TYPE,
     name, version,
@@ -261,9 +271,9 @@ async function layerOf(vault: Vault, plan: LayerPlan, log: (line: string) => voi
   const cached = await vault.cacheGet<LayerDescriptor>("layers", key);
   if (cached && (await isIntactLayer(vault, cached))) return { ...cached, cached: true };
   log(`layer ${plan.name}: compressing ${plan.entries.length} entries with ${plan.compression}`);
-  const written = await writeLayer(vault, plan.entries, plan.compression);
+  const written = await writeLayer(vault, plan);
   const files = await vault.putJson(plan.entries.map(fileIndexEntry));
-  const descriptor: LayerDescriptor = { name: plan.name, ...written, compression: plan.compression, files };
+  const descriptor: LayerDescriptor = { name: plan.name, ...written, compression: plan.compression, ...(plan.filesystem ? { filesystem: plan.filesystem } : {}), files };
   await vault.cacheSet("layers", key, descriptor);
   return { ...descriptor, cached: false };
 }

@@ -27,6 +27,8 @@ export interface StoredKernel extends KernelBlob {
  */
 export async function storeKernel(vault: Vault, kernel: Kernel): Promise<StoredKernel> {
   const blob = await kernelBlob(vault, kernel.path);
+  // Kept by the digest the record names, so a build can tell what the kernel supports (kernel-features.ts).
+  if (kernel.configPath) await vault.putFile(kernel.configPath);
   const known = await vault.cacheGet<StoredKernel>(RECORDS, blob.digest);
   if (known) return known;
   const stored: StoredKernel = {

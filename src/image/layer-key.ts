@@ -13,7 +13,7 @@ const LAYER_FORMAT = 1;
  */
 export async function layerKey(plan: LayerPlan): Promise<string> {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify([LAYER_FORMAT, plan.name, plan.compression]));
+  hash.update(JSON.stringify([LAYER_FORMAT, plan.name, plan.compression, ...(plan.filesystem ? [plan.filesystem] : [])]));
   for (const entry of plan.entries) {
     if (entry.type === "file") {
       const content = entry.source.kind === "bytes"

@@ -28,3 +28,16 @@ test("a node command whose script is not in the image is refused at build time, 
     assert.doesNotThrow(() => imageLayers(inputs([...command], [...paths])), command.join(" "));
   }
 });
+
+test("a disk-form base has no device node and sends the resolver's files to the writable /run", () => {
+  const [disk] = imageLayers(inputs(["node", "server.js"], ["/app/server.js"]), "disk");
+  const [initrd] = imageLayers(inputs(["node", "server.js"], ["/app/server.js"]), "initrd");
+  assert.equal(disk?.filesystem?.kind, "erofs");
+  assert.equal(initrd?.filesystem, undefined);
+  assert.ok(!disk!.entries.some((entry) => entry.type === "device"), "the kernel mounts devtmpfs before init runs");
+  assert.ok(initrd!.entries.some((entry) => entry.path === "/dev/console" && entry.type === "device"));
+  assert.deepEqual(disk!.entries.filter((entry) => entry.type === "symlink"), [
+    { type: "symlink", path: "/etc/hosts", target: "/run/hosts" },
+    { type: "symlink", path: "/etc/resolv.conf", target: "/run/resolv.conf" },
+  ]);
+});

@@ -1,5 +1,6 @@
 // What goes into each layer of an image, computed as plain data before anything is written.
-// The kernel unpacks the layers in order, so a later layer can add to the folders of an earlier one.
+// Later layers add to the folders of earlier ones: the kernel unpacks initrd layers in order, and
+// init stacks disk layers in one read-only overlay with the later ones on top.
 import type { AppConfig } from "../config/app-config.ts";
 import type { Compression } from "./compression.ts";
 import type { Entry } from "./cpio.ts";
@@ -7,9 +8,25 @@ import { assertEntryFile } from "./entry-file.ts";
 
 export type LayerName = "base" | "runtime" | "deps" | "app";
 
+/**
+ * How an image's layers reach the guest: "disk" (the default), each an EROFS filesystem under
+ * dm-verity on a read-only virtio disk, read on demand; "initrd", compressed cpio archives the
+ * kernel unpacks into memory at boot.
+ */
+export type LayerForm = "disk" | "initrd";
+
+/** A disk-form layer's filesystem. The compression inside it is the guest's to undo on every read. */
+export interface LayerFilesystem {
+  kind: "erofs";
+  compression: "none" | "lz4" | "lz4hc";
+}
+
 export interface LayerPlan {
   name: LayerName;
+  /** How the stored blob is compressed: for the disk form, on the host only (it is unpacked once per layer before booting). */
   compression: Compression;
+  /** Disk-form layers only. */
+  filesystem?: LayerFilesystem;
   entries: Entry[];
 }
 
@@ -53,28 +70,40 @@ export const APP_USER = { name: "app", uid: 1000, gid: 1000 };
 export const LAYER_COMPRESSION: Record<LayerName, Compression> = { base: "zstd-19", runtime: "xz", deps: "zstd-19", app: "zstd-19" };
 
 /**
+ * Disk-form layers are stored uncompressed inside: the stored blob is xz or zstd like an initrd
+ * layer's (the same size to keep and ship), and the guest reads plain blocks, with no decompression
+ * in an emulated CPU. Measured against lz4hc in docs/benchmarks.md.
+ */
+export const LAYER_FILESYSTEM: LayerFilesystem = { kind: "erofs", compression: "none" };
+
+/**
  * @example
  * imageLayers(inputs).map((layer) => layer.name); // ["base", "runtime", "app"]
  */
-export function imageLayers(inputs: ImageInputs): LayerPlan[] {
+export function imageLayers(inputs: ImageInputs, form: LayerForm = "disk", filesystem = LAYER_FILESYSTEM): LayerPlan[] {
   if (inputs.config.runtime.kind === "node") assertEntryFile(inputs.config.command, [...inputs.appEntries, ...inputs.dependencyEntries]);
+  const layer = (name: LayerName, entries: Entry[]): LayerPlan =>
+    ({ name, compression: LAYER_COMPRESSION[name], ...(form === "disk" ? { filesystem } : {}), entries });
   const layers: LayerPlan[] = [
-    { name: "base", compression: LAYER_COMPRESSION.base, entries: baseEntries(inputs) },
-    { name: "runtime", compression: LAYER_COMPRESSION.runtime, entries: withParents([...inputs.runtimeFiles, ...inputs.runtimeLibraries].map(hostFile)) },
-    { name: "deps", compression: LAYER_COMPRESSION.deps, entries: withParents([...inputs.dependencyEntries, ...inputs.dependencyLibraries.map(hostFile)]) },
-    { name: "app", compression: LAYER_COMPRESSION.app, entries: withParents([...inputs.appEntries, ...appConfigEntries(inputs.config)]) },
+    layer("base", baseEntries(inputs, form)),
+    layer("runtime", withParents([...inputs.runtimeFiles, ...inputs.runtimeLibraries].map(hostFile))),
+    layer("deps", withParents([...inputs.dependencyEntries, ...inputs.dependencyLibraries.map(hostFile)])),
+    layer("app", withParents([...inputs.appEntries, ...appConfigEntries(inputs.config)])),
   ];
-  return layers.filter((layer) => layer.entries.length > 0);
+  return layers.filter((plan) => plan.entries.length > 0);
 }
 
-function baseEntries(inputs: ImageInputs): Entry[] {
+function baseEntries(inputs: ImageInputs, form: LayerForm): Entry[] {
   const text = (path: string, content: string, mode = 0o644): Entry => ({ type: "file", path, mode, source: { kind: "bytes", data: Buffer.from(content) } });
   const { name, uid, gid } = APP_USER;
   return withParents([
     ...["/dev", "/proc", "/sys", "/run"].map((path): Entry => ({ type: "dir", path, mode: 0o755 })),
     { type: "dir", path: "/tmp", mode: 0o1777 },
-    // The kernel opens /dev/console for init's stdio before init can mount devtmpfs.
-    { type: "device", path: "/dev/console", mode: 0o600, kind: "char", major: 5, minor: 1 },
+    // The kernel opens /dev/console for init's stdio before init can mount devtmpfs; a disk-form
+    // guest's kernel mounts devtmpfs itself before init runs (DEVTMPFS_MOUNT), and its / is read-only.
+    ...(form === "initrd" ? [{ type: "device", path: "/dev/console", mode: 0o600, kind: "char", major: 5, minor: 1 } satisfies Entry] : []),
+    // init writes the resolver's files where the guest can write: /run, a tmpfs of root's.
+    ...(form === "disk" ? [{ type: "symlink", path: "/etc/resolv.conf", target: "/run/resolv.conf" }, { type: "symlink", path: "/etc/hosts", target: "/run/hosts" }] satisfies Entry[] : []),
     { type: "file", path: "/init", mode: 0o755, source: { kind: "host", path: inputs.init.realPath, size: inputs.init.size } },
     text("/etc/passwd", `root:x:0:0:root:/root:/nonexistent\n${name}:x:${uid}:${gid}:${name}:/tmp:/nonexistent\n`),
     text("/etc/group", `root:x:0:\n${name}:x:${gid}:\n`),

@@ -3,7 +3,8 @@ import type { AppConfig, Healthcheck, Outbound, RuntimeSpec } from "../config/ap
 import { type ForwardTarget, parseForwardTarget } from "../logs/forward/forward-target.ts";
 import type { Compression } from "./compression.ts";
 import type { KernelFormat } from "./kernel-blob.ts";
-import type { LayerName } from "./layer-plan.ts";
+import type { LayerFilesystem, LayerForm, LayerName } from "./layer-plan.ts";
+import type { VerityInfo } from "./verity.ts";
 
 export const MANIFEST_MEDIA_TYPE = "application/vnd.ingot.image.v1+json";
 
@@ -15,6 +16,10 @@ export interface LayerDescriptor {
   compression: Compression;
   /** Digest of the layer's file list ({path, type, mode, size}[]), for inspect and audit without unpacking. */
   files: string;
+  /** Disk-form layers: the filesystem the blob unpacks to (its dm-verity tree after it); absent for an initrd layer (cpio). */
+  filesystem?: LayerFilesystem;
+  /** Disk-form layers: what the guest checks every block it reads against. */
+  verity?: VerityInfo;
 }
 
 export interface ImageManifest {
@@ -71,12 +76,15 @@ export function logForwardTargets(manifest: Pick<ImageManifest, "logs" | "enviro
 }
 
 /**
- * Kernel arguments every instance gets; instance-specific ones (network, metadata) are added at boot.
+ * Kernel arguments every instance gets; instance-specific ones (network, metadata, a disk-form
+ * image's layer devices) are added at boot.
  * rootfstype=ramfs: the initramfs root is otherwise a tmpfs capped at half the memory, too small
  * for a ~125 MiB Node runtime in a 256 MiB instance ("Initramfs unpacking failed: write error").
+ * A disk-form image's root is its base layer, read-only, and the kernel runs /init from it.
  * cryptomgr.notests, no_timer_check, tsc=reliable, audit=0: skip self-tests, timer and clocksource
  * checks and auditing that cost a few hundred milliseconds of boot under software emulation.
  */
-export function defaultCmdline(config: AppConfig): string {
-  return ["console=ttyS0", "quiet", "panic=-1", "rootfstype=ramfs", "cryptomgr.notests", "no_timer_check", "tsc=reliable", "audit=0", `ingot.stop_timeout=${Math.ceil(config.stopTimeoutMs / 1000)}`].join(" ");
+export function defaultCmdline(config: AppConfig, form: LayerForm): string {
+  const root = form === "disk" ? ["rootfstype=erofs", "ro", "init=/init"] : ["rootfstype=ramfs"];
+  return ["console=ttyS0", "quiet", "panic=-1", ...root, "cryptomgr.notests", "no_timer_check", "tsc=reliable", "audit=0", `ingot.stop_timeout=${Math.ceil(config.stopTimeoutMs / 1000)}`].join(" ");
 }

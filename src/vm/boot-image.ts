@@ -10,8 +10,9 @@ import type { Closable, InstanceLogSink } from "../logs/instance-logs.ts";
 import type { ProcessIdentity } from "../process/process-identity.ts";
 import type { Vault } from "../vault/vault.ts";
 import { type PortReservation, reservePort } from "./port-reservations.ts";
-import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
+import { assertMemoryFits } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
+import { type GuestLayers, guestLayers } from "./guest-layers.ts";
 import { allowOutbound } from "./outbound-firewall.ts";
 import { detectAccelerator, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
@@ -87,13 +88,13 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   const reservations: PortReservation[] = [];
   const releasePorts = (): Promise<unknown> => Promise.all(reservations.map((reservation) => reservation.release()));
   let forwards: PortForward[];
-  let initrd: string;
+  let layers: GuestLayers;
   try {
     // The image's ports, and those `ingot run -p` publishes beyond them (only an image that declares no port has any).
     const guestPorts = [...new Set([...Object.values(manifest.ports), ...(options.hostPorts?.keys() ?? [])])];
     for (const guestPort of guestPorts) reservations.push(await reservePort(options.hostPorts?.get(guestPort)));
     forwards = guestPorts.map((guestPort, index) => ({ guestPort, hostPort: reservations[index]!.port }));
-    initrd = await assembleInitrd(vault, digest, manifest, initrdForm(manifest, memoryMiB));
+    layers = await guestLayers(vault, digest, manifest, memoryMiB);
   } catch (error) {
     await releasePorts();
     throw error;
@@ -131,8 +132,8 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
       guestEndpoints.push({ guestHost: METADATA_GUEST_ADDRESS.host, guestPort: METADATA_GUEST_ADDRESS.port, socket: endpoint.socketPath });
     }
     const vm = await startVm({
-      kernel: await kernelFile(vault, manifest.kernel), initrd,
-      cmdline: [manifest.kernel.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
+      kernel: await kernelFile(vault, manifest.kernel), ...layers,
+      cmdline: [manifest.kernel.cmdline, layers.cmdline, options.cmdline, ...metadataArgs].filter(Boolean).join(" "),
       cpus,
       memoryMiB,
       forwards, accelerator, qmpSocket,

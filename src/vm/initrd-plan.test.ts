@@ -45,3 +45,11 @@ test("an image's default memory: 256 MiB while it boots there with room, else wh
   assert.equal(defaultMemoryMiB(next), Math.ceil((needed + 96) / 64) * 64);
   assert.equal(defaultMemoryMiB(next) % 64, 0);
 });
+
+test("a disk-form image needs its kernel and the app's working set, not room for its layers", () => {
+  const verity = { algorithm: "sha256", rootHash: "a".repeat(64), dataBlocks: 1, hashBlocks: 0 };
+  const disk = { ...hello, layers: hello.layers.map((layer) => ({ ...layer, verity })) } as unknown as ImageManifest;
+  const kernelMiB = 16_222_208 / MiB + 34;
+  assert.equal(minimumMemoryMiB(disk), Math.ceil(kernelMiB + 64));
+  assert.ok(minimumMemoryMiB(disk) <= 128 && minimumMemoryMiB(hello) > 200, "the 124 MiB runtime stays on disk");
+});

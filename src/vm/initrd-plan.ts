@@ -2,6 +2,7 @@
 // memory, and per layer whether it is copied as stored, unpacked or recompressed on the host.
 // Numbers: bench/compression.md and docs/benchmarks.md.
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
+import { isDiskImage } from "./layer-disks.ts";
 
 /**
  * - "unpacked": large layers decompressed on the host, the guest only copies. Needs memory for the
@@ -74,13 +75,29 @@ function largeLayers(manifest: SizedImage): LayerDescriptor[] {
 export function memoryNeededMiB(manifest: SizedImage, form: InitrdForm): number {
   const peak = initrdPlan(manifest, form).reduce((sum, { layer, how }) =>
     sum + layer.uncompressedSize + (how === "copy" ? layer.size : layer.uncompressedSize * BOOT_RATIO[how]), 0);
-  const kernelMiB = manifest.kernel?.uncompressedSize === undefined ? UNRECORDED_KERNEL_MIB : manifest.kernel.uncompressedSize / MiB + KERNEL_OVERHEAD_MIB;
-  return Math.ceil(peak / MiB + kernelMiB);
+  return Math.ceil(peak / MiB + kernelMiB(manifest));
 }
 
-/** The least memory any form boots in: the compressed one. */
+/**
+ * What a disk-form guest needs besides its kernel: its layers stay on disk and are read into the
+ * page cache as used, which the kernel can drop again, so this is the app's own working set. Fitted
+ * to the measured floor of examples/hello (bench:disks, docs/benchmarks.md).
+ */
+const DISK_FORM_WORKING_SET_MIB = 64;
+
+/**
+ * The least memory an image boots in: for an initrd image, its compressed form; for a disk image,
+ * the kernel and the working set.
+ */
 export function minimumMemoryMiB(manifest: SizedImage): number {
+  if (isDiskImage(manifest)) {
+    return Math.ceil(kernelMiB(manifest) + DISK_FORM_WORKING_SET_MIB);
+  }
   return memoryNeededMiB(manifest, "compressed");
+}
+
+function kernelMiB(manifest: SizedImage): number {
+  return manifest.kernel?.uncompressedSize === undefined ? UNRECORDED_KERNEL_MIB : manifest.kernel.uncompressedSize / MiB + KERNEL_OVERHEAD_MIB;
 }
 
 /** An instance's memory when ingot.yaml sets none: what a small Node app serves in, with room to spare. */

@@ -10,6 +10,7 @@ import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
 import { IngotError } from "../errors.ts";
 import { initrdPlan, minimumMemoryMiB, type InitrdForm, type LayerTreatment } from "./initrd-plan.ts";
+import { isDiskImage } from "./layer-disks.ts";
 
 export { initrdForm, minimumMemoryMiB, type InitrdForm } from "./initrd-plan.ts";
 
@@ -20,7 +21,8 @@ export { initrdForm, minimumMemoryMiB, type InitrdForm } from "./initrd-plan.ts"
 export function assertMemoryFits(manifest: ImageManifest, memoryMiB: number): void {
   const neededMiB = minimumMemoryMiB(manifest);
   if (memoryMiB < neededMiB) {
-    throw new IngotError(`Cannot boot ${manifest.name}:${manifest.version} in ${memoryMiB} MiB as its initramfs needs at least ${neededMiB} MiB`, {
+    const what = isDiskImage(manifest) ? "its kernel and app need" : "its initramfs needs";
+    throw new IngotError(`Cannot boot ${manifest.name}:${manifest.version} in ${memoryMiB} MiB as ${what} at least ${neededMiB} MiB`, {
       code: "memory-too-small", hint: `Give it more memory: --memory ${Math.ceil(neededMiB / 64) * 64}M (or resources.memory in ingot.yaml)`,
     });
   }

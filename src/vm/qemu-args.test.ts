@@ -80,3 +80,16 @@ test("a missing QEMU is an error that says how to install it", async () => {
   assert.throws(() => QemuVm.start({ kernel: "/k", initrd: "/i", cmdline: "", cpus: 1, memoryMiB: 64, forwards: [], accelerator: "tcg" }, { binary: "qemu-system-nonexistent" }),
     (error: Error & { hint?: string }) => /is not installed/.test(error.message) && /apt-get install qemu-system-x86/.test(error.hint ?? ""));
 });
+
+test("a disk-form image's layers are read-only virtio disks in layer order, and no initrd", () => {
+  const disks: VmSpec = { kernel: "/vault/k", layerDisks: ["/vault/base.img", "/vault/run,time.img"], cmdline: "", cpus: 1, memoryMiB: 128, accelerator: "tcg", forwards: [] };
+  const drives = (args: string[]): string[] => args.flatMap((arg, index) => (args[index - 1] === "-drive" || args[index - 1] === "-device") && /layer/.test(arg) ? [arg] : []);
+  const args = qemuArgs(disks);
+  assert.ok(!args.includes("-initrd"));
+  assert.deepEqual(drives(args), [
+    "if=none,id=layer0,file=/vault/base.img,format=raw,readonly=on", "virtio-blk-pci,drive=layer0",
+    "if=none,id=layer1,file=/vault/run,,time.img,format=raw,readonly=on", "virtio-blk-pci,drive=layer1",
+  ]);
+  assert.deepEqual(drives(qemuArgs({ ...disks, user: { uid: 2113929300, gid: 2113929300, groups: [] } })).filter((_, index) => index % 2 === 0),
+    ["if=none,id=layer0,file=/proc/self/fd/4,format=raw,readonly=on", "if=none,id=layer1,file=/proc/self/fd/5,format=raw,readonly=on"], "inherited after the kernel");
+});

@@ -36,8 +36,18 @@ export interface QemuUser {
  */
 export const SANDBOX = "on,obsolete=deny,resourcecontrol=deny";
 
-/** Where a QEMU started as a QemuUser finds the kernel and initrd ingot opened for it (fd 3 and 4). */
-export const INHERITED_BOOT_FILES = { kernel: "/proc/self/fd/3", initrd: "/proc/self/fd/4" };
+/**
+ * The files QEMU boots from, in the order an unprivileged QEMU inherits them as descriptors 3, 4, …
+ * (ingot opens them: the vault may be in a folder only ingot's user can enter).
+ */
+export function bootFiles(spec: Pick<VmSpec, "kernel" | "initrd" | "layerDisks">): string[] {
+  return [spec.kernel, ...(spec.initrd ? [spec.initrd] : []), ...(spec.layerDisks ?? [])];
+}
+
+/** Where QEMU opens each boot file: its own path, or the descriptor it inherited. */
+function bootPaths(spec: VmSpec): string[] {
+  return bootFiles(spec).map((file, index) => (spec.user ? `/proc/self/fd/${3 + index}` : file));
+}
 
 /** A guest address (inside QEMU's user network) that leads to a unix socket on the host. */
 export interface GuestEndpoint {
@@ -50,7 +60,10 @@ export interface VmSpec {
   /** QEMU's machine type with its options, without the accelerator; DEFAULT_MACHINE unless given. */
   machine?: string;
   kernel: string;
-  initrd: string;
+  /** An initrd-form image's layers; absent for a disk-form image. */
+  initrd?: string;
+  /** A disk-form image's layers, in order: each a read-only virtio disk (vda, vdb, …). */
+  layerDisks?: string[];
   cmdline: string;
   cpus: number;
   memoryMiB: number;
@@ -67,7 +80,7 @@ export interface VmSpec {
   guestEndpoints?: GuestEndpoint[];
   /**
    * Who QEMU runs as. Given, setpriv drops to it before QEMU starts, and QEMU reads the kernel and
-   * initrd through descriptors ingot opened (INHERITED_BOOT_FILES), as the vault may be in a folder
+   * initrd through descriptors ingot opened (bootFiles), as the vault may be in a folder
    * only ingot's user can enter.
    */
   user?: QemuUser;
@@ -109,7 +122,10 @@ export function qemuArgs(spec: VmSpec): string[] {
       code: "outbound-needs-root", hint: "Run ingot as root, or set outbound: none in ingot.yaml",
     });
   }
-  const boot = spec.user ? INHERITED_BOOT_FILES : spec;
+  const [kernel, ...rest] = bootPaths(spec);
+  const initrd = spec.initrd ? rest.shift() : undefined;
+  // readonly=on: QEMU refuses any write; the guest's dm-verity then checks every block it reads.
+  const disks = rest.flatMap((path, index) => ["-drive", `if=none,id=layer${index},file=${path.replaceAll(",", ",,")},format=raw,readonly=on`, "-device", `virtio-blk-pci,drive=layer${index}`]);
   const hostfwd = spec.forwards.map((forward) => `,hostfwd=tcp:127.0.0.1:${forward.hostPort}-:${forward.guestPort}`).join("");
   // QEMU runs the cmd through /bin/sh for each connection; commas in option values are doubled.
   const guestfwd = (spec.guestEndpoints ?? [])
@@ -120,9 +136,10 @@ export function qemuArgs(spec: VmSpec): string[] {
     "-cpu", spec.accelerator === "kvm" ? "host" : "max",
     "-smp", String(spec.cpus),
     "-m", String(spec.memoryMiB),
-    "-kernel", boot.kernel,
-    "-initrd", boot.initrd,
+    "-kernel", kernel!,
+    ...(initrd ? ["-initrd", initrd] : []),
     "-append", spec.cmdline,
+    ...disks,
     // restrict=on: the guest reaches nothing on or beyond the host (10.0.2.2 is the host's loopback
     // otherwise: other instances, local databases) but the explicit forwards, metadata included.
     // restrict=off only for outbound internet, where the host firewall keeps the host out of reach.

@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { IngotError } from "../errors.ts";
-import { qemuCommand, type VmSpec } from "./qemu-args.ts";
+import { bootFiles, qemuCommand, type VmSpec } from "./qemu-args.ts";
 import { sendCtrlAltDel } from "./qmp.ts";
 import { VmConsole } from "./vm-console.ts";
 
@@ -85,14 +85,14 @@ export class QemuVm extends VmConsole {
 
 /**
  * Starts QEMU's command (qemuCommand, or a variant of it in a benchmark). An unprivileged QEMU reads
- * the kernel and initrd through descriptors 3 and 4 (INHERITED_BOOT_FILES), opened here.
+ * the kernel, initrd and layer disks through descriptors 3, 4, … (bootFiles), opened here.
  */
 export function spawnQemu(spec: VmSpec, [command, ...args]: string[], options: { stdio: ["ignore", "pipe" | "ignore" | number, "pipe" | "inherit" | number]; detached?: boolean }): ChildProcess {
-  const bootFiles = spec.user ? [openSync(spec.kernel, "r"), openSync(spec.initrd, "r")] : [];
+  const inherited = spec.user ? bootFiles(spec).map((file) => openSync(file, "r")) : [];
   try {
-    return spawn(command!, args, { ...options, stdio: [...options.stdio, ...bootFiles] });
+    return spawn(command!, args, { ...options, stdio: [...options.stdio, ...inherited] });
   } finally {
-    for (const fd of bootFiles) closeSync(fd);
+    for (const fd of inherited) closeSync(fd);
   }
 }
 
@@ -104,10 +104,10 @@ export function assertCanBoot(spec: VmSpec, binary: string): void {
   if (spec.guestEndpoints?.length && !onPath("socat")) {
     throw new IngotError("Cannot serve the instance its configuration and logs endpoints as socat is not installed", { code: "socat-missing", hint: "apt-get install socat (scripts/setup.sh installs it)" });
   }
-  if (spec.user) for (const file of [spec.kernel, spec.initrd]) assertWorldReadable(file);
+  if (spec.user) for (const file of bootFiles(spec)) assertWorldReadable(file);
 }
 
-/** An unprivileged QEMU opens the kernel and initrd through /proc/self/fd, which checks the file's own mode. */
+/** An unprivileged QEMU opens its boot files through /proc/self/fd, which checks the file's own mode. */
 function assertWorldReadable(file: string): void {
   if ((statSync(file).mode & 0o004) === 0) {
     throw new IngotError(`Cannot boot as QEMU's unprivileged user cannot read the boot file: ${file}`, {

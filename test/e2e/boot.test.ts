@@ -30,14 +30,17 @@ test("the example Node app boots ingot's own kernel and answers HTTP, as the unp
   assert.ok(booted.vm.console.some((line) => /modules: none/.test(line)), "a kernel without modules gets no module list");
 });
 
-test("an ELF program with its shared libraries boots the Debian cloud kernel with its virtio modules", async (t) => {
+test("an ELF program with its shared libraries boots the Debian cloud kernel with its virtio modules, from an initrd", async (t) => {
   const app = await tempDir("ingot-elf-");
   t.after(app.remove);
   execFileSync("gcc", ["-O2", "-o", join(app.path, "server"), "test/fixtures/http-server.c"]);
   await writeFile(join(app.path, "ingot.yaml"), "name: elf-server\nversion: 1.0.0\nruntime: elf\ncommand: [./server]\nports:\n  http: 8080\nresources:\n  memory: 128M\n");
   await copyFile("test/fixtures/http-server.c", join(app.path, "server.c"));
   const cloudKernel = await findKernel(undefined, { kernels: "/nonexistent", boot: "/boot" });
-  const built = await buildImage(app.path, { vault, kernel: cloudKernel.path });
+  // Its virtio, EROFS and dm-verity drivers are modules: verified disks need them built in.
+  await assert.rejects(buildImage(app.path, { vault, kernel: cloudKernel.path }), (error: Error & { code?: string }) =>
+    error.code === "kernel-lacks-disk-support" && /CONFIG_VIRTIO_BLK=y \(the layers' virtio disks\)/.test(error.message) && /CONFIG_DM_VERITY=y/.test(error.message) && /--initrd/.test(String((error as { hint?: string }).hint)));
+  const built = await buildImage(app.path, { vault, kernel: cloudKernel.path, form: "initrd" });
   assert.ok(built.layers.some((layer) => layer.name === "runtime"), "libc and the loader make a runtime layer");
   assert.equal(built.manifest.kernel.format, "vmlinux.xz", "the kernel is stored as vmlinux.xz and boots through PVH");
   const booted = await bootImage(vault, built.digest);

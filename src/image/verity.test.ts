@@ -1,0 +1,49 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { hasCommand, tempDir } from "../../test/helpers.ts";
+import { VERITY_BLOCK_BYTES, verityTable, verityTree } from "./verity.ts";
+
+const veritysetupMissing = !hasCommand("veritysetup") && process.env.CI !== "true" && "veritysetup is not installed (apt-get install cryptsetup-bin)";
+
+// Sizes around the tree's boundaries: one block (no tree), 128 data blocks (one hash block), 129
+// (two), 16385 (a third level).
+for (const blocks of [1, 2, 128, 129, 16385]) {
+  test(`the hash tree over ${blocks} blocks is the one veritysetup writes, byte for byte`, { skip: veritysetupMissing }, async () => {
+    const dir = await tempDir("ingot-verity-");
+    try {
+      const data = randomBytes(blocks * VERITY_BLOCK_BYTES);
+      const file = join(dir.path, "layer.img");
+      await writeFile(file, data);
+      const result = spawnSync("veritysetup", ["format", "--no-superblock", "--salt=-", `--hash-offset=${data.length}`, file, file], { encoding: "utf8" });
+      assert.equal(result.status, 0, result.stderr);
+      const theirs = /Root hash:\s+([0-9a-f]{64})/.exec(result.stdout)?.[1];
+      const ours = verityTree(data);
+      assert.equal(ours.rootHash, theirs);
+      assert.ok((await readFile(file)).subarray(data.length).equals(ours.tree), "the tree after the data");
+      assert.equal(ours.dataBlocks, blocks);
+    } finally {
+      await dir.remove();
+    }
+  });
+}
+
+test("any changed byte changes the root hash", () => {
+  const data = randomBytes(300 * VERITY_BLOCK_BYTES);
+  const before = verityTree(data).rootHash;
+  data[200 * VERITY_BLOCK_BYTES + 17]! ^= 1;
+  assert.notEqual(verityTree(data).rootHash, before);
+});
+
+test("data that is not whole 4 KiB blocks is refused", () => {
+  assert.throws(() => verityTree(Buffer.alloc(4097)), /not a positive number of 4 KiB blocks/);
+  assert.throws(() => verityTree(Buffer.alloc(0)), /not a positive number of 4 KiB blocks/);
+});
+
+test("the device-mapper table names the data and its tree on one device, tree after the data", () => {
+  const info = { algorithm: "sha256" as const, rootHash: "ab".repeat(32), dataBlocks: 256, hashBlocks: 3 };
+  assert.equal(verityTable(info, "/dev/vdb"), `0 2048 verity 1 /dev/vdb /dev/vdb 4096 4096 256 256 sha256 ${"ab".repeat(32)} -`);
+});

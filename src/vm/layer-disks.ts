@@ -1,0 +1,64 @@
+// A disk-form image's layers as the guest gets them: one raw file per layer (the EROFS filesystem
+// with its dm-verity tree), unpacked once from its blob into the vault's cache and shared read-only
+// by every instance, and the kernel arguments that check and stack them.
+import { spawn } from "node:child_process";
+import { compressors, type Compression } from "../image/compression.ts";
+import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
+import { verityTable } from "../image/verity.ts";
+import { IngotError } from "../errors.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** Whether the image's layers are verified disks (built by default) rather than an initrd. */
+export function isDiskImage(manifest: Pick<ImageManifest, "layers">): boolean {
+  return manifest.layers.length > 0 && manifest.layers.every((layer) => layer.verity !== undefined);
+}
+
+/** The guest's name for the i-th disk: QEMU numbers virtio disks in the order they are given. */
+export function layerDevice(index: number): string {
+  return `/dev/vd${String.fromCharCode("a".charCodeAt(0) + index)}`;
+}
+
+/**
+ * dm-mod.create sets up one verity device per layer before the kernel mounts its root: dm-0, the
+ * base layer, is that root (init runs from it); init stacks the others, named by ingot.layers, on
+ * it. A block that does not match its hash is an I/O error in the guest, whoever changed it.
+ *
+ * @example
+ * layerCmdline(manifest); // 'root=/dev/dm-0 dm-mod.create="base,,,ro,0 48 verity 1 /dev/vda …;runtime,,,ro,…" ingot.layers=runtime,app'
+ */
+export function layerCmdline(manifest: Pick<ImageManifest, "layers">): string {
+  const tables = manifest.layers.map((layer, index) => `${layer.name},,,ro,${verityTable(verityOf(layer), layerDevice(index))}`);
+  return [`root=/dev/dm-0`, `dm-mod.create="${tables.join(";")}"`, `ingot.layers=${manifest.layers.slice(1).map((layer) => layer.name).join(",")}`].join(" ");
+}
+
+function verityOf(layer: LayerDescriptor): NonNullable<LayerDescriptor["verity"]> {
+  if (!layer.verity) throw new IngotError(`Cannot boot layer ${layer.name} as a disk as it has no verity root hash`, { code: "layer-not-disk", hint: "Rebuild the image with this ingot" });
+  return layer.verity;
+}
+
+/**
+ * Verifies each layer's blob and returns its disk file, unpacked once per layer digest: an
+ * app-only change unpacks only the app layer.
+ *
+ * @example
+ * const disks = await layerDisks(vault, manifest); // ["/…/cache/layer-disks/…", …], in layer order
+ */
+export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "layers">): Promise<string[]> {
+  const disks = [];
+  for (const layer of manifest.layers) {
+    await vault.verifyBlob(layer.digest);
+    disks.push(await vault.cachedFile("layer-disks", layer.digest, "img", (temp) => unpack(vault, layer, temp)));
+  }
+  return disks;
+}
+
+async function unpack(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
+  const { command } = compressors[layer.compression as Compression];
+  const child = spawn("bash", ["-c", `set -o pipefail; ${command} -dc "$0" > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
+  const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
+  if (status !== 0) {
+    throw new IngotError(`Cannot unpack layer ${layer.name} (${layer.digest}) into its disk as ${command} failed`, {
+      code: "layer-disk-failed", hint: "Check the disk has room; apt-get install zstd xz-utils (scripts/setup.sh installs them)",
+    });
+  }
+}
