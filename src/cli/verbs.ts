@@ -56,7 +56,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "run", summary: "boot an image (or build and boot a folder) in the foreground; Ctrl-C stops it",
-    description: "The instance runs in environment dev unless --env, with that environment's configuration served to it by the metadata service. Prints the URL and a boot-to-healthy breakdown. An instance not healthy within healthcheck.startTimeout (120 s) is stopped and its last health answer shown (exit 1); one that cannot fetch its configuration powers off (exit 69). Ctrl-C stops it gracefully; otherwise ingot exits with the app's status.",
+    description: "The instance runs as environment dev unless --env says otherwise (ingot.yaml's values for it are baked in the image); the -e variables and the secrets reach it at boot through its own metadata endpoint, never the kernel command line. Prints the URL and a boot-to-healthy breakdown. An instance not healthy within healthcheck.startTimeout (120 s) is stopped and its last health answer shown (exit 1); one that cannot fetch its configuration powers off (exit 69). Ctrl-C stops it gracefully; otherwise ingot exits with the app's status.",
     arguments: [{ name: "<IMAGE|DIR>", description: "an image in the vault (NAME, NAME:VERSION, digest), or an app's folder to build first" }],
     options: [
       { flags: "-p, --publish <HOST:GUEST>", description: "forward host port HOST to the guest's declared port GUEST", repeatable: true },
