@@ -37,3 +37,19 @@ test("a new verb appears with its description, and pipes and tags cannot break t
   assert.ok(reference.includes("| `-x <V>` | x (repeatable) |"));
   assert.ok(!reference.includes("--no-"), "the hidden --no-json forms are not listed");
 });
+
+test("the README's command overview and examples name only verbs and options that exist", async () => {
+  const readme = await readFile("README.md", "utf8");
+  assert.ok(readme.includes("(docs/cli.md)"), "the README links the reference");
+  const overview = readme.split("\n## Commands\n")[1]?.split("\n## ")[0] ?? "";
+  const named = [...overview.matchAll(/^\| [^|]+ \| (.+) \|$/gm)].flatMap((row) => [...row[1]!.matchAll(/`([a-z-]+)`/g)].map((word) => word[1]!));
+  assert.ok(named.length >= verbs.length / 2, "the overview names the verbs");
+  for (const name of named) assert.ok(verbs.some((verb) => verb.name === name), `README names ${name}, which is no verb`);
+  const examples = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((block) => block[1]).join("");
+  for (const [, name, rest] of examples.matchAll(/^ingot ([a-z-]+)(.*?)(?:\s+#.*)?$/gm)) {
+    const verb = verbs.find((candidate) => candidate.name === name);
+    assert.ok(verb, `README runs ingot ${name}, which is no verb`);
+    const flags = verb.options.flatMap((option) => option.flags.split(/[ ,]+/).filter((word) => word.startsWith("-")));
+    for (const [flag] of rest!.matchAll(/(?<=\s)--?[a-z][\w-]*/g)) assert.ok(flags.includes(flag), `README runs ingot ${name} ${flag}, which it does not declare`);
+  }
+});
