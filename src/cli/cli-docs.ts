@@ -29,7 +29,7 @@ export function cliReference(verbs: Verb[] = declaredVerbs): string {
     "",
     "| command | what it does |",
     "| --- | --- |",
-    ...commands.map((command) => `| ${commandLink(command, verbs)} | ${cell(help.subcommandDescription(command))} |`),
+    ...commands.map((command) => `| ${commandLink(command, verbs, help)} | ${cell(help.subcommandDescription(command))} |`),
     "",
     "## Global options",
     "",
@@ -72,10 +72,10 @@ function verbSection(verb: Verb, program: Command, help: Help): string[] {
   ];
 }
 
-function commandLink(command: Command, verbs: Verb[]): string {
-  const term = `\`${command.name()}\``;
+function commandLink(command: Command, verbs: Verb[], help: Help): string {
   // The help command has no section of its own: it prints the sections' text.
-  return verbs.some((verb) => verb.name === command.name()) ? `[${term}](#ingot-${command.name()})` : `\`help [COMMAND]\``;
+  if (!verbs.some((verb) => verb.name === command.name())) return `\`${code(help.subcommandTerm(command))}\``;
+  return `[\`${command.name()}\`](#ingot-${command.name()})`;
 }
 
 function argumentTable(args: readonly Argument[]): string[] {
