@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option, type OutputConfiguration, type ParseOptionsResult } from "commander";
 import { IngotError } from "../errors.ts";
-import { booleanValues, parsedArgs } from "./args.ts";
+import { booleanValues, parsedArgs, type Parsed } from "./args.ts";
 import type { OptionSpec, Verb } from "./verb.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -28,23 +28,7 @@ class IngotCommand extends Command {
  */
 export async function runCli(argv: string[], verbs: Verb[], output: Pick<OutputConfiguration, "writeOut" | "writeErr"> = {}): Promise<number> {
   let status = 0;
-  const program = new IngotCommand("ingot")
-    .description("Cast an application into one immutable, minimal, bootable machine image")
-    .usage("<command> [options]")
-    .configureOutput({ ...output, outputError: () => {} })
-    .configureHelp({ showGlobalOptions: true })
-    .exitOverride((error) => { throw usageError(error, program); })
-    .version(version, "-V, --version", "print ingot's version")
-    .helpOption("-h, --help", "show this help")
-    .helpCommand("help [COMMAND]", "show a command's arguments and options")
-    .option("--verbose", "print stack traces with errors");
-  for (const verb of verbs) {
-    const command = program.command(verb.name).summary(verb.summary).description(verb.summary)
-      .exitOverride((error) => { throw usageError(error, command); })
-      .action(async () => { status = await verb.run(parsedArgs(command)); });
-    for (const argument of verb.arguments ?? []) command.argument(argument.name, argument.description);
-    for (const spec of verb.options) addOption(command, spec);
-  }
+  const program = cliProgram(verbs, async (verb, args) => { status = await verb.run(args); }, output);
   // `help NAME` of a NAME that is no verb: the unknown command's error and suggestion, not the whole help.
   const [first, name] = argv;
   const words = first === "help" && name !== undefined && !verbs.some((verb) => verb.name === name) ? [name] : argv;
@@ -56,6 +40,36 @@ export async function runCli(argv: string[], verbs: Verb[], output: Pick<OutputC
     // Help or the version, printed already; help for no command at all is a usage error.
     return error.exitCode === 0 ? 0 : 2;
   }
+}
+
+/**
+ * The program `ingot --help` describes: one command a verb, with its arguments and options, and
+ * the global options. runCli parses with it; docs/cli.md is rendered from it (cli-docs.ts).
+ *
+ * @example
+ * cliProgram(verbs).commands.map((command) => command.name()); // ["build", "lock", …]
+ */
+export function cliProgram(verbs: Verb[], run: (verb: Verb, args: Parsed) => Promise<void> = async () => {}, output: Pick<OutputConfiguration, "writeOut" | "writeErr"> = {}): Command {
+  // Before the commands: each copies its parent's output settings when it is made.
+  const program = new IngotCommand("ingot")
+    .description("Cast an application into one immutable, minimal, bootable machine image")
+    .usage("<command> [options]")
+    .configureOutput({ ...output, outputError: () => {} })
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride((error) => { throw usageError(error, program); })
+    .version(version, "-V, --version", "print ingot's version")
+    .helpOption("-h, --help", "show this help")
+    .helpCommand("help [COMMAND]", "show a command's arguments and options")
+    .option("--verbose", "print stack traces with errors");
+  for (const verb of verbs) {
+    // `ingot --help` lists the summary; `ingot VERB --help` adds what the verb does in full.
+    const command = program.command(verb.name).summary(verb.summary).description(verb.description ? `${verb.summary}\n\n${verb.description}` : verb.summary)
+      .exitOverride((error) => { throw usageError(error, command); })
+      .action(async () => run(verb, parsedArgs(command)));
+    for (const argument of verb.arguments ?? []) command.argument(argument.name, argument.description);
+    for (const spec of verb.options) addOption(command, spec);
+  }
+  return program;
 }
 
 function addOption(command: Command, spec: OptionSpec): void {

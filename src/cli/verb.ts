@@ -29,7 +29,10 @@ export interface ArgumentSpec {
  */
 export interface Verb {
   name: string;
+  /** One line: `ingot --help` lists it beside the name. */
   summary: string;
+  /** What the verb does beyond its summary, for `ingot VERB --help` and docs/cli.md; plain sentences. */
+  description?: string;
   arguments?: ArgumentSpec[];
   /** The words the first argument can be (`server status|stop`), for completion. */
   actions?: string[];

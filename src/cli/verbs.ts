@@ -11,6 +11,7 @@ const ENVIRONMENT: OptionSpec = { flags: "--env <NAME>", description: "the envir
 export const verbs: Verb[] = [
   {
     name: "build", summary: "build an image of the app in DIR",
+    description: "Builds from the inputs ingot.lock pins, and writes the lock when there is none or an input had to change (--locked refuses any change). An unchanged layer is reused, so a change to the app alone rebuilds only the app layer. Prints the image's reference, digest, layer sizes and build time.",
     arguments: [{ name: "[DIR]", description: "the app's folder, with its ingot.yaml (default: the current folder)" }],
     options: [
       { flags: "--tag <NAME:VERSION>", description: "tag the image with this name and version instead of ingot.yaml's" },
@@ -23,6 +24,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "lock", summary: "pin the app's inputs in DIR/ingot.lock",
+    description: "Pins every input (node, the kernel, init, the Debian packages the image's libraries come from) by digest without building; docs/lock.md.",
     arguments: [{ name: "[DIR]", description: "the app's folder, with its ingot.yaml (default: the current folder)" }],
     options: [{ flags: "--update", description: "re-resolve every input to what this host and the registry have now" }],
     run: async (args: Parsed) => (await import("./lock.ts")).lockVerb.run(args),
@@ -34,12 +36,14 @@ export const verbs: Verb[] = [
   },
   {
     name: "inspect", summary: "layers, largest files, SBOM, provenance and audit of an image",
+    description: "Shows the layers and their largest files, the runtime, kernel and command (with where the command came from), the SBOM (CycloneDX) with the locked inputs, the provenance and the audit record.",
     arguments: [{ name: "<IMAGE>", description: "NAME (its newest version), NAME:VERSION or a digest" }],
     options: [JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./inspect.ts")).inspectVerb.run(args),
   },
   {
     name: "kernel", summary: "list the kernels in the vault",
+    description: "Each kernel by digest, with the Debian source package it was built from.",
     arguments: [{ name: "[ls]", description: "list them (the default)" }],
     actions: ["ls"],
     options: [JSON_OUTPUT],
@@ -53,6 +57,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "run", summary: "boot an image (or build and boot a folder) in the foreground; Ctrl-C stops it",
+    description: "The instance runs as environment dev unless --env says otherwise (ingot.yaml's values for it are baked in the image); the -e variables and the secrets reach it at boot through its own metadata endpoint, never the kernel command line. Prints the URL and a boot-to-healthy breakdown. An instance not healthy within healthcheck.startTimeout (120 s) is stopped and its last health answer shown (exit 1); one that cannot fetch its configuration powers off (exit 69). Ctrl-C stops it gracefully; otherwise ingot exits with the app's status.",
     arguments: [{ name: "<IMAGE|DIR>", description: "an image in the vault (NAME, NAME:VERSION, digest), or an app's folder to build first" }],
     options: [
       { flags: "-p, --publish <HOST:GUEST>", description: "forward host port HOST to the guest's declared port GUEST", repeatable: true },
@@ -67,6 +72,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "deploy", summary: "deploy an image (or build and deploy a folder) to an environment: blue/green, rolling or a canary",
+    description: "Blue/green (the default) boots the new instances in parallel, waits until they are healthy and UP in the entry point, switches traffic in one act, then drains and stops the old ones. Rolling does it --batch at a time, never below capacity. A canary gives --percent of the requests to new instances (HAProxy weights) until deploy --promote or --abort, or ingot's judge decides with --auto. Any failure before the last switch leaves the old version serving (exit 1, with the reason and the failing instance's last console lines). A folder is built first. The first deploy to an environment starts its entry point; docs/deploy.md.",
     arguments: [{ name: "[IMAGE|DIR]", description: "an image in the vault (NAME, NAME:VERSION, digest), or an app's folder to build first" }],
     options: [
       ENVIRONMENT,
@@ -85,11 +91,13 @@ export const verbs: Verb[] = [
   },
   {
     name: "rollback", summary: "deploy the environment's previous image again, blue/green",
+    description: "Deploys, by digest from the vault, the environment's previous image whose deploy succeeded, or the one --to names.",
     options: [ENVIRONMENT, { flags: "--to <VERSION>", description: "the version (or digest) to go back to; default: the previous one that succeeded" }, JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./rollback.ts")).rollbackVerb.run(args),
   },
   {
     name: "promote", summary: "deploy the very image serving one environment to another, by digest",
+    description: "An image that never became healthy in --from is refused unless --force. Nothing is rebuilt: the digest serving --from is deployed to --to, whose instances get --to's configuration and secrets.",
     options: [
       { flags: "--from <NAME>", description: "the environment whose serving image is promoted", required: true },
       { flags: "--to <NAME>", description: "the environment it is deployed to", required: true },
@@ -100,6 +108,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "status", summary: "entry URL, image, config version and instances of each environment",
+    description: "Per environment: the entry URL, the serving image and config version, a deploy in progress, whether it is degraded (its image in a crash loop) and why, and each instance with its state, uptime and the entry point's view of its health.",
     options: [{ flags: "--env <NAME>", description: "only this environment" }, JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./status.ts")).statusVerb.run(args),
   },
@@ -110,6 +119,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "events", summary: "an environment's recorded events: deploy steps, instance changes, replacements; -f follows new ones",
+    description: "The newest events oldest first: deploy steps, instance state changes with their reason (a failure with its last console lines, indented), replacements, a crash loop; docs/deploy.md.",
     options: [
       ENVIRONMENT,
       { flags: "-n, --lines <N>", description: "how many of the newest events to print first (default 50)" },
@@ -120,6 +130,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "logs", summary: "the lines of instances, their consoles and entry points; -f follows new ones",
+    description: "The newest lines oldest first, with a colour per instance on a terminal; an app's JSON lines are read for their level. --usage reports the store instead of printing lines; docs/logs.md.",
     arguments: [{ name: "[IMAGE]", description: "only lines of this app (NAME or NAME:VERSION)" }],
     options: [
       { flags: "--env <NAME>", description: "only this environment" },
@@ -143,11 +154,13 @@ export const verbs: Verb[] = [
   },
   {
     name: "stop", summary: "drain and stop an environment's instances; its entry point then answers 503",
+    description: "The entry point stays on its port and answers 503 naming the environment; the next deploy starts instances again.",
     options: [ENVIRONMENT, JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./stop.ts")).stopVerb.run(args),
   },
   {
     name: "scale", summary: "keep an environment at N instances of the image it serves, or (--reset) at its image's number",
+    description: "Boots the missing instances until healthy and UP, or drains the extra ones out of the entry point and stops them. Refused during a deploy, for a stopped or never-deployed environment, and when the new instances would not fit in the host's memory; docs/deploy.md.",
     arguments: [{ name: "[N]", description: "the number of instances, 1 to 32; kept across deploys and restarts until --reset" }],
     options: [ENVIRONMENT, { flags: "--reset", description: "go back to the number the serving image's ingot.yaml says" }, JSON_OUTPUT],
     run: async (args: Parsed) => (await import("./scale.ts")).scaleVerb.run(args),
@@ -161,6 +174,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "config", summary: "set, unset or list an environment's runtime variables",
+    description: "The variables are versioned and reach the environment's instances on its next deploy; baked values in ingot.yaml are overridden by them, and secrets override both.",
     arguments: [
       { name: "<set|unset|ls>", description: "set KEY=VALUE …, unset KEY …, or ls" },
       { name: "[KEY=VALUE|KEY...]", description: "the variables to set or unset" },
@@ -171,6 +185,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "secret", summary: "set, remove or list an environment's secrets (the value on standard input)",
+    description: "A value never appears as an argument, in the image, on the kernel command line or in logs: it is read from standard input or --from-file, kept encrypted (AES-256-GCM) in the control plane's state and never shown again. Instances get it at boot from the metadata service.",
     arguments: [
       { name: "<set|rm|ls>", description: "set NAME (its value on standard input or --from-file), rm NAME, or ls" },
       { name: "[NAME]", description: "the secret's name" },
@@ -181,6 +196,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "server", summary: "run the control plane in the foreground, or show or stop it",
+    description: "The control plane keeps the state (SQLite), the entry points, the metadata service, the log store and the deploy engine. Other verbs start it in the background when it is not running and talk to it over a unix socket only its owner can open; its instances and entry points keep serving when it stops.",
     arguments: [{ name: "[status|stop]", description: "status tells whether it runs (exit 3 when not), stop stops it" }],
     actions: ["status", "stop"],
     options: [],
