@@ -37,6 +37,11 @@ export interface BootOptions {
   outbound?: Outbound;
   /** Where the instance's lines go: its app's, shipped by init to a log socket of its own, and its console's. */
   logs?: InstanceLogSink;
+  /**
+   * More guest addresses leading to host sockets (the environment's accessories, accessories.ts),
+   * and the groups QEMU needs to open them (a root ingot only).
+   */
+  accessories?: { endpoints: GuestEndpoint[]; groups: number[] };
 }
 
 export interface Instance<V = QemuVm> {
@@ -80,7 +85,8 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
   const accelerator = detectAccelerator();
-  const user = qemuUser(accelerator);
+  const drawn = qemuUser(accelerator);
+  const user = drawn && options.accessories?.groups.length ? { ...drawn, groups: [...drawn.groups, ...options.accessories.groups] } : drawn;
   // Before anything is reserved: refused here, nothing is left to undo.
   if (options.outbound === "internet") await allowOutbound(user, options.config?.instance ?? manifest.name);
   // Held until the instance is disposed of, so an instance booting beside this one never takes them.
@@ -114,7 +120,7 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   const metadataArgs = options.config
     ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
     : [];
-  const guestEndpoints: GuestEndpoint[] = [];
+  const guestEndpoints: GuestEndpoint[] = [...(options.accessories?.endpoints ?? [])];
   try {
     let config = options.config;
     if (config && options.logs) {

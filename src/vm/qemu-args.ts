@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import type { Outbound } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
+import { unprivilegedCommand } from "../process/unprivileged.ts";
 
 /** The id of the guest's one user network, which QMP names to change its forwards (qmp.ts). */
 export const NETDEV_ID = "net0";
@@ -90,11 +91,7 @@ export interface VmSpec {
  * qemuCommand(spec, "qemu-system-x86_64"); // ["setpriv", "--reuid", "2113929216", …, "--pdeathsig", "KILL", "--", "qemu-system-x86_64", …]
  */
 export function qemuCommand(spec: VmSpec, binary: string): string[] {
-  const user = spec.user
-    ? ["--reuid", String(spec.user.uid), "--regid", String(spec.user.gid), ...(spec.user.groups.length > 0 ? ["--groups", spec.user.groups.join(",")] : ["--clear-groups"])]
-    : [];
-  const dieWithIngot = spec.outlivesIngot ? [] : ["--pdeathsig", "KILL"];
-  return ["setpriv", ...user, "--no-new-privs", ...dieWithIngot, "--", binary, ...qemuArgs(spec)];
+  return unprivilegedCommand([binary, ...qemuArgs(spec)], { user: spec.user, dieWithParent: !spec.outlivesIngot });
 }
 
 /**
