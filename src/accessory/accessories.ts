@@ -58,7 +58,7 @@ export class Accessories {
   }
 
   /** Adds an accessory and starts it; one that exists with that kind is only started. */
-  add(environment: string, kind: string, name = "db"): Promise<AccessoryView> {
+  async add(environment: string, kind: string, name = "db"): Promise<AccessoryView> {
     const known = accessoryKind(kind);
     accessoryName(name);
     this.#environments.get(environment);
@@ -101,7 +101,7 @@ export class Accessories {
    * Stops it and forgets it, with its secret; its data stays (added again under the same name, it
    * serves it again) unless `deleteData`. Refused while instances that reach it run.
    */
-  remove(environment: string, name: string, options: { deleteData: boolean; runningInstances: number }): Promise<AccessoryView> {
+  async remove(environment: string, name: string, options: { deleteData: boolean; runningInstances: number }): Promise<AccessoryView> {
     return this.#serially(environment, name, async () => {
       const record = this.#get(environment, name);
       if (options.runningInstances > 0) {
