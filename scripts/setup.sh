@@ -15,6 +15,7 @@ packages=(
   rsyslog   # the log store's interoperability test and bench (test/logs-rsyslog.test.ts, bench/logs.ts); ingot runs its own rsyslogd
   rsyslog-gnutls openssl   # log forwarding over TLS, tested against rsyslog's gtls driver with certificates made by openssl (test/logs-forward.test.ts)
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
+  postgresql   # accessories: the PostgreSQL an environment's instances reach at DATABASE_URL (src/accessory/); ingot runs its own clusters, not the system service
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()

@@ -123,6 +123,15 @@ test("the server's start adopts a running PostgreSQL and starts a stopped one ag
   assert.notEqual(restarted.pid, first.pid);
   assert.match(lines.join("\n"), /^accessory db of dev: started \(pid \d+\)$/m);
   assert.equal(psql(added, password, "SELECT x FROM survives"), "1");
+
+  // While the server runs, one that dies is started again by the watch.
+  const stopWatching = accessories.watch(100);
+  t.after(stopWatching);
+  await stopPostgres({ pid: restarted.pid!, startTime: restarted.processStart! });
+  for (const deadline = Date.now() + 30_000; records.get("dev", "db")!.pid === restarted.pid && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.notEqual(records.get("dev", "db")!.pid, restarted.pid, "started again while the server runs");
+  stopWatching();
+  assert.equal(psql(added, password, "SELECT x FROM survives"), "1");
 });
 
 test("data from another major version is refused with what to do, and left as it was", { skip }, async (t) => {

@@ -51,6 +51,8 @@ export class Accessories {
   readonly #environments: Environments;
   /** One change at a time per accessory: a deploy's start and an `rm` must not cross. */
   readonly #busy = new Map<string, Promise<unknown>>();
+  /** The last reason each accessory could not start, by environment and name. */
+  readonly #failures = new Map<string, string>();
 
   constructor(private readonly state: StateDatabase, private readonly secrets: SecretStore, private readonly home: string, private readonly log: (line: string) => void = () => {}) {
     this.#records = new AccessoryRecords(state);
@@ -86,10 +88,34 @@ export class Accessories {
     for (const record of this.#records.list()) {
       const adopted = record.pid !== null && record.processStart !== null && (await isRunning({ pid: record.pid, startTime: record.processStart }));
       if (adopted) continue;
+      const key = `${record.environment}\0${record.name}`;
       await this.#serially(record.environment, record.name, () => this.#start(record))
-        .then(() => this.log(`accessory ${record.name} of ${record.environment}: started (pid ${this.#records.get(record.environment, record.name)?.pid})`))
-        .catch((error: unknown) => this.log(`accessory ${record.name} of ${record.environment}: cannot start: ${(error as Error).message}`));
+        .then(() => {
+          this.#failures.delete(key);
+          this.log(`accessory ${record.name} of ${record.environment}: started (pid ${this.#records.get(record.environment, record.name)?.pid})`);
+        })
+        .catch((error: unknown) => {
+          // Said once, not at every look of watch(): the same failure again is no news.
+          const message = (error as Error).message;
+          if (this.#failures.get(key) !== message) this.log(`accessory ${record.name} of ${record.environment}: cannot start: ${message}`);
+          this.#failures.set(key, message);
+        });
     }
+  }
+
+  /**
+   * Looks every `intervalMs` and starts again an accessory that is gone (killed, crashed, out of
+   * memory): instances of its environment reconnect, as they do after a restart. Returns the stop.
+   */
+  watch(intervalMs = 5_000): () => void {
+    let looking = false;
+    const timer = setInterval(() => {
+      if (looking) return;
+      looking = true;
+      void this.startAll().finally(() => { looking = false; });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async list(environment?: string): Promise<AccessoryView[]> {

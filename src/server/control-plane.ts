@@ -77,10 +77,12 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // server listens at once and its routes answer once it is done: a client waits for an answer
     // about the settled state, not for a server that seems not to start.
     let closed = false;
+    let stopWatchingAccessories = (): void => {};
     // Accessories first: the instances a recovery adopts or boots find their database up. One that
     // cannot start is logged and left (its deploys say why); the rest of the server goes on.
     const recovered = accessories.startAll().then(() => recover(engine, log)).then(() => {
       if (closed) return;
+      stopWatchingAccessories = accessories.watch();
       keeper.watch();
       engine.onSettled((environment) => void keeper.replenish(environment));
       healthWatch.start();
@@ -94,7 +96,7 @@ export async function openControlPlane(home: string, log: (line: string) => void
     const supervisor = superviseEntryPoints(engine, log);
     return {
       engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine, canaries), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs), ...accessoryRoutes(state, accessories, live)], recovered),
-      close: () => { closed = true; supervisor.close(); healthWatch.close(); canaries.close(); keeper.close(); void logService?.close(); state.close(); },
+      close: () => { closed = true; stopWatchingAccessories(); supervisor.close(); healthWatch.close(); canaries.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();
