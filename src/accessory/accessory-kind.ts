@@ -10,7 +10,7 @@ export type AccessoryKind = (typeof ACCESSORY_KINDS)[number];
 /** The first accessory of an environment answers the guest on PostgreSQL's own port; the next on the ports after. */
 export const FIRST_GUEST_PORT = 5432;
 
-const ACCESSORY_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+export const ACCESSORY_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /**
  * @example
