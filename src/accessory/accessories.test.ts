@@ -1,11 +1,11 @@
 // Against a real PostgreSQL (Debian's), no QEMU: what an accessory creates, refuses, keeps and deletes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { endAccessories } from "../../test/control-plane.ts";
-import { tempDir } from "../../test/helpers.ts";
+import { hasPostgres, tempDir } from "../../test/helpers.ts";
 import { IngotError } from "../errors.ts";
 import { AccessoryRecords } from "../state/accessories.ts";
 import { StateDatabase } from "../state/database.ts";
@@ -14,18 +14,11 @@ import { ConfigStore } from "../state/config-store.ts";
 import { Accessories } from "./accessories.ts";
 import { passwordOf } from "./accessory-kind.ts";
 import { findPostgres } from "./postgres-install.ts";
-import { stopPostgres } from "./postgres-process.ts";
+import { postgresUser, stopPostgres } from "./postgres-process.ts";
+import { unprivilegedCommand } from "../process/unprivileged.ts";
 
-const missing = ((): string | false => {
-  try {
-    findPostgres();
-    return false;
-  } catch {
-    return "missing: postgresql";
-  }
-})();
 // CI installs it (scripts/setup.sh): there a missing PostgreSQL fails these tests instead of skipping them.
-const skip = missing && process.env.CI !== "true" && missing;
+const skip = !hasPostgres() && process.env.CI !== "true" && "missing: postgresql";
 
 /** A home with its own state, and an end that stops what it started (by pid) and removes it. */
 async function accessoryHome(t: { after: (fn: () => Promise<void>) => void }): Promise<{ home: string; state: StateDatabase; secrets: SecretStore; accessories: Accessories }> {
@@ -150,4 +143,32 @@ test("data from another major version is refused with what to do, and left as it
   await writeFile(join(dataDir, "notes.txt"), "mine");
   await writeFile(join(dataDir, "PG_VERSION"), "");
   await assert.rejects(accessories.add("dev", "postgres"), refusedWith("accessory-data-foreign", /holds files but no PG_VERSION/));
+});
+
+test("a PostgreSQL serving the data with no record of it is adopted; a socket another one holds fails the start with PostgreSQL's reason", { skip }, async (t) => {
+  const { state, secrets, accessories } = await accessoryHome(t);
+  const added = await accessories.add("dev", "postgres");
+  const password = passwordOf(secrets.reveal("dev").values.DATABASE_URL!)!;
+  const records = new AccessoryRecords(state);
+  const serving = records.get("dev", "db")!;
+  // As if a server had been killed between the start and its record.
+  records.setProcess("dev", "db", null);
+  await accessories.ensure("dev");
+  assert.equal(records.get("dev", "db")!.pid, serving.pid, "adopted, not started twice");
+  assert.equal(psql(added, password, "SELECT 1"), "1");
+
+  // Another PostgreSQL's lock on the socket: PostgreSQL refuses, ingot says why. A process of
+  // PostgreSQL's user stands for the other one (a pid it may not signal would count as gone).
+  await accessories.remove("dev", "db", { deleteData: false, runningInstances: 0 });
+  const [program, ...args] = unprivilegedCommand(["sleep", "120"], { user: postgresUser(), dieWithParent: true });
+  const other = spawn(program!, args, { stdio: "ignore" });
+  t.after(() => { other.kill(); });
+  await mkdir(added.socketDir, { recursive: true });
+  await writeFile(join(added.socketDir, ".s.PGSQL.5432.lock"), `${other.pid}\n/elsewhere\n`);
+  await assert.rejects(accessories.add("dev", "postgres"), (error: unknown) => {
+    refusedWith("accessory-start-failed", /^Cannot start PostgreSQL as it exited; its log ends:\n.*lock file ".*\.s\.PGSQL\.5432\.lock" already exists/s)(error);
+    assert.match((error as IngotError).hint ?? "", /postgres\.log; the data is untouched$/);
+    return true;
+  });
+  assert.deepEqual((await accessories.list("dev")).map((accessory) => accessory.state), ["stopped"], "recorded, stopped, its data kept");
 });

@@ -1,7 +1,7 @@
 // Runs the plans of postgres-plan.ts: creates a cluster, checks a kept one, starts PostgreSQL as a
 // process of its own (it outlives ingot server, like QEMU and HAProxy) and stops it.
 import { execFileSync, spawn } from "node:child_process";
-import { chmod, chown, mkdir, open, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, open, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
 import { hasExited, isRunning, type ProcessIdentity, processStartTime } from "../process/process-identity.ts";
@@ -78,6 +78,10 @@ export async function prepareCluster(install: PostgresInstall, layout: PostgresL
 export async function startPostgres(install: PostgresInstall, layout: PostgresLayout, options: { socketDir: string; socketGid: number | null; user: QemuUser | undefined }): Promise<ProcessIdentity> {
   const { socketDir, socketGid, user } = options;
   await dataDirState(layout, install);
+  // Its own postmaster still serving with no record of it (a server killed between the start and
+  // the record): adopted, as PostgreSQL would refuse a second one on the data anyway.
+  const serving = await runningPostmaster(layout);
+  if (serving) return serving;
   // Only PostgreSQL's user writes here, and only the environment's QEMUs (its group) may enter.
   await mkdir(socketDir, { recursive: true, mode: 0o700 });
   if (user) await chown(socketDir, user.uid, socketGid ?? user.gid);
@@ -115,11 +119,23 @@ export async function logTail(layout: PostgresLayout, count: number): Promise<st
   return text.split("\n").filter(Boolean).slice(-count);
 }
 
+/**
+ * The postmaster serving this data directory, from its postmaster.pid, when it runs: its working
+ * directory is the data directory (a pid the kernel handed to another process since has another).
+ */
+export async function runningPostmaster(layout: PostgresLayout): Promise<ProcessIdentity | undefined> {
+  const pid = Number((await readFile(join(layout.dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const [cwd, dataDir, startTime] = await Promise.all([realpath(`/proc/${pid}/cwd`).catch(() => ""), realpath(layout.dataDir).catch(() => "-"), processStartTime(pid)]);
+  return cwd === dataDir && startTime ? { pid, startTime } : undefined;
+}
+
 async function waitReady(install: PostgresInstall, layout: PostgresLayout, socketDir: string, identity: ProcessIdentity): Promise<void> {
   const [program, ...args] = readyArgs(install.bindir, socketDir);
   for (const deadline = Date.now() + READY_TIMEOUT_MS; Date.now() < deadline; await sleep(200)) {
     if (await hasExited(identity)) throw await startFailure(layout, "it exited");
-    if (await exitCode(program!, args) === 0) return;
+    // Ready, and this one: another PostgreSQL answering on the socket is not ours starting.
+    if (await exitCode(program!, args) === 0 && (await runningPostmaster(layout))?.pid === identity.pid) return;
   }
   throw await startFailure(layout, `it did not accept connections within ${READY_TIMEOUT_MS / 1000} s`);
 }

@@ -9,22 +9,13 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AccessoryView } from "../../src/accessory/accessories.ts";
-import { findPostgres } from "../../src/accessory/postgres-install.ts";
 import { stopPostgres } from "../../src/accessory/postgres-process.ts";
 import { buildImage } from "../../src/image/build.ts";
 import { processStartTime } from "../../src/process/process-identity.ts";
 import { statusOf, testHome } from "../control-plane.ts";
-import { hasCommand, sharedTestVault, tempDir } from "../helpers.ts";
+import { hasCommand, hasPostgres, sharedTestVault, tempDir } from "../helpers.ts";
 
-const postgresMissing = ((): string | false => {
-  try {
-    findPostgres();
-    return false;
-  } catch {
-    return "postgresql";
-  }
-})();
-const missing = ["qemu-system-x86_64", "npm", "haproxy"].find((command) => !hasCommand(command)) ?? postgresMissing;
+const missing = ["qemu-system-x86_64", "npm", "haproxy"].find((command) => !hasCommand(command)) ?? (hasPostgres() ? false : "postgresql");
 // CI has all of them: there a missing one fails the test instead of skipping it.
 const skip = missing && process.env.CI !== "true" && `missing: ${missing}`;
 
