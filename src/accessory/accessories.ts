@@ -83,11 +83,11 @@ export class Accessories {
     for (const record of this.#records.list(environment)) await this.#serially(environment, record.name, () => this.#start(record));
   }
 
-  /** When the server starts: each accessory still running is adopted, any other started again (after a reboot, say). */
+  /** When the server starts (and at each look of watch()): each accessory still running is kept, any other started again (after a reboot, say). */
   async startAll(): Promise<void> {
     for (const record of this.#records.list()) {
-      const adopted = record.pid !== null && record.processStart !== null && (await isRunning({ pid: record.pid, startTime: record.processStart }));
-      if (adopted) continue;
+      const running = record.pid !== null && record.processStart !== null && (await isRunning({ pid: record.pid, startTime: record.processStart }));
+      if (running) continue;
       const key = `${record.environment}\0${record.name}`;
       await this.#serially(record.environment, record.name, () => this.#start(record))
         .then(() => {
