@@ -91,7 +91,9 @@ test("a PostgreSQL accessory of dev: the guest writes a row at DATABASE_URL, psq
   assert.deepEqual([db!.name, db!.kind, db!.state, db!.variable, db!.guestAddress], ["db", "postgres", "running", "DATABASE_URL", "10.0.2.102:5432"]);
   const secrets = await ingot("secret", "ls", "--env", "dev");
   assert.match(secrets.stdout, /^DATABASE_URL +\[secret\]/m, "its URL is a secret of dev");
-  const url = (await statusOf<{ entryUrl: string }>(ingot, "dev")).entryUrl;
+  const status = await statusOf<{ entryUrl: string; accessories: unknown[] }>(ingot, "dev");
+  assert.deepEqual(status.accessories, [{ name: "db", kind: "postgres", state: "running", variable: "DATABASE_URL" }], "ingot status shows it");
+  const url = status.entryUrl;
   const written = await notes(url, "POST", "written from the guest");
   assert.deepEqual(written, { notes: ["written from the guest"], host: "10.0.2.102:5432" });
 
