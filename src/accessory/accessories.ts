@@ -6,6 +6,7 @@ import { rm } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
 import { isRunning } from "../process/process-identity.ts";
 import { type AccessoryRecord, AccessoryRecords } from "../state/accessories.ts";
+import { ConfigStore } from "../state/config-store.ts";
 import type { StateDatabase } from "../state/database.ts";
 import { Environments } from "../state/environments.ts";
 import type { SecretStore } from "../state/secret-store.ts";
@@ -193,7 +194,7 @@ export class Accessories {
   /** A variable the user set already would make it a guess which database the app gets: refused. */
   #assertVariableFree(environment: string, name: string, variable: string): void {
     const asSecret = this.secrets.list(environment).some((secret) => secret.name === variable);
-    const asConfig = this.state.sqlite.prepare("SELECT 1 FROM config_entries WHERE environment = ? AND key = ?").get(environment, variable) !== undefined;
+    const asConfig = Object.hasOwn(new ConfigStore(this.state).snapshot(environment).values, variable);
     if (!asSecret && !asConfig) return;
     const [what, remove] = asSecret ? ["secret", "ingot secret rm"] : ["config key", "ingot config unset"];
     throw new IngotError(`Cannot add accessory ${name} to ${environment} as its URL would be ${variable}, which is already a ${what} there`, {
