@@ -11,7 +11,7 @@ import type { StateDatabase } from "../state/database.ts";
 import { Environments } from "../state/environments.ts";
 import type { SecretStore } from "../state/secret-store.ts";
 import { ACCESSORY_GUEST_HOST } from "../metadata/metadata-server.ts";
-import type { GuestEndpoint } from "../vm/qemu-args.ts";
+import type { GuestAccess } from "../vm/qemu-args.ts";
 import { QEMU_ID_BASE, QEMU_ID_COUNT } from "../vm/qemu-user.ts";
 import { runFolderBase } from "../vm/run-folder.ts";
 import { accessoryKind, accessoryName, accessoryVariable, databaseUrl, freeGuestPort, passwordOf } from "./accessory-kind.ts";
@@ -33,12 +33,6 @@ export interface AccessoryView {
   dataDir: string;
   logFile: string;
   createdMs: number;
-}
-
-/** What the environment's instances need to reach its accessories: guestfwds, and the group that opens their sockets. */
-export interface GuestAccess {
-  endpoints: GuestEndpoint[];
-  groups: number[];
 }
 
 /**

@@ -2,7 +2,7 @@
 // recorded. QEMU on this machine today; libvirt and a cloud later stand behind the same interface.
 import type { ImageManifest } from "../image/manifest.ts";
 import type { InstanceConfig } from "../metadata/instance-config.ts";
-import type { GuestEndpoint } from "../vm/qemu-args.ts";
+import type { GuestAccess } from "../vm/qemu-args.ts";
 import type { VmConsole } from "../vm/vm-console.ts";
 
 export interface InstanceSpec {
@@ -17,7 +17,7 @@ export interface InstanceSpec {
   /** Host ports asked for by guest port (ingot run -p); free ports are chosen for the others. */
   hostPorts?: Map<number, number>;
   /** The environment's accessories, reached from the guest (accessories.ts guestAccess). */
-  accessories?: { endpoints: GuestEndpoint[]; groups: number[] };
+  accessories?: GuestAccess;
 }
 
 /** Who an instance is: what its log lines are labelled with. */

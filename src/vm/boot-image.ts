@@ -13,7 +13,7 @@ import { type PortReservation, reservePort } from "./port-reservations.ts";
 import { assembleInitrd, assertMemoryFits, initrdForm } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { allowOutbound } from "./outbound-firewall.ts";
-import { detectAccelerator, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
+import { detectAccelerator, type GuestAccess, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
 import { DetachedVm } from "./detached-vm.ts";
 import { QemuVm } from "./qemu-vm.ts";
@@ -41,7 +41,7 @@ export interface BootOptions {
    * More guest addresses leading to host sockets (the environment's accessories, accessories.ts),
    * and the groups QEMU needs to open them (a root ingot only).
    */
-  accessories?: { endpoints: GuestEndpoint[]; groups: number[] };
+  accessories?: GuestAccess;
 }
 
 export interface Instance<V = QemuVm> {

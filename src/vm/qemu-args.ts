@@ -47,6 +47,12 @@ export interface GuestEndpoint {
   socket: string;
 }
 
+/** Guest endpoints beyond an instance's own (its environment's accessories), and the groups QEMU needs to open their sockets (a root ingot only). */
+export interface GuestAccess {
+  endpoints: GuestEndpoint[];
+  groups: number[];
+}
+
 export interface VmSpec {
   /** QEMU's machine type with its options, without the accelerator; DEFAULT_MACHINE unless given. */
   machine?: string;
