@@ -17,6 +17,7 @@ packages=(
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
   erofs-utils   # disk-form layers are EROFS filesystems (src/image/erofs.ts); dump.erofs finds a file's blocks in tests
   cryptsetup-bin   # veritysetup: the test that ingot's dm-verity trees are the ones it writes (src/image/verity.test.ts)
+  postgresql   # accessories: the PostgreSQL an environment's instances reach at DATABASE_URL (src/accessory/); ingot runs its own clusters, not the system service
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()

@@ -2,12 +2,14 @@
 // test images, the CLI run against it, and a cleanup that ends what that home started (instances
 // and entry points outlive the server by design, so stopping the server is not enough).
 import { execFile, execFileSync } from "node:child_process";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopPostgres } from "../src/accessory/postgres-process.ts";
 import { isHaproxyOf } from "../src/entry/haproxy-process.ts";
 import { isRunning } from "../src/process/process-identity.ts";
 import { serverPaths } from "../src/server/server-paths.ts";
+import { AccessoryRecords } from "../src/state/accessories.ts";
 import { StateDatabase } from "../src/state/database.ts";
 import { type EventRecord, EventLog } from "../src/state/events.ts";
 import { InstanceRecords } from "../src/state/instances.ts";
@@ -75,10 +77,24 @@ export async function endControlPlane(home: string): Promise<void> {
   } finally {
     state.close();
   }
+  await endAccessories(home);
   const entryRoot = join(serverPaths(home).dir, "entry");
   for (const environment of await readdir(entryRoot).catch(() => [] as string[])) {
     const record = await readFile(join(entryRoot, environment, "entry.json"), "utf8").then((text) => JSON.parse(text) as { pid: number; startTime: string }, () => undefined);
     if (record && (await isHaproxyOf(record.pid, join(entryRoot, environment, "haproxy.cfg"), record.startTime))) process.kill(record.pid, "SIGKILL");
+  }
+}
+
+/** Ends the home's accessories (PostgreSQL outlives the server by design), by their recorded pid, and removes their sockets' folders. */
+export async function endAccessories(home: string): Promise<void> {
+  const state = StateDatabase.open({ folder: join(home, "state") });
+  try {
+    for (const record of new AccessoryRecords(state).list()) {
+      if (record.pid !== null && record.processStart !== null) await stopPostgres({ pid: record.pid, startTime: record.processStart }, 10_000);
+      await rm(record.socketDir, { recursive: true, force: true });
+    }
+  } finally {
+    state.close();
   }
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findPostgres } from "../src/accessory/postgres-install.ts";
 import { buildImage } from "../src/image/build.ts";
 import type { ImageManifest } from "../src/image/manifest.ts";
 import { Vault } from "../src/vault/vault.ts";
@@ -17,6 +18,16 @@ import type { QemuVm } from "../src/vm/qemu-vm.ts";
 export function hasCommand(name: string): boolean {
   try {
     execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when PostgreSQL's server is installed where accessories look for it (a test that needs it fails under CI=true when it is not). */
+export function hasPostgres(): boolean {
+  try {
+    findPostgres();
     return true;
   } catch {
     return false;

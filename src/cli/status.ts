@@ -31,6 +31,7 @@ export const statusVerb = {
       if (status.capacity) console.log(`  ${describeCapacity(status.capacity)}`);
       if (status.degraded) console.log(printable(`  degraded: ${status.degraded.summary}; not replacing its instances until a deploy or ingot stop (ingot events --env ${status.name})`));
       if (status.canary) for (const line of canaryLines(status.name, status.canary)) console.log(printable(line));
+      if (status.accessories.length > 0) console.log(`  accessories: ${status.accessories.map((accessory) => `${accessory.name} (${accessory.kind}, ${accessory.state}, ${accessory.variable})`).join(", ")}`);
       if (status.instances.length === 0) continue;
       console.log(table([
         ["  ID", "STATE", "IMAGE", "UPTIME", "PORT", "ENTRY"],

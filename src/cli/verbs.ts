@@ -195,6 +195,23 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./secret.ts")).secretVerb.run(args),
   },
   {
+    name: "accessory", summary: "add, list, remove an environment's accessories (a PostgreSQL for dev), read their logs, run psql",
+    arguments: [
+      { name: "<add|ls|logs|psql|rm>", description: "add KIND, ls, logs NAME, psql NAME [-- PSQL-ARGS], or rm NAME" },
+      { name: "[KIND|NAME]", description: "add: the kind (postgres); logs, psql, rm: the accessory's name (db by default on add)" },
+      { name: "[PSQL-ARGS...]", description: "psql: arguments for psql after --, e.g. -- -c 'select 1'" },
+    ],
+    actions: ["add", "ls", "logs", "psql", "rm"],
+    options: [
+      { flags: "--env <NAME>", description: "the environment (ls: all of them when not given)" },
+      { flags: "--name <NAME>", description: "add: the accessory's name (default db, whose URL is DATABASE_URL; another name N gives N_DATABASE_URL)" },
+      { flags: "--delete-data", description: "rm: delete its data too (kept by default, and served again when it is added again)" },
+      { flags: "-n, --lines <N>", description: "logs: how many of the last lines (default 100)" },
+      JSON_OUTPUT,
+    ],
+    run: async (args: Parsed) => (await import("./accessory.ts")).accessoryVerb.run(args),
+  },
+  {
     name: "server", summary: "run the control plane in the foreground, or show or stop it",
     description: "The control plane keeps the state (SQLite), the entry points, the metadata service, the log store and the deploy engine. Other verbs start it in the background when it is not running and talk to it over a unix socket only its owner can open; its instances and entry points keep serving when it stops.",
     arguments: [{ name: "[status|stop]", description: "status tells whether it runs (exit 3 when not), stop stops it" }],

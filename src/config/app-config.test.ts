@@ -269,6 +269,21 @@ test("per-environment capacity, resources, entry port and timeouts are checked w
   assert.deepEqual(config.environments, { prod: { env: {}, instances: 3, memoryMiB: 1024, port: 8080, startTimeoutMs: 90_000, crashLoop: { windowMs: 600_000 } }, dev: { env: {} } });
 });
 
+test("an environment's accessories are name: kind, both checked with their paths, and kept in its settings", async (t) => {
+  const { problems } = await problemsOf({
+    "package.json": "{}",
+    "ingot.yaml": "name: x\nenvironments:\n  dev:\n    accessories:\n      db: mysql\n      Bad_Name: postgres\n  test:\n    accessories: postgres\n",
+  });
+  assert.match(problems["environments.dev.accessories.db"]!, /must be a known accessory kind \(postgres\), got "mysql"/);
+  assert.match(problems["environments.dev.accessories.Bad_Name"]!, /lowercase letter followed by/);
+  assert.match(problems["environments.test.accessories"]!, /mapping of name: kind/);
+
+  const dir = await appWith({ "package.json": "{}", "ingot.yaml": "name: x\ncommand: [node, a.js]\nenvironments:\n  dev:\n    accessories:\n      db: postgres\n  prod: {}\n" });
+  t.after(() => rm(dir, { recursive: true }));
+  const config = await loadAppConfig(dir);
+  assert.deepEqual(config.environments, { dev: { env: {}, accessories: { db: "postgres" } }, prod: { env: {} } }, "an environment without accessories has no key: its image keeps its digest");
+});
+
 test("a key named like an Object.prototype member (valueOf, constructor) is an unknown key, not a crash", async () => {
   const { problems } = await problemsOf({ "package.json": "{}", "ingot.yaml": "valueOf: {}\nconstructor: 1\nresources:\n  toString: 2\n" });
   assert.deepEqual(Object.keys(problems).sort(), ["constructor", "resources.toString", "valueOf"]);

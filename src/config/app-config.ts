@@ -51,6 +51,8 @@ export interface EnvironmentSettings {
   logs?: LogsSettings;
   /** Its crash-loop rule, each figure only when set (3 failures within 5 min by default). */
   crashLoop?: { failures?: number; windowMs?: number };
+  /** Services the control plane runs beside its instances, by name: { db: "postgres" } (docs/accessories.md). */
+  accessories?: Record<string, string>;
 }
 
 /** The app's configuration, normalized: every default filled in. */
@@ -166,7 +168,7 @@ export async function loadAppConfig(dir: string): Promise<AppConfig> {
 }
 
 interface RawLogs { forward?: string[] }
-interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound; logs?: RawLogs; crashLoop?: { failures?: number; window?: string } }
+interface RawEnvironment { env?: Record<string, unknown>; instances?: number; cpus?: number; memory?: string; port?: number; startTimeout?: string; drainTimeout?: string; outbound?: Outbound; logs?: RawLogs; crashLoop?: { failures?: number; window?: string }; accessories?: Record<string, string> }
 
 function logsSettings(raw: RawLogs): LogsSettings {
   return raw.forward === undefined ? {} : { forward: raw.forward };
@@ -188,6 +190,7 @@ function environmentSettings(raw: RawEnvironment): EnvironmentSettings {
       ...(raw.crashLoop.window === undefined ? {} : { windowMs: parseDuration(raw.crashLoop.window)! }),
     };
   }
+  if (raw.accessories !== undefined) settings.accessories = { ...raw.accessories };
   return settings;
 }
 

@@ -1,4 +1,5 @@
 // The keys of ingot.yaml. Each description is also the reference text in docs/config.md.
+import { ACCESSORY_KINDS, ACCESSORY_NAME } from "../accessory/accessory-kind.ts";
 import { parseForwardTarget } from "../logs/forward/forward-target.ts";
 import {
   type Check, type KeySpec, durationAtMost, integerBetween, isDuration, isEnvMap, isImageName, isImageVersion, isName,
@@ -67,6 +68,18 @@ const isFiles: Check = (value, path, problems) => {
   value.forEach((item, index) => (typeof item === "string" ? isString : fileEntry)(item, `${path}[${index}]`, problems));
 };
 
+/** name: kind, the name as `ingot accessory add --name` takes it (a path and a variable are made of it). */
+const isAccessories: Check = (value, path, problems) => {
+  if (!isPlainObject(value)) {
+    problems.push({ path, message: `must be a mapping of name: kind, got ${JSON.stringify(value)}`, hint: "For example accessories: {db: postgres}" });
+    return;
+  }
+  for (const [name, kind] of Object.entries(value)) {
+    if (!ACCESSORY_NAME.test(name)) problems.push({ path: `${path}.${name}`, message: "must be named with a lowercase letter followed by up to 31 lowercase letters, digits or dashes", hint: "For example db or analytics" });
+    if (!ACCESSORY_KINDS.some((known) => known === kind)) problems.push({ path: `${path}.${name}`, message: `must be a known accessory kind (${ACCESSORY_KINDS.join(", ")}), got ${JSON.stringify(kind)}`, hint: "For example accessories: {db: postgres}" });
+  }
+};
+
 const isOutbound: Check = (value, path, problems) => {
   if (value !== "none" && value !== "internet") problems.push({ path, message: `must be none or internet, got ${JSON.stringify(value)}` });
 };
@@ -113,6 +126,7 @@ const environment = mapping({
   outbound: { description: `${OUTBOUND_DESCRIPTION}; overrides the top-level outbound`, check: isOutbound },
   logs: { description: "{forward: [URL, …]}: this environment's log forward targets, replacing the top-level logs.forward ([] forwards nothing)", check: logs },
   crashLoop: { description: "{failures, window}: this many failures of the serving image within the window (default 3 within 5m) stop the replacing of its instances and mark the environment degraded until a deploy or ingot stop", check: crashLoop },
+  accessories: { description: `Services the control plane runs for this environment, name: kind (${ACCESSORY_KINDS.join(", ")}), e.g. {db: postgres}: a deploy adds and starts them; db's URL reaches the app as DATABASE_URL, another name N's as N_DATABASE_URL (see docs/accessories.md)`, check: isAccessories },
 });
 
 /** Every key ingot.yaml accepts. */
@@ -135,7 +149,7 @@ export const appKeys: Record<string, KeySpec> = {
   env: { description: "Environment variables baked for all environments (not INGOT_*; values as written, up to 32 KiB each)", check: isEnvMap },
   outbound: { description: OUTBOUND_DESCRIPTION, check: isOutbound },
   logs: { description: `{forward: [URL, …]}: where the control plane also sends every log line it stores, for each environment that sets no list of its own: ${FORWARD_URLS}`, check: logs },
-  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound, logs, crashLoop}", check: namedMap(environment) },
+  environments: { description: "Per environment settings: environments.<name>.{env, instances, cpus, memory, port, startTimeout, drainTimeout, outbound, logs, crashLoop, accessories}", check: namedMap(environment) },
 };
 
 export const validateAppConfig: Check = mapping(appKeys);

@@ -2,6 +2,7 @@
 // rolling or a canary's split) through the provider and the entry point, and records how it ended.
 // A canary stays running until it is promoted or aborted. One deploy per environment at a time
 // (the state refuses a second); progress goes out as typed events and into the event log.
+import type { Accessories } from "../accessory/accessories.ts";
 import { IngotError } from "../errors.ts";
 import type { EntryPoint } from "../entry/entry-point.ts";
 import { type EntryPoints, entryHealthcheck } from "../entry/entry-points.ts";
@@ -68,6 +69,8 @@ export interface EngineParts {
   secrets: SecretStore;
   entryPoints: EntryPoints;
   live: LiveInstances;
+  /** The environments' accessories: started before a deploy boots, reached by every instance it boots. */
+  accessories?: Accessories;
 }
 
 /**
@@ -115,6 +118,9 @@ export class DeployEngine {
     // The new instances boot beside blue, whose memory the host already counts as used; a rolling deploy boots a batch at a time.
     const atOnce = shape.kind === "canary" ? shape.instances : shape.batch;
     assertMemoryForInstances(`deploy ${manifest.name}:${manifest.version} to ${environment.name}`, { instances: atOnce, memoryMiB: settings.memoryMiB });
+    // Before the entry point starts and the configuration is read: an accessory ingot.yaml declares
+    // adds its URL as a secret, and one that cannot start (PostgreSQL not installed) refuses the deploy.
+    await this.parts.accessories?.ensure(environment.name, manifest.environments[environment.name]?.accessories);
     const entry = await this.#entryPoint(environment, manifest, settings, request.bindAddress);
     const config = environmentConfig(this.parts.state, this.parts.secrets, environment.name);
     const deployment = this.deployments.begin({
@@ -229,6 +235,7 @@ export class DeployEngine {
     return this.bootSlots.boot(() => this.parts.live.boot({
       id, environment, imageDigest: digest, manifest, cpus: settings.cpus, memoryMiB: settings.memoryMiB,
       config: instanceConfig({ instanceId: id, image: { name: manifest.name, version: manifest.version, digest }, platform: this.parts.live.platform, runtimeEnv: config.runtimeEnv, secrets: config.secrets }),
+      ...(this.parts.accessories ? { accessories: this.parts.accessories.guestAccess(environment) } : {}),
     }, { deployment: of.deployment }), { subscribe: (listener) => this.parts.live.subscribe(listener), healthyMs: settings.timeouts.healthyMs });
   }
 

@@ -18,6 +18,9 @@ export interface MetadataEndpoint {
 /** Where the guest reaches its log endpoint (logs.sock in its run folder) inside QEMU's user network. */
 export const LOGS_GUEST_ADDRESS = { host: "10.0.2.101", port: 601 };
 
+/** Where the guest reaches its environment's accessories (a PostgreSQL), one guest port each (accessory-kind.ts). */
+export const ACCESSORY_GUEST_HOST = "10.0.2.102";
+
 /**
  * Serves `GET /v1/config` → `{ "instance": "i-…", "logs": { "address": …, "app": … }, "env": { … } }`
  * (the contract in init/README.md).

@@ -2,6 +2,7 @@
 // recorded. QEMU on this machine today; libvirt and a cloud later stand behind the same interface.
 import type { ImageManifest } from "../image/manifest.ts";
 import type { InstanceConfig } from "../metadata/instance-config.ts";
+import type { GuestAccess } from "../vm/qemu-args.ts";
 import type { VmConsole } from "../vm/vm-console.ts";
 
 export interface InstanceSpec {
@@ -15,6 +16,8 @@ export interface InstanceSpec {
   memoryMiB: number;
   /** Host ports asked for by guest port (ingot run -p); free ports are chosen for the others. */
   hostPorts?: Map<number, number>;
+  /** The environment's accessories, reached from the guest (accessories.ts guestAccess). */
+  accessories?: GuestAccess;
 }
 
 /** Who an instance is: what its log lines are labelled with. */

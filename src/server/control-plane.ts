@@ -2,6 +2,7 @@
 // instances, the entry points and the deploy engine, and the API routes over them. Starting it
 // adopts what the last server left running before the API answers.
 import { join } from "node:path";
+import { Accessories } from "../accessory/accessories.ts";
 import { CanaryWatch } from "../deploy/canary-watch.ts";
 import { DeployEngine } from "../deploy/deploy-engine.ts";
 import { CapacityKeeper } from "../deploy/capacity-keeper.ts";
@@ -20,6 +21,7 @@ import { forwardingFor } from "../logs/forward/log-forwarding.ts";
 import { logForwardTargets } from "../image/manifest.ts";
 import { SecretStore } from "../state/secret-store.ts";
 import { Vault } from "../vault/vault.ts";
+import { accessoryRoutes } from "./accessory-routes.ts";
 import type { Route } from "./control-server.ts";
 import { deployRoutes } from "./deploy-routes.ts";
 import { environmentRoutes } from "./environment-routes.ts";
@@ -66,7 +68,8 @@ export async function openControlPlane(home: string, log: (line: string) => void
     running.live = live;
     // A deploy or a replacement may bring an image that forwards elsewhere.
     live.subscribe(() => forwarding.refresh());
-    const engine = new DeployEngine({ state, vault, secrets, entryPoints, live });
+    const accessories = new Accessories(state, secrets, home, log);
+    const engine = new DeployEngine({ state, vault, secrets, entryPoints, live, accessories });
     const keeper = new CapacityKeeper(engine, log);
     const canaries = new CanaryWatch(engine, logService?.store, log);
     const healthWatch = new HealthWatch(live, (environment) => entryPoints.get(environment), (environment) => engine.deployments.running(environment) !== undefined, log);
@@ -74,8 +77,12 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // server listens at once and its routes answer once it is done: a client waits for an answer
     // about the settled state, not for a server that seems not to start.
     let closed = false;
-    const recovered = recover(engine, log).then(() => {
+    let stopWatchingAccessories = (): void => {};
+    // Accessories first: the instances a recovery adopts or boots find their database up. One that
+    // cannot start is logged and left (its deploys say why); the rest of the server goes on.
+    const recovered = accessories.startAll().then(() => recover(engine, log)).then(() => {
       if (closed) return;
+      stopWatchingAccessories = accessories.watch();
       keeper.watch();
       engine.onSettled((environment) => void keeper.replenish(environment));
       healthWatch.start();
@@ -88,8 +95,8 @@ export async function openControlPlane(home: string, log: (line: string) => void
     // that restores a gone one and a look that finds it gone share one start again).
     const supervisor = superviseEntryPoints(engine, log);
     return {
-      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine, canaries), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs)], recovered),
-      close: () => { closed = true; supervisor.close(); healthWatch.close(); canaries.close(); keeper.close(); void logService?.close(); state.close(); },
+      engine, logs: logService, routes: afterRecovery([...environmentRoutes(state), ...deployRoutes(engine, canaries), ...scaleRoutes(engine, keeper), ...eventRoutes(engine.events, engine.environments), ...logRoutes(logs), ...accessoryRoutes(state, accessories, live)], recovered),
+      close: () => { closed = true; stopWatchingAccessories(); supervisor.close(); healthWatch.close(); canaries.close(); keeper.close(); void logService?.close(); state.close(); },
     };
   } catch (error) {
     await logService?.close();

@@ -2,6 +2,7 @@
 // the configuration version it was deployed with, a running deploy, and each instance with its
 // state, uptime and health as the entry point sees it. Read from the state, the live instances and
 // HAProxy; nothing is changed.
+import type { AccessoryView } from "../accessory/accessories.ts";
 import type { CanaryView } from "../deploy/canary-watch.ts";
 import type { DeployEngine } from "../deploy/deploy-engine.ts";
 import { urlOf } from "../deploy/deploy-engine.ts";
@@ -41,6 +42,8 @@ export interface EnvironmentStatus {
   capacity: Capacity | null;
   /** A running canary: its share, and both versions' requests, 5xx and p95 since the split. */
   canary: CanaryView | null;
+  /** Its accessories (docs/accessories.md): name, kind, whether it runs, the variable the app reads. */
+  accessories: Pick<AccessoryView, "name" | "kind" | "state" | "variable">[];
   instances: InstanceStatus[];
 }
 
@@ -68,6 +71,7 @@ export async function environmentStatus(engine: DeployEngine, only?: string, can
       degraded: environment.degraded ? { ...environment.degraded, summary: degradedSummary(environment.degraded) } : null,
       capacity: manifest ? capacity(environment, deploySettings(manifest, environment.name)) : null,
       canary: (await canaries?.view(environment.name)) ?? null,
+      accessories: ((await engine.parts.accessories?.list(environment.name)) ?? []).map(({ name, kind, state, variable }) => ({ name, kind, state, variable })),
       instances: engine.parts.live.in(environment.name).map((instance) => {
         const record = records.get(instance.id);
         const server = servers.find((candidate) => candidate.name === instance.id);

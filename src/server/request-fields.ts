@@ -23,3 +23,12 @@ export function optional<K extends string>(body: unknown, field: K): Partial<Rec
   if (value === undefined || value === null) return {};
   return { [field]: text(body, field) } as Partial<Record<K, string>>;
 }
+
+/** A list of strings, in order, repeats kept (a command's arguments). */
+export function list(body: unknown, field: string): string[] {
+  const value = (body as Record<string, unknown> | undefined)?.[field];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+    throw new IngotError(`Cannot use the request as ${field} is not a list of strings`, { code: "api-bad-request", hint: "Use the ingot CLI" });
+  }
+  return value as string[];
+}

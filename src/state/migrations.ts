@@ -161,4 +161,30 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE environments ADD COLUMN desired_instances INTEGER CHECK (desired_instances IS NULL OR desired_instances >= 1);
     `,
   },
+  {
+    version: 7,
+    name: "accessories",
+    sql: `
+      -- A service the control plane runs beside an environment's instances (a PostgreSQL for dev):
+      -- its kind, the variable its URL reaches the app as (kept as a secret of the environment, which
+      -- ingot secret set|rm then refuse to touch), the guest port its QEMU guestfwd answers on, its
+      -- socket folder and the group that may enter it, and the process that serves it, adopted by a
+      -- restarted server when its pid and start time still match.
+      CREATE TABLE accessories (
+        environment TEXT NOT NULL REFERENCES environments(name),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        variable TEXT NOT NULL,
+        guest_port INTEGER NOT NULL,
+        socket_dir TEXT NOT NULL,
+        socket_gid INTEGER,
+        pid INTEGER,
+        process_start TEXT,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (environment, name),
+        UNIQUE (environment, variable),
+        UNIQUE (environment, guest_port)
+      ) STRICT;
+    `,
+  },
 ];

@@ -72,3 +72,16 @@ export function assertNameFree(state: StateDatabase, environment: string, name: 
     hint: `Remove it first (${remove} --env ${environment} ${name}); one name is one environment variable`,
   });
 }
+
+/**
+ * Refuses to set or remove by hand a secret an accessory provides (its URL, with the password it
+ * generated): the app would lose its database without a word, and the password would be gone.
+ */
+export function assertNotAccessoryVariable(state: StateDatabase, environment: string, name: string): void {
+  const accessory = state.sqlite.prepare<[string, string], { name: string }>("SELECT name FROM accessories WHERE environment = ? AND variable = ?").get(environment, name);
+  if (!accessory) return;
+  throw new IngotError(`Cannot change the secret ${name} of environment ${environment} as its accessory ${accessory.name} provides it`, {
+    code: "variable-accessory-owned",
+    hint: `To use another database here, remove the accessory first (ingot accessory rm ${accessory.name} --env ${environment}; its data is kept), then set ${name}`,
+  });
+}

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { IngotError } from "../errors.ts";
 import type { StateDatabase } from "./database.ts";
 import { Environments } from "./environments.ts";
-import { assertNameFree, variableName, variableValue } from "./names.ts";
+import { assertNameFree, assertNotAccessoryVariable, variableName, variableValue } from "./names.ts";
 import { loadSecretKey } from "./secret-key.ts";
 
 export interface SecretListing {
@@ -36,13 +36,17 @@ export class SecretStore {
     this.#keyFile = options.keyFile ?? join(state.folder, "secret.key");
   }
 
-  /** Encrypts and stores a secret; returns the environment's config version afterwards. */
-  set(environment: string, name: string, value: string): number {
+  /**
+   * Encrypts and stores a secret; returns the environment's config version afterwards. A secret an
+   * accessory provides is refused unless `byAccessory` (the accessory setting its own URL).
+   */
+  set(environment: string, name: string, value: string, options: { byAccessory?: boolean } = {}): number {
     variableName(name, "secret name");
     this.#environments.get(environment);
     const sealed = this.#seal(environment, name, variableValue(name, value));
     return this.state.transaction(() => {
       assertNameFree(this.state, environment, name, "config");
+      if (!options.byAccessory) assertNotAccessoryVariable(this.state, environment, name);
       const version = this.#environments.bumpConfigVersion(environment);
       this.state.sqlite.prepare("INSERT INTO secrets (environment, name, nonce, ciphertext, auth_tag, version) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, auth_tag = excluded.auth_tag, version = excluded.version")
         .run(environment, name, sealed.nonce, sealed.ciphertext, sealed.auth_tag, version);
@@ -50,10 +54,11 @@ export class SecretStore {
     });
   }
 
-  /** Removes a secret; returns the environment's config version afterwards. */
-  remove(environment: string, name: string): number {
+  /** Removes a secret; returns the environment's config version afterwards. `byAccessory` as for set. */
+  remove(environment: string, name: string, options: { byAccessory?: boolean } = {}): number {
     return this.state.transaction(() => {
       this.#environments.get(environment);
+      if (!options.byAccessory) assertNotAccessoryVariable(this.state, environment, name);
       if (this.state.sqlite.prepare("DELETE FROM secrets WHERE environment = ? AND name = ?").run(environment, name).changes === 0) {
         throw new IngotError(`Cannot remove secret ${name} from environment ${environment} as it does not exist`, {
           code: "secret-unknown",

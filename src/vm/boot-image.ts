@@ -14,7 +14,7 @@ import { assertMemoryFits } from "./initrd.ts";
 import { kernelFile } from "./kernel-file.ts";
 import { type GuestLayers, guestLayers } from "./guest-layers.ts";
 import { allowOutbound } from "./outbound-firewall.ts";
-import { detectAccelerator, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
+import { detectAccelerator, type GuestAccess, type GuestEndpoint, type PortForward, type VmSpec } from "./qemu-args.ts";
 import { qemuUser } from "./qemu-user.ts";
 import { DetachedVm } from "./detached-vm.ts";
 import { QemuVm } from "./qemu-vm.ts";
@@ -38,6 +38,11 @@ export interface BootOptions {
   outbound?: Outbound;
   /** Where the instance's lines go: its app's, shipped by init to a log socket of its own, and its console's. */
   logs?: InstanceLogSink;
+  /**
+   * More guest addresses leading to host sockets (the environment's accessories, accessories.ts),
+   * and the groups QEMU needs to open them (a root ingot only).
+   */
+  accessories?: GuestAccess;
 }
 
 export interface Instance<V = QemuVm> {
@@ -81,7 +86,8 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   assertResources({ cpus, memoryMiB });
   assertMemoryFits(manifest, memoryMiB);
   const accelerator = detectAccelerator();
-  const user = qemuUser(accelerator);
+  const drawn = qemuUser(accelerator);
+  const user = drawn && options.accessories?.groups.length ? { ...drawn, groups: [...drawn.groups, ...options.accessories.groups] } : drawn;
   // Before anything is reserved: refused here, nothing is left to undo.
   if (options.outbound === "internet") await allowOutbound(user, options.config?.instance ?? manifest.name);
   // Held until the instance is disposed of, so an instance booting beside this one never takes them.
@@ -115,7 +121,7 @@ async function bootWith<V extends VmConsole>(vault: Vault, digest: string, manif
   const metadataArgs = options.config
     ? [`ingot.metadata=${METADATA_GUEST_ADDRESS.host}:${METADATA_GUEST_ADDRESS.port}`, options.metadataTimeoutS ? `ingot.metadata_timeout=${options.metadataTimeoutS}` : ""]
     : [];
-  const guestEndpoints: GuestEndpoint[] = [];
+  const guestEndpoints: GuestEndpoint[] = [...(options.accessories?.endpoints ?? [])];
   try {
     let config = options.config;
     if (config && options.logs) {

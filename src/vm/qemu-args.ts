@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import type { Outbound } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
+import { unprivilegedCommand } from "../process/unprivileged.ts";
 
 /** The id of the guest's one user network, which QMP names to change its forwards (qmp.ts). */
 export const NETDEV_ID = "net0";
@@ -56,6 +57,12 @@ export interface GuestEndpoint {
   socket: string;
 }
 
+/** Guest endpoints beyond an instance's own (its environment's accessories), and the groups QEMU needs to open their sockets (a root ingot only). */
+export interface GuestAccess {
+  endpoints: GuestEndpoint[];
+  groups: number[];
+}
+
 export interface VmSpec {
   /** QEMU's machine type with its options, without the accelerator; DEFAULT_MACHINE unless given. */
   machine?: string;
@@ -103,11 +110,7 @@ export interface VmSpec {
  * qemuCommand(spec, "qemu-system-x86_64"); // ["setpriv", "--reuid", "2113929216", …, "--pdeathsig", "KILL", "--", "qemu-system-x86_64", …]
  */
 export function qemuCommand(spec: VmSpec, binary: string): string[] {
-  const user = spec.user
-    ? ["--reuid", String(spec.user.uid), "--regid", String(spec.user.gid), ...(spec.user.groups.length > 0 ? ["--groups", spec.user.groups.join(",")] : ["--clear-groups"])]
-    : [];
-  const dieWithIngot = spec.outlivesIngot ? [] : ["--pdeathsig", "KILL"];
-  return ["setpriv", ...user, "--no-new-privs", ...dieWithIngot, "--", binary, ...qemuArgs(spec)];
+  return unprivilegedCommand([binary, ...qemuArgs(spec)], { user: spec.user, dieWithParent: !spec.outlivesIngot });
 }
 
 /**

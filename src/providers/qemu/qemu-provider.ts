@@ -38,6 +38,7 @@ export class QemuProvider implements Provider {
       outbound: environmentOutbound(spec.manifest, spec.environment),
       ...(this.options.logs ? { logs: this.#logSink(spec) } : {}),
       ...(spec.hostPorts ? { hostPorts: spec.hostPorts } : {}),
+      ...(spec.accessories ? { accessories: spec.accessories } : {}),
     };
     if (this.options.outlivesIngot) {
       const instance = await bootDetachedImage(this.vault, spec.imageDigest, spec.manifest, options);
