@@ -15,7 +15,7 @@ import { registerSessions } from "./session.js";
 export async function buildApp(config: NotesConfig, db: Kysely<NotesDatabase>, schema: SchemaState, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger, logController: new RequestLog(), trustProxy: true });
   await app.register(formBody);
-  await registerSessions(app, config.sessionKey);
+  registerSessions(app, config.sessionKey);
   healthRoutes(app, db, schema);
   pageRoutes(app, db, schema, config.environment);
   apiRoutes(app, db, schema);

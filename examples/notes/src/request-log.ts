@@ -11,9 +11,10 @@ export class RequestLog extends LogController {
     const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: ms, err: error ?? undefined };
     const message = `${request.method} ${request.url} ${reply.statusCode} ${ms}ms`;
     if (error) reply.log.error(fields, message);
-    // A 503 was chosen by a handler that logged why; a failing health check is worth a warning.
-    else if (reply.statusCode >= 500) reply.log.warn(fields, message);
+    // The health route says itself why it failed, once the app was ready (routes/health.ts).
     else if (request.url === "/health") reply.log.debug(fields, message);
+    // A 503 was chosen by a handler that logged why.
+    else if (reply.statusCode >= 500) reply.log.warn(fields, message);
     else reply.log.info(fields, message);
   }
 }

@@ -2,7 +2,7 @@
 // the same secret, so a cookie one instance sealed opens on any other: a signed-in user stays signed
 // in across a blue/green deploy. The value itself is never logged or echoed in an error.
 
-/** libsodium's secretbox key size, what @fastify/secure-session seals cookies with. */
+/** 256 bits, as many as the cookie's AES-256 and HMAC-SHA256 use. */
 export const SESSION_KEY_BYTES = 32;
 
 /**

@@ -46,13 +46,14 @@ export function pageRoutes(app: FastifyInstance, db: Kysely<NotesDatabase>, sche
   app.post<{ Body: FormBody }>("/sign-in", async (request, reply) => {
     const parsed = parseName(request.body?.name);
     if ("problem" in parsed) return page(request, reply, 400, parsed.problem);
-    request.session.set("name", parsed.name);
+    request.session.name = parsed.name;
+    await request.session.save();
     request.log.info(`${parsed.name} signed in`);
     return reply.redirect("/", 303);
   });
 
   app.post("/sign-out", async (request, reply) => {
-    request.session.delete();
+    request.session.destroy();
     return reply.redirect("/", 303);
   });
 }
