@@ -35,6 +35,8 @@ export async function migrateWhenReachable(db: Kysely<NotesDatabase>, schema: Sc
   let delayMs = RETRY_FIRST_MS;
   while (!signal.aborted) {
     const { error, results = [] } = await migrator.migrateToLatest();
+    // Stopping closes the pool under a running try: its error says nothing about the schema.
+    if (signal.aborted) return;
     for (const result of results) {
       if (result.status === "Success") log.info({ migration: result.migrationName }, `migration ${result.migrationName} applied`);
       if (result.status === "Error") log.error({ migration: result.migrationName }, `migration ${result.migrationName} failed`);
