@@ -94,7 +94,7 @@ test("examples/notes builds with ingot build (its tsc build run, production depe
 });
 
 function layerSizes(image: BuildJson): string {
-  const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+  const mib = (bytes: number): string => (bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`);
   return `${image.layers.map((layer) => `${layer.name} ${mib(layer.size)} (${mib(layer.uncompressedSize)} unpacked)`).join(", ")}, total ${mib(image.totalBytes)} with the kernel`;
 }
 
