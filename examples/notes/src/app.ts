@@ -13,7 +13,7 @@ import { RequestLog } from "./request-log.js";
 import { registerSessions } from "./session.js";
 
 export async function buildApp(config: NotesConfig, db: Kysely<NotesDatabase>, schema: SchemaState, logger: FastifyBaseLogger): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger, logController: new RequestLog(), trustProxy: true });
+  const app = Fastify({ loggerInstance: logger, logController: new RequestLog() });
   await app.register(formBody);
   registerSessions(app, config.sessionKey);
   healthRoutes(app, db, schema);
