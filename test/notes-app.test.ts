@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { parseSyslog } from "../src/logs/syslog-message.ts";
 import { matchesQuery } from "../src/logs/log-query.ts";
-import { hasCommand } from "./helpers.ts";
+import { hasCommand, hasPostgres } from "./helpers.ts";
 import { copyOfNotes, installAndBuild, type LogRecord, NotesProcess } from "./notes-app.ts";
-import { postgresBin, TestPostgres } from "./postgres.ts";
+import { TestPostgres } from "./postgres.ts";
 
-const missing = !postgresBin() ? "PostgreSQL (apt-get install postgresql)" : !hasCommand("npm") ? "npm" : undefined;
+const missing = !hasPostgres() ? "PostgreSQL (apt-get install postgresql)" : !hasCommand("npm") ? "npm" : undefined;
 // CI installs both: there a missing one fails the test instead of skipping it.
 const skip = missing !== undefined && process.env.CI !== "true" && `missing: ${missing}`;
 

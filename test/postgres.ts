@@ -3,20 +3,12 @@
 // authentication. PostgreSQL refuses to run as root, so a root test runs it as the `postgres`
 // user Debian's package creates (else `nobody`). Stopped by its PID, never by name.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
 import { chmod, chown } from "node:fs/promises";
 import { join } from "node:path";
+import { findPostgres } from "../src/accessory/postgres-install.ts";
 import { tempDir } from "./helpers.ts";
 
-const POSTGRES_ROOT = "/usr/lib/postgresql";
 const START_TIMEOUT_MS = 30_000;
-
-/** The bin folder of the newest PostgreSQL major under /usr/lib/postgresql, or undefined. */
-export function postgresBin(): string | undefined {
-  const majors = existsSync(POSTGRES_ROOT) ? readdirSync(POSTGRES_ROOT).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
-  const major = majors.find((name) => existsSync(join(POSTGRES_ROOT, name, "bin", "postgres")));
-  return major === undefined ? undefined : join(POSTGRES_ROOT, major, "bin");
-}
 
 /** Who the server runs as: root may not, so an unprivileged account with a passwd entry (initdb looks itself up). */
 function serverUser(): { uid: number; gid: number } | undefined {
@@ -39,8 +31,7 @@ export class TestPostgres {
 
   /** A fresh cluster, started; `close()` stops it and removes its folder. */
   static async start(): Promise<TestPostgres> {
-    const bin = postgresBin();
-    if (!bin) throw new Error(`Cannot start PostgreSQL as no server is installed under ${POSTGRES_ROOT}: apt-get install postgresql`);
+    const bin = findPostgres().bindir;
     const folder = await tempDir("ingot-pg-");
     const user = serverUser();
     if (user) await chown(folder.path, user.uid, user.gid);
