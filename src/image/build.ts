@@ -13,7 +13,7 @@ import { moduleLoadOrder } from "./kernel.ts";
 import type { StoredKernel } from "./kernel-store.ts";
 import { layerKey } from "./layer-key.ts";
 import { APP_USER, type ImageInputs, imageLayers, type LayerFilesystem, type LayerForm, type LayerPlan } from "./layer-plan.ts";
-import { assertKernelBootsDisks } from "./kernel-features.ts";
+import { assertKernelBootsDisks, bootsDisks } from "./kernel-features.ts";
 import { writeLayer } from "./layer-writer.ts";
 import { hostFile } from "./host-file.ts";
 import { defaultCmdline, type ImageManifest, type LayerDescriptor, MANIFEST_MEDIA_TYPE } from "./manifest.ts";
@@ -141,7 +141,12 @@ export async function pinInputs(config: AppConfig, vault: Vault, options: BuildO
     throw new IngotError(`Cannot build ${config.dir} --locked as it has no ${LOCK_FILE}`, { code: "lock-missing", hint: `Run ingot lock ${config.dir} and commit ${LOCK_FILE}` });
   }
   const locked = options.updateLock ? undefined : previous;
-  const kernel = await pinKernel(vault, options.kernel, locked?.kernel);
+  let kernel = await pinKernel(vault, options.kernel, locked?.kernel);
+  // A lock from before disk layers names a kernel without them: like any input that no longer fits
+  // the build, it is re-pinned to the kernel installed now (and --locked refuses the change).
+  if ((options.form ?? "disk") === "disk" && !options.kernel && locked?.kernel && !(await bootsDisks(vault, kernel))) {
+    kernel = await pinKernel(vault, undefined, undefined);
+  }
   const init = await pinInit(vault, options.init ?? DEFAULT_INIT, locked?.init);
   const modulesDir = kernel.modular ? join("/lib/modules", kernel.release) : undefined;
   const modules = modulesDir === undefined ? [] : await Promise.all(

@@ -27,15 +27,24 @@ export function missingDiskOptions(config: string): string[] {
   return Object.keys(DISK_KERNEL_OPTIONS).filter((option) => !builtIn.has(option));
 }
 
-export async function assertKernelBootsDisks(vault: Vault, kernel: StoredKernel): Promise<void> {
+/** Whether the kernel can boot disk layers, as far as its config in the vault says. */
+export async function bootsDisks(vault: Vault, kernel: StoredKernel): Promise<boolean> {
+  return (await missingOptionsOf(vault, kernel))?.length === 0;
+}
+
+async function missingOptionsOf(vault: Vault, kernel: StoredKernel): Promise<string[] | undefined> {
   const config = await vault.readBlob(kernel.config).then((bytes) => bytes.toString("utf8"), () => undefined);
-  const missing = config === undefined ? undefined : missingDiskOptions(config);
+  return config === undefined ? undefined : missingDiskOptions(config);
+}
+
+export async function assertKernelBootsDisks(vault: Vault, kernel: StoredKernel): Promise<void> {
+  const missing = await missingOptionsOf(vault, kernel);
   if (missing?.length === 0) return;
   const what = missing === undefined
-    ? "its configuration is not known (no .config was found beside it)"
+    ? "ingot cannot tell whether it has them: its .config is not in the vault (a kernel stored by an older ingot, or one installed without it)"
     : `it lacks ${missing.map((option) => `${option}=y (${DISK_KERNEL_OPTIONS[option]})`).join(", ")}`;
-  throw new IngotError(`Cannot build verified disk layers for the kernel ${kernel.release} as ${what}`, {
+  throw new IngotError(`Cannot build verified disk layers for the kernel ${kernel.release} (${kernel.digest.slice(0, 19)}) as ${what}`, {
     code: "kernel-lacks-disk-support",
-    hint: "Use ingot's kernel (scripts/setup.sh builds it with these options), or build with --initrd to boot the layers from memory",
+    hint: "Use ingot's kernel: scripts/setup.sh builds it with these options, and ingot lock --update pins it when ingot.lock names an older one; or build with --initrd to boot the layers from memory",
   });
 }

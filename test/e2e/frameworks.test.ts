@@ -32,7 +32,8 @@ for (const app of FRAMEWORK_APPS) {
     assert.deepEqual(files.filter((path) => path.startsWith(vault.root) || path.startsWith(folder.path)), [], "no file lands at a build host's path");
     if (app.name === "nextjs-standalone") {
       assert.deepEqual(built.manifest.env, { HOSTNAME: "0.0.0.0" }, "server.js listens where HOSTNAME says");
-      assert.ok(built.manifest.resources.memoryMiB >= 384, `sized to the image, which needs more than 256 MiB to boot: ${built.manifest.resources.memoryMiB}`);
+      // From verified disks its 309 MiB install is read on demand: the default fits (it needed 384 from an initrd).
+      assert.equal(built.manifest.resources.memoryMiB, 256, "the default memory: its layers stay on disk");
       for (const path of ["/app/server.js", "/app/.next/BUILD_ID", "/app/public/robots.txt", "/app/node_modules/next/package.json"]) assert.ok(files.includes(path), `${path} is in the image`);
       assert.ok(files.some((path) => path.startsWith("/app/.next/static/")), "the client's static files are beside server.js");
       assert.ok(!files.some((path) => path.startsWith("/app/app/") || path.startsWith("/app/.next/cache/") || path.includes("/@next/swc-")), "sources, the build cache and SWC's compilers stay out");
