@@ -71,6 +71,19 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./run.ts")).runVerb.run(args),
   },
   {
+    name: "export", summary: "write an image as one bootable GPT disk (raw, qcow2, vmdk, vhd) for any hypervisor or cloud",
+    description: "The disk boots with UEFI firmware and no -kernel: an EFI system partition with ingot's kernel as a unified kernel image (its command line holds the layers' root hashes), then one partition per verified layer. It runs on its own, as environment --env (default prod) with the configuration baked into the image, no metadata service, networking by DHCP; its disks must be virtio. The same image gives the same raw and qcow2 bytes. Nothing is left behind on failure; docs/export.md.",
+    arguments: [{ name: "<IMAGE>", description: "an image in the vault (NAME, NAME:VERSION, digest), built as verified disks (not --initrd)" }],
+    options: [
+      { flags: "--format <FORMAT>", description: "raw, qcow2 (compressed), vmdk (streamOptimized) or vhd (dynamic)", required: true },
+      { flags: "-o, --output <FILE>", description: "where to write it (default: NAME-VERSION.FORMAT in the current folder)" },
+      { flags: "--env <NAME>", description: "the environment whose baked configuration the disk boots with (default: prod)" },
+      { flags: "--force", description: "replace the output file if it exists" },
+      JSON_OUTPUT,
+    ],
+    run: async (args: Parsed) => (await import("./export.ts")).exportVerb.run(args),
+  },
+  {
     name: "deploy", summary: "deploy an image (or build and deploy a folder) to an environment: blue/green, rolling or a canary",
     description: "Blue/green (the default) boots the new instances in parallel, waits until they are healthy and UP in the entry point, switches traffic in one act, then drains and stops the old ones. Rolling does it --batch at a time, never below capacity. A canary gives --percent of the requests to new instances (HAProxy weights) until deploy --promote or --abort, or ingot's judge decides with --auto. Any failure before the last switch leaves the old version serving (exit 1, with the reason and the failing instance's last console lines). A folder is built first. The first deploy to an environment starts its entry point; docs/deploy.md.",
     arguments: [{ name: "[IMAGE|DIR]", description: "an image in the vault (NAME, NAME:VERSION, digest), or an app's folder to build first" }],

@@ -1,6 +1,7 @@
 // Kernels as content-addressed blobs in the vault, each with a record of what it is and what it
 // was built from, so a locked build boots the pinned kernel even after the host's has moved on.
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { IngotError } from "../errors.ts";
 import { fileSha256Hex, type Vault } from "../vault/vault.ts";
 import { debianPackages } from "./debian-packages.ts";
@@ -17,6 +18,11 @@ export interface StoredKernel extends KernelBlob {
   source: string;
   /** False for a kernel built without module support (ingot's): no module list in the image. */
   modular: boolean;
+  /**
+   * The same build as an EFI application (the bzImage kernel/install.sh puts beside vmlinux), kept
+   * in the vault so `ingot export` boots the very kernel the image pins; absent when none was found.
+   */
+  efi?: { digest: string; size: number };
 }
 
 /**
@@ -30,16 +36,30 @@ export async function storeKernel(vault: Vault, kernel: Kernel): Promise<StoredK
   // Kept by the digest the record names, so a build can tell what the kernel supports (kernel-features.ts).
   if (kernel.configPath) await vault.putFile(kernel.configPath);
   const known = await vault.cacheGet<StoredKernel>(RECORDS, blob.digest);
-  if (known) return known;
-  const stored: StoredKernel = {
+  if (known?.efi && (await vault.hasBlob(known.efi.digest))) return known;
+  const efiPath = await efiImageOf(kernel.path);
+  if (known && !efiPath) return known;
+  // A record made before the EFI image was kept gains it now.
+  const stored: StoredKernel = known ?? {
     ...blob,
     release: kernel.version,
     config: kernel.configPath ? `sha256:${await fileSha256Hex(kernel.configPath)}` : `sha256:${"0".repeat(64)}`,
     source: kernel.builtFrom ?? (await owningPackage(kernel.path)),
     modular: kernel.modulesDir !== undefined,
   };
+  if (efiPath) stored.efi = await vault.putFile(efiPath);
   await vault.cacheSet(RECORDS, blob.digest, stored);
   return stored;
+}
+
+/**
+ * ingot's kernel: the bzImage installed beside its vmlinux. A distribution's kernel is not kept a
+ * second time: it has its disk drivers as modules, so its images are initrd images, never exported.
+ */
+async function efiImageOf(path: string): Promise<string | undefined> {
+  if (basename(path) !== "vmlinux") return undefined;
+  const candidate = join(dirname(path), "bzImage");
+  return (await stat(candidate).then((info) => info.isFile(), () => false)) ? candidate : undefined;
 }
 
 /** The vault's kernel by digest, or undefined when its blob or record is gone. */

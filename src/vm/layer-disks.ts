@@ -22,12 +22,13 @@ export function layerDevice(index: number): string {
  * dm-mod.create sets up one verity device per layer before the kernel mounts its root: dm-0, the
  * base layer, is that root (init runs from it); init stacks the others, named by ingot.layers, on
  * it. A block that does not match its hash is an I/O error in the guest, whoever changed it.
+ * `deviceOf` names each layer's device: a disk of its own by default, a partition on an exported disk.
  *
  * @example
  * layerCmdline(manifest); // 'root=/dev/dm-0 dm-mod.create="base,,,ro,0 48 verity 1 /dev/vda …;runtime,,,ro,…" ingot.layers=runtime,app'
  */
-export function layerCmdline(manifest: Pick<ImageManifest, "layers">): string {
-  const tables = manifest.layers.map((layer, index) => `${layer.name},,,ro,${verityTable(verityOf(layer), layerDevice(index))}`);
+export function layerCmdline(manifest: Pick<ImageManifest, "layers">, deviceOf: (index: number) => string = layerDevice): string {
+  const tables = manifest.layers.map((layer, index) => `${layer.name},,,ro,${verityTable(verityOf(layer), deviceOf(index))}`);
   return [`root=/dev/dm-0`, `dm-mod.create="${tables.join(";")}"`, `ingot.layers=${manifest.layers.slice(1).map((layer) => layer.name).join(",")}`].join(" ");
 }
 
