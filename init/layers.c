@@ -92,34 +92,64 @@ bool stack_layers(const struct boot_config *cfg)
 	return true;
 }
 
-/* The layer whose disk is MAJOR:MINOR: vda is the base, vdb the first of ingot.layers, and so on. */
-static bool layer_of_device(const struct boot_config *cfg, const char *devno, char *name, size_t size, char *disk)
+/* Whether the sysfs file PATH holds the device number DEVNO ("254:16"). */
+static bool device_is(const char *path, const char *devno)
+{
+	char *text = read_file(path, NULL);
+	if (!text)
+		return false;
+	bool match = strcmp(trim(text), devno) == 0;
+	free(text);
+	return match;
+}
+
+/*
+ * The position of the layer on MAJOR:MINOR: a disk per layer under ingot (vda the base, vdb the
+ * first of ingot.layers, …), or a partition of an exported disk (partition 1 the EFI system
+ * partition, 2 the base, 3 the first of ingot.layers, …). -1 when it is neither.
+ */
+static int layer_index_of_device(const char *devno, char *disk)
 {
 	for (int index = 0; index < 26; index++) {
 		char path[64];
 		snprintf(path, sizeof path, "/sys/block/vd%c/dev", 'a' + index);
-		char *text = read_file(path, NULL);
-		if (!text)
-			return false;
-		bool match = strcmp(trim(text), devno) == 0;
-		free(text);
-		if (!match)
-			continue;
-		snprintf(disk, 8, "vd%c", 'a' + index);
-		if (index == 0) {
-			snprintf(name, size, "base");
-			return true;
+		if (access(path, F_OK) < 0)
+			return -1;
+		if (device_is(path, devno)) {
+			snprintf(disk, 8, "vd%c", 'a' + index);
+			return index;
 		}
-		char names[sizeof cfg->layers];
-		snprintf(names, sizeof names, "%s", cfg->layers);
-		int at = 1;
-		for (char *saveptr, *item = strtok_r(names, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr), at++) {
-			if (at == index) {
-				snprintf(name, size, "%s", item);
-				return true;
+		for (int partition = 2; partition < 64; partition++) {
+			snprintf(path, sizeof path, "/sys/block/vd%c/vd%c%d/dev", 'a' + index, 'a' + index, partition);
+			if (access(path, F_OK) < 0)
+				break;
+			if (device_is(path, devno)) {
+				snprintf(disk, 8, "vd%c%d", 'a' + index, partition);
+				return partition - 2;
 			}
 		}
+	}
+	return -1;
+}
+
+/* The layer whose disk or partition is MAJOR:MINOR, by its position in ingot.layers. */
+static bool layer_of_device(const struct boot_config *cfg, const char *devno, char *name, size_t size, char *disk)
+{
+	int index = layer_index_of_device(devno, disk);
+	if (index < 0)
 		return false;
+	if (index == 0) {
+		snprintf(name, size, "base");
+		return true;
+	}
+	char names[sizeof cfg->layers];
+	snprintf(names, sizeof names, "%s", cfg->layers);
+	int at = 1;
+	for (char *saveptr, *item = strtok_r(names, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr), at++) {
+		if (at == index) {
+			snprintf(name, size, "%s", item);
+			return true;
+		}
 	}
 	return false;
 }

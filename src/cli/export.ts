@@ -5,7 +5,7 @@ import { exportDisk } from "../export/export-disk.ts";
 import { resolveImage } from "../vault/image-ref.ts";
 import { Vault } from "../vault/vault.ts";
 import { flag, type Parsed } from "./args.ts";
-import { formatBytes, formatDuration } from "./format.ts";
+import { formatBytes } from "./format.ts";
 
 /**
  * @example
@@ -27,7 +27,7 @@ export const exportVerb = {
       console.log(JSON.stringify({ image: shown, digest, environment, ...result }, null, 2));
       return 0;
     }
-    console.log(`Exported ${shown} (${digest.slice(0, 19)}) for ${environment} to ${result.output}: ${format}, ${formatBytes(result.fileBytes)} (disk ${formatBytes(result.diskBytes)}) in ${formatDuration(result.elapsedMs)}`);
+    console.log(`Exported ${shown} (${digest.slice(0, 19)}) for ${environment} to ${result.output}: ${format}, ${formatBytes(result.fileBytes)} (disk ${formatBytes(result.diskBytes)}) in ${(result.elapsedMs / 1000).toFixed(1)} s`);
     return 0;
   },
 };

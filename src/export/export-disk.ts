@@ -17,6 +17,7 @@ import { exportCmdline } from "./export-cmdline.ts";
 import { exportKernel } from "./export-kernel.ts";
 import { gptBytes, SECTOR_BYTES } from "./gpt.ts";
 import { runHostTool } from "./host-tool.ts";
+import { stabilizeIds } from "./stable-ids.ts";
 
 export interface ExportOptions {
   environment: string;
@@ -53,9 +54,12 @@ export async function exportDisk(vault: Vault, image: { digest: string; manifest
   const cmdline = exportCmdline(manifest, manifest.layers.map((layer) => derivedGuid(digest, options.environment, layer.name)), options.environment);
 
   const work = vault.tempPath("export");
-  // Beside the output, so the final rename never crosses file systems; a dot file until it is whole.
-  const temp = join(dirname(options.output), `.${basename(options.output)}.${process.pid}.tmp`);
+  // Beside the output, so the final rename never crosses file systems, in a dot folder until it is
+  // whole; under the output's own name, which a VMDK records as its extent.
+  const tempFolder = join(dirname(options.output), `.ingot-export-${process.pid}`);
+  const temp = join(tempFolder, basename(options.output));
   await mkdir(work, { recursive: true });
+  await mkdir(tempFolder, { recursive: true });
   try {
     const uki = join(work, "BOOTX64.EFI");
     await unifiedKernelImage({ stub: EFI_STUB, kernel, cmdline, osRelease: osRelease(manifest, options.environment) }, uki);
@@ -68,6 +72,7 @@ export async function exportDisk(vault: Vault, image: { digest: string; manifest
       const raw = join(work, "disk.raw");
       await writeRawDisk(layout, raw);
       await runHostTool({ argv: ["qemu-img", "convert", "-q", "-f", "raw", ...spec.convert, raw, temp], debianPackage: "qemu-utils" });
+      await stabilizeIds(options.format, temp, derivedSeed(digest, options.environment, "ids"));
     } else {
       await writeRawDisk(layout, temp);
     }
@@ -77,10 +82,10 @@ export async function exportDisk(vault: Vault, image: { digest: string; manifest
       cmdline, layout, elapsedMs: performance.now() - started,
     };
   } catch (error) {
-    await rm(temp, { force: true });
     if (error instanceof IngotError) throw error;
     throw diskError(error, options.output);
   } finally {
+    await rm(tempFolder, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -138,5 +143,9 @@ function osRelease(manifest: Pick<ImageManifest, "name" | "version">, environmen
 
 /** FAT's 32-bit volume serial, derived like the GUIDs. */
 function volumeId(digest: string, environment: string): number {
-  return createHash("sha256").update(`ingot export\0${digest}\0${environment}\0fat`).digest().readUInt32BE(0);
+  return derivedSeed(digest, environment, "fat").readUInt32BE(0);
+}
+
+function derivedSeed(digest: string, environment: string, purpose: string): Buffer {
+  return createHash("sha256").update(`ingot export\0${digest}\0${environment}\0${purpose}`).digest();
 }
