@@ -27,7 +27,7 @@ export const exportVerb = {
       console.log(JSON.stringify({ image: shown, digest, environment, ...result }, null, 2));
       return 0;
     }
-    console.log(`Exported ${shown} (${digest.slice(0, 19)}) for ${environment} to ${result.output}: ${format}, ${formatBytes(result.fileBytes)} (disk ${formatBytes(result.diskBytes)}) in ${(result.elapsedMs / 1000).toFixed(1)} s`);
+    console.log(`Exported ${shown} (${digest.slice(0, 19)}) for ${environment} to ${result.output}: ${format}, ${formatBytes(result.fileBytes)}${format === "raw" ? ` (${formatBytes(result.allocatedBytes)} allocated)` : ` (disk ${formatBytes(result.diskBytes)})`} in ${(result.elapsedMs / 1000).toFixed(1)} s`);
     return 0;
   },
 };
