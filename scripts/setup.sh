@@ -17,6 +17,8 @@ packages=(
   nftables   # the host firewall of instances with outbound: internet (src/vm/outbound-firewall.ts)
   erofs-utils   # disk-form layers are EROFS filesystems (src/image/erofs.ts); dump.erofs finds a file's blocks in tests
   cryptsetup-bin   # veritysetup: the test that ingot's dm-verity trees are the ones it writes (src/image/verity.test.ts)
+  systemd-boot-efi binutils mtools dosfstools   # ingot export: the EFI stub and objcopy make the unified kernel image, mkfs.fat and mtools its EFI system partition (src/export/); qemu-utils converts the disk
+  ovmf fdisk   # UEFI firmware the exported disk boots under in its test (test/e2e/export.test.ts); sfdisk reads its partition table back (src/export/gpt.test.ts)
   postgresql   # accessories: the PostgreSQL an environment's instances reach at DATABASE_URL (src/accessory/); ingot runs its own clusters, not the system service
 )
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -72,7 +72,7 @@ export const verbs: Verb[] = [
   },
   {
     name: "export", summary: "write an image as one bootable GPT disk (raw, qcow2, vmdk, vhd) for any hypervisor or cloud",
-    description: "The disk boots with UEFI firmware and no -kernel: an EFI system partition with ingot's kernel as a unified kernel image (its command line holds the layers' root hashes), then one partition per verified layer. It runs on its own, as environment --env (default prod) with the configuration baked into the image, no metadata service, networking by DHCP; its disks must be virtio. The same image gives the same raw and qcow2 bytes. Nothing is left behind on failure; docs/export.md.",
+    description: "The disk boots with UEFI firmware and no -kernel: an EFI system partition with ingot's kernel as a unified kernel image (its command line holds the layers' root hashes), then one partition per verified layer. It runs on its own, as environment --env (default prod) with the configuration baked into the image, no metadata service, networking by DHCP; its disks must be virtio. The same image gives the same bytes in every format. Nothing is left behind on failure; docs/export.md.",
     arguments: [{ name: "<IMAGE>", description: "an image in the vault (NAME, NAME:VERSION, digest), built as verified disks (not --initrd)" }],
     options: [
       { flags: "--format <FORMAT>", description: "raw, qcow2 (compressed), vmdk (streamOptimized) or vhd (dynamic)", required: true },
