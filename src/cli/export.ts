@@ -24,7 +24,9 @@ export const exportVerb = {
     const environment = flag(args, "env") ?? "prod";
     const result = await exportDisk(vault, { digest, manifest }, { environment, format, output, force: flag(args, "force") === "true" });
     if (flag(args, "json") === "true") {
-      console.log(JSON.stringify({ image: shown, digest, environment, ...result }, null, 2));
+      // The partitions' sources are the vault's cache and a folder already removed: not for the user.
+      const partitions = result.layout.partitions.map(({ source: _source, ...partition }) => partition);
+      console.log(JSON.stringify({ image: shown, digest, environment, ...result, layout: { ...result.layout, partitions } }, null, 2));
       return 0;
     }
     console.log(`Exported ${shown} (${digest.slice(0, 19)}) for ${environment} to ${result.output}: ${format}, ${formatBytes(result.fileBytes)}${format === "raw" ? ` (${formatBytes(result.allocatedBytes)} allocated)` : ` (disk ${formatBytes(result.diskBytes)})`} in ${(result.elapsedMs / 1000).toFixed(1)} s`);
