@@ -2,7 +2,7 @@
 // lays the disk out (disk-layout.ts), writes the raw disk, converts it when another format is asked
 // for, and renames the result into place: a failure (a full disk) leaves no partial file behind.
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { IngotError } from "../errors.ts";
@@ -59,6 +59,7 @@ export async function exportDisk(vault: Vault, image: { digest: string; manifest
   // whole; under the output's own name, which a VMDK records as its extent.
   const tempFolder = join(dirname(options.output), `.ingot-export-${process.pid}`);
   const temp = join(tempFolder, basename(options.output));
+  await removeAbandoned(dirname(options.output));
   await mkdir(work, { recursive: true });
   await mkdir(tempFolder, { recursive: true });
   try {
@@ -117,6 +118,23 @@ async function assertOutputFree(output: string, force: boolean): Promise<void> {
   }
   if (!(await stat(dirname(output)).then((info) => info.isDirectory(), () => false))) {
     throw new IngotError(`Cannot export to ${output} as its folder does not exist`, { code: "export-output-folder", hint: `mkdir -p ${dirname(output)}` });
+  }
+}
+
+/** The dot folders of exports whose process is gone (killed mid-way: Ctrl-C exits at once). */
+async function removeAbandoned(folder: string): Promise<void> {
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const pid = Number(/^\.ingot-export-(\d+)$/.exec(name)?.[1]);
+    if (pid > 0 && !isAlive(pid)) await rm(join(folder, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -4,7 +4,7 @@
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFile, mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildImage } from "../../src/image/build.ts";
@@ -46,10 +46,17 @@ interface UefiVm {
   exited: Promise<number | null>;
 }
 
-/** QEMU as a cloud or libvirt would start the disk: UEFI firmware, the disk on virtio, no -kernel, DHCP. */
-async function bootUefi(t: TestContext, disk: string): Promise<UefiVm> {
+/**
+ * QEMU as a cloud or libvirt would start the disk: UEFI firmware, the disk on virtio, no -kernel,
+ * DHCP. With `behindAnotherDisk` an empty disk comes first, so the exported one is vdb.
+ */
+async function bootUefi(t: TestContext, disk: string, options: { behindAnotherDisk?: boolean } = {}): Promise<UefiVm> {
   const folder = await tempDir("ingot-export-vm-");
   t.after(folder.remove);
+  const blank = join(folder.path, "blank.raw");
+  await writeFile(blank, "");
+  await truncate(blank, 64 * 1024 * 1024);
+  const blankDrive = options.behindAnotherDisk ? ["-drive", `file=${blank},if=virtio,format=raw,snapshot=on`] : [];
   const vars = join(folder.path, "OVMF_VARS.fd");
   await copyFile(OVMF_VARS, vars);
   const port = await freePort();
@@ -59,7 +66,7 @@ async function bootUefi(t: TestContext, disk: string): Promise<UefiVm> {
     "-machine", `q35,sata=off,smbus=off,accel=${accelerator}`, "-cpu", accelerator === "kvm" ? "host" : "max", "-smp", "1", "-m", "256",
     "-nodefaults", "-display", "none", "-no-reboot", "-serial", `file:${consoleFile}`,
     "-drive", `if=pflash,format=raw,unit=0,file=${OVMF_CODE},readonly=on`, "-drive", `if=pflash,format=raw,unit=1,file=${vars}`,
-    "-drive", `file=${disk},if=virtio,format=raw,snapshot=on`,
+    ...blankDrive, "-drive", `file=${disk},if=virtio,format=raw,snapshot=on`,
     "-netdev", `user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:8080`, "-device", "virtio-net-pci,netdev=net0",
   ], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -120,6 +127,10 @@ test("the CLI refuses an existing output without --force and an unknown format, 
   const env = { ...process.env, INGOT_HOME: vault.root };
   const output = join(work.path, "existing.qcow2");
   await writeFile(output, "keep me");
+  // What an export killed mid-way leaves: its process is gone, so the next export beside it removes it.
+  const abandoned = join(work.path, `.ingot-export-${spawnSync("true").pid}`);
+  await mkdir(abandoned);
+  await writeFile(join(abandoned, "existing.qcow2"), "half");
   const refused = spawnSync("bin/ingot", ["export", image.digest, "--format", "qcow2", "-o", output], { env, encoding: "utf8" });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, new RegExp(`error: Cannot export to ${output} as it exists\nhint: Pass --force`));
@@ -147,7 +158,7 @@ test("a target without space fails with a clear error and leaves no file", { ski
   assert.deepEqual(await readdir(small), []);
 });
 
-test("a byte changed in the runtime partition stops the boot with an integrity error naming the layer and its partition", { skip: ovmfSkip, timeout: 240_000 }, async (t) => {
+test("a byte changed in the runtime partition stops the boot with an integrity error naming the layer and its partition, wherever the disk is", { skip: ovmfSkip, timeout: 240_000 }, async (t) => {
   const tampered = join(work.path, "tampered.raw");
   await copyFile(raw.output, tampered);
   const runtimeIndex = image.manifest.layers.findIndex((layer) => layer.name === "runtime");
@@ -167,12 +178,13 @@ test("a byte changed in the runtime partition stops the boot with an integrity e
     await file.close();
   }
   assert.equal((await stat(tampered)).size, raw.diskBytes);
-  const vm = await bootUefi(t, tampered);
+  // Behind another disk: the verity tables find the layers by PARTUUID, and init names vdb3.
+  const vm = await bootUefi(t, tampered, { behindAnotherDisk: true });
   // Init powers off after naming the layer; the timer must not keep the test process alive after that.
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([vm.exited, new Promise((resolve) => (timer = setTimeout(resolve, 180_000)))]);
   clearTimeout(timer);
   const console = await vm.console();
-  assert.match(console, /boot failed \(status 65\): integrity error: layer runtime \(vda3\) block \d+ does not match the image's root hash/, console.slice(-3000));
+  assert.match(console, /boot failed \(status 65\): integrity error: layer runtime \(vdb3\) block \d+ does not match the image's root hash/, console.slice(-3000));
   assert.doesNotMatch(console, /elf-server: listening/);
 });
