@@ -11,6 +11,7 @@ import { buildImage, type BuildOptions, type BuildResult } from "../src/image/bu
 import { Vault } from "../src/vault/vault.ts";
 import { bootImage } from "../src/vm/boot-image.ts";
 import { guestLayers } from "../src/vm/guest-layers.ts";
+import { isDiskImage } from "../src/vm/layer-disks.ts";
 import { minimumMemoryMiB } from "../src/vm/initrd.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
 import { freePort } from "../src/vm/free-port.ts";
@@ -35,7 +36,7 @@ const FORMS: Record<string, BuildOptions> = {
 };
 
 /** Boots without ingot's own memory check: ms to /health 200, or undefined when it never answered. */
-async function bootAt(vault: Vault, image: BuildResult, memoryMiB: number): Promise<number | undefined> {
+async function bootAt(vault: Vault, image: BuildResult, memoryMiB: number, timeoutMs = 120_000): Promise<number | undefined> {
   const { manifest } = image;
   const hostPort = await freePort();
   const layers = await guestLayers(vault, image.digest, manifest, memoryMiB);
@@ -44,7 +45,7 @@ async function bootAt(vault: Vault, image: BuildResult, memoryMiB: number): Prom
     cmdline: `${manifest.kernel.cmdline} ${layers.cmdline}`, cpus: 1, memoryMiB, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg",
   });
   try {
-    return await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, 120_000);
+    return await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, timeoutMs);
   } catch {
     return undefined;
   } finally {
@@ -53,11 +54,12 @@ async function bootAt(vault: Vault, image: BuildResult, memoryMiB: number): Prom
   }
 }
 
+/** The smallest memory (8 MiB steps) that serves; the initrd form's is known (200 MiB, bench:instances), so only disk forms are searched. */
 async function floorOf(vault: Vault, name: string, image: BuildResult): Promise<{ serves: number; fails: number }> {
-  let low = 32, high = 320;
+  let low = 32, high = 256;
   while (high - low > 8) {
     const middle = Math.round((low + high) / 16) * 8;
-    const serves = (await bootAt(vault, image, middle)) !== undefined;
+    const serves = (await bootAt(vault, image, middle, 60_000)) !== undefined;
     log(`${name} at ${middle} MiB: ${serves ? "serves" : "fails"}`);
     if (serves) high = middle;
     else low = middle;
@@ -120,7 +122,7 @@ for (const [name, { hello, report, rebuildMs }] of built) {
     healthyMs: Math.round(median(healthy.get(name)!)), boots: healthy.get(name)!.length,
     ingotRefusesBelowMiB: minimumMemoryMiB(hello.manifest),
     guestMemoryAfterBoot: await guestMemory(vault, report),
-    ...(values["skip-floor"] ? {} : { smallestMemoryMiB: await floorOf(vault, name, hello) }),
+    ...(values["skip-floor"] || !isDiskImage(hello.manifest) ? {} : { smallestMemoryMiB: await floorOf(vault, name, hello) }),
   };
 }
 await saveResult("disks", { command, machine: "software emulation (TCG)", kernel: built.values().next().value!.hello.manifest.kernel.version, forms });

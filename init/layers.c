@@ -19,8 +19,25 @@
 
 #define LAYERS_DIR "/run/ingot/layers"
 #define NEW_ROOT "/run/ingot/root"
+#define READ_AHEAD_KB "1024"
 /* Mounts that init made on the base layer's / and carries over to the stacked one. */
 static const char *const carried[] = { "/proc", "/sys", "/dev", "/tmp" };
+
+/*
+ * Larger reads than the default 128 KiB: the app's first page faults in its runtime (node is 119
+ * MiB) come in fewer requests, each one a round trip through QEMU and a verity check.
+ */
+static void set_read_ahead(const char *device)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/sys/block/%s/queue/read_ahead_kb", device + strlen("/dev/"));
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, READ_AHEAD_KB, strlen(READ_AHEAD_KB)) < 0)
+		log_debug("cannot set %s as %s", path, strerror(errno));
+	close(fd);
+}
 
 static bool mount_layer(const struct boot_config *cfg, const char *device, const char *name, char *lowerdir, size_t size)
 {
@@ -30,6 +47,7 @@ static bool mount_layer(const struct boot_config *cfg, const char *device, const
 		log_boot_failed(EXIT_SOFTWARE, "cannot create %s as %s", path, strerror(errno));
 		return false;
 	}
+	set_read_ahead(device);
 	if (mount(device, path, "erofs", MS_RDONLY | MS_NODEV | MS_NOSUID, NULL) < 0) {
 		int error = errno;
 		/* A changed superblock fails the mount: say that rather than "I/O error". */

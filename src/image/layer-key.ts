@@ -5,7 +5,7 @@ import { fileSha256Hex } from "../vault/vault.ts";
 import type { LayerPlan } from "./layer-plan.ts";
 
 /** Bumped whenever the archive or layer format changes, so stale cached layers are never reused. */
-const LAYER_FORMAT = 1;
+const LAYER_FORMAT = 2;
 
 /**
  * @example

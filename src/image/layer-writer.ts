@@ -14,7 +14,7 @@ import { type VerityInfo, verityTree } from "./verity.ts";
 export interface WrittenLayer {
   digest: string;
   size: number;
-  /** What the compressed blob unpacks to: the cpio, or the filesystem with its hash tree. */
+  /** What the compressed blob unpacks to: the cpio, or the filesystem (its hash tree is made on unpacking). */
   uncompressedSize: number;
   /** Disk-form layers only: how the guest checks every block it reads. */
   verity?: VerityInfo;
@@ -37,11 +37,14 @@ export async function writeLayer(vault: Vault, plan: { entries: Entry[]; compres
     return { ...written, uncompressedSize: cpioBytes };
   }
   const filesystem = await writeErofs(vault, plan.entries, plan.filesystem);
-  const { tree, ...verity } = verityTree(filesystem);
+  // The tree is not stored: it is ~1% of the layer and sha256 digests do not compress, while the
+  // host makes it again in a fraction of a second when it unpacks the layer (layer-disks.ts),
+  // checking the root hash on the way.
+  const { tree: _tree, ...verity } = verityTree(filesystem);
   const written = await compressedBlob(vault, plan.compression, async (sink) => {
-    for (const part of [filesystem, tree]) if (!sink.write(part)) await once(sink, "drain");
+    if (!sink.write(filesystem)) await once(sink, "drain");
   });
-  return { ...written, uncompressedSize: filesystem.length + tree.length, verity };
+  return { ...written, uncompressedSize: filesystem.length, verity };
 }
 
 /**

@@ -16,7 +16,7 @@ export interface LayerDescriptor {
   compression: Compression;
   /** Digest of the layer's file list ({path, type, mode, size}[]), for inspect and audit without unpacking. */
   files: string;
-  /** Disk-form layers: the filesystem the blob unpacks to (its dm-verity tree after it); absent for an initrd layer (cpio). */
+  /** Disk-form layers: the filesystem the blob unpacks to (the host appends its dm-verity tree); absent for an initrd layer (cpio). */
   filesystem?: LayerFilesystem;
   /** Disk-form layers: what the guest checks every block it reads against. */
   verity?: VerityInfo;

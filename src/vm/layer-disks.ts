@@ -1,10 +1,11 @@
 // A disk-form image's layers as the guest gets them: one raw file per layer (the EROFS filesystem
-// with its dm-verity tree), unpacked once from its blob into the vault's cache and shared read-only
-// by every instance, and the kernel arguments that check and stack them.
+// with its dm-verity tree after it), unpacked once from its blob into the vault's cache, its tree
+// made there, shared read-only by every instance; and the kernel arguments that check and stack them.
 import { spawn } from "node:child_process";
+import { appendFile, readFile } from "node:fs/promises";
 import { compressors, type Compression } from "../image/compression.ts";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
-import { verityTable } from "../image/verity.ts";
+import { verityTable, verityTree } from "../image/verity.ts";
 import { IngotError } from "../errors.ts";
 import type { Vault } from "../vault/vault.ts";
 
@@ -53,7 +54,22 @@ export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "la
   return disks;
 }
 
+/**
+ * The blob holds the filesystem only; its dm-verity tree is made here and appended. Its root hash
+ * must be the manifest's: a blob that unpacks to other blocks is refused before any guest sees it.
+ */
 async function unpack(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
+  await decompress(vault, layer, temp);
+  const { tree, rootHash } = verityTree(await readFile(temp));
+  if (rootHash !== verityOf(layer).rootHash) {
+    throw new IngotError(`Cannot boot layer ${layer.name} (${layer.digest}) as its blocks do not match the root hash in the image's manifest`, {
+      code: "layer-root-hash", hint: "The blob was written by another ingot or damaged: rebuild the image (ingot build)",
+    });
+  }
+  await appendFile(temp, tree);
+}
+
+async function decompress(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
   const { command } = compressors[layer.compression as Compression];
   const child = spawn("bash", ["-c", `set -o pipefail; ${command} -dc "$0" > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
   const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
