@@ -7,7 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { IngotError } from "../errors.ts";
 import type { ImageManifest } from "../image/manifest.ts";
-import { diskError, type Vault } from "../vault/vault.ts";
+import { diskError, isAlive, type Vault } from "../vault/vault.ts";
 import { isDiskImage, layerDisks } from "../vm/layer-disks.ts";
 import { DISK_FORMATS, type DiskFormat } from "./disk-formats.ts";
 import { derivedGuid, diskLayout, type DiskLayout, gptOf } from "./disk-layout.ts";
@@ -126,15 +126,6 @@ async function removeAbandoned(folder: string): Promise<void> {
   for (const name of await readdir(folder).catch(() => [] as string[])) {
     const pid = Number(/^\.ingot-export-(\d+)$/.exec(name)?.[1]);
     if (pid > 0 && !isAlive(pid)) await rm(join(folder, name), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -387,7 +387,8 @@ export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
