@@ -344,7 +344,8 @@ class DeployRun {
       addToEntry: (id) => entry.add({ name: id, address: "127.0.0.1", port: instance(id).servicePort, weight: 0 }),
       waitUp: (id, timeoutMs, signal) => entry.waitUp(id, timeoutMs, signal),
       switchTraffic: async (serve, replace) => {
-        await entry.switchTraffic(serve, replace);
+        // An old instance that left meanwhile (crashed and taken out by self-healing) has nothing left to switch away from.
+        await entry.switchTraffic(serve, replace.filter((id) => entry.holds(id)));
         for (const id of replace) live.get(id)?.markDraining();
       },
       split: (canaries, old, weights) => entry.setWeights(Object.fromEntries([

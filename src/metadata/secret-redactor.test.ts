@@ -9,8 +9,8 @@ const redactorOf = (secrets: [string, string][]): ((line: string) => string) =>
   secretRedactor(instanceConfig({ instanceId: "i-1", image, platform: "qemu", runtimeEnv: [["PUBLIC", "s3cr3t"]], secrets }));
 
 test("secret values are redacted from output lines, longest first; very short values are not", () => {
-  const redact = redactorOf([["TOKEN", "s3cr3t"], ["URL", "postgres://u:s3cr3t@db"], ["FLAG", "on"]]);
-  assert.equal(redact("token s3cr3t, url postgres://u:s3cr3t@db, flag on"), "token [secret:TOKEN], url [secret:URL], flag on");
+  const redact = redactorOf([["TOKEN", "s3cr3t"], ["DSN", "user=u password=s3cr3t"], ["FLAG", "on"]]);
+  assert.equal(redact("token s3cr3t, dsn user=u password=s3cr3t, flag on"), "token [secret:TOKEN], dsn [secret:DSN], flag on");
   assert.equal(redact("s3cr3t"), "[secret:TOKEN]", "a marker is not redacted again");
   assert.equal(redactorOf([])("same"), "same");
 });
@@ -33,4 +33,11 @@ test("a short last line of a multi-line secret is redacted whole", () => {
   const redact = redactorOf([["CERT", "first-line-of-cert\nZw=="]]);
   assert.equal(redact("Zw=="), "[secret:CERT]");
   assert.equal(redact("tail Zw== ok"), "tail [secret:CERT] ok");
+});
+
+test("of a URL, only the password is secret: its host and user stay readable, also where the console prints the guest's own address", () => {
+  const redact = redactorOf([["DATABASE_URL", "postgres://app:Zq8v%2Fk3LmN0pRw7x@10.0.2.102:5432/app"]]);
+  assert.equal(redact("dhcp lease 10.0.2.15 from 10.0.2.2"), "dhcp lease 10.0.2.15 from 10.0.2.2");
+  assert.equal(redact("connecting to postgres://app:Zq8v%2Fk3LmN0pRw7x@10.0.2.102:5432/app"), "connecting to postgres://app:[secret:DATABASE_URL]@10.0.2.102:5432/app");
+  assert.equal(redact("password=Zq8v/k3LmN0pRw7x"), "password=[secret:DATABASE_URL]", "the decoded password");
 });

@@ -11,6 +11,22 @@ export const SECRET_MIN_CHARS = 4;
 interface Secret { name: string; value: string }
 
 /**
+ * What of a value is secret: a URL's password only (postgres://app:PASSWORD@10.0.2.102/app), as
+ * its host, port and user are not, and redacting their pieces would hide addresses the console
+ * prints for other reasons ("dhcp lease 10.0.2.15"); the whole value otherwise.
+ */
+function secretText(value: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  try {
+    const password = new URL(value).password;
+    // As written in the URL and as the app may print it once decoded.
+    return password === "" ? value : [...new Set([password, decodeURIComponent(password)])].join("\n");
+  } catch {
+    return value;
+  }
+}
+
+/**
  * Replaces each secret, each line of a multi-line secret and each piece of at least
  * SECRET_FRAGMENT_CHARS characters of one with `[secret:NAME]`, longest match first, in one pass
  * over the line (a marker is never redacted again).
@@ -22,7 +38,7 @@ interface Secret { name: string; value: string }
  */
 export function secretRedactor(config: InstanceConfig): (line: string) => string {
   const secrets: Secret[] = config.secretNames.map((name) => ({ name, value: config.env[name] ?? "" }));
-  const valueLines = secrets.flatMap((secret) => secret.value.split(/\r?\n/).map((value) => ({ name: secret.name, value })));
+  const valueLines = secrets.flatMap((secret) => secretText(secret.value).split(/\r?\n/).map((value) => ({ name: secret.name, value })));
   // Short lines are matched whole; longer ones through their pieces, which include the whole line.
   const shortLines = valueLines.filter((line) => line.value.length >= SECRET_MIN_CHARS && line.value.length < SECRET_FRAGMENT_CHARS);
   const longLines = valueLines.filter((line) => line.value.length >= SECRET_FRAGMENT_CHARS);
