@@ -1,14 +1,13 @@
 // The initrd QEMU boots: the image's layers concatenated in order, which the kernel unpacks one
 // after the other. It is derived from the image on the host and kept in the vault's cache; the
 // image itself (the layer blobs) never changes.
-import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import { compressors, type Compression } from "../image/compression.ts";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
 import type { Vault } from "../vault/vault.ts";
 import { IngotError } from "../errors.ts";
+import { unpackLayer } from "./layer-unpack.ts";
 import { initrdPlan, minimumMemoryMiB, type InitrdForm, type LayerTreatment } from "./initrd-plan.ts";
 import { isDiskImage } from "./layer-disks.ts";
 
@@ -67,14 +66,5 @@ const RECOMPRESS: Record<Exclude<LayerTreatment, "copy">, string> = {
 
 /** A layer decompressed and, but for "unpack", recompressed; kept in the cache by layer digest. */
 async function bootLayer(vault: Vault, layer: LayerDescriptor, how: Exclude<LayerTreatment, "copy">): Promise<string> {
-  return vault.cachedFile("initrd-layers", layer.digest, how, async (temp) => {
-    const decompress = `${compressors[layer.compression as Compression].command} -dc "$0"`;
-    const child = spawn("bash", ["-c", `set -o pipefail; ${decompress} | ${RECOMPRESS[how]} > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
-    const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
-    if (status !== 0) {
-      throw new IngotError(`Cannot prepare layer ${layer.name} (${layer.digest}) for booting as its ${how} step failed`, {
-        code: "initrd-failed", hint: "Check the disk has room; apt-get install zstd lz4 xz-utils (scripts/setup.sh installs them)",
-      });
-    }
-  });
+  return vault.cachedFile("initrd-layers", layer.digest, how, (temp) => unpackLayer(vault, layer, temp, RECOMPRESS[how], how, "initrd-failed"));
 }

@@ -1,13 +1,12 @@
 // A disk-form image's layers as the guest gets them: one raw file per layer (the EROFS filesystem
 // with its dm-verity tree after it), unpacked once from its blob into the vault's cache, its tree
 // made there, shared read-only by every instance; and the kernel arguments that check and stack them.
-import { spawn } from "node:child_process";
 import { appendFile, readFile } from "node:fs/promises";
-import { compressors, type Compression } from "../image/compression.ts";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
 import { verityTable, verityTree } from "../image/verity.ts";
 import { IngotError } from "../errors.ts";
 import type { Vault } from "../vault/vault.ts";
+import { unpackLayer } from "./layer-unpack.ts";
 
 /** Whether the image's layers are verified disks (built by default) rather than an initrd. */
 export function isDiskImage(manifest: Pick<ImageManifest, "layers">): boolean {
@@ -59,7 +58,7 @@ export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "la
  * must be the manifest's: a blob that unpacks to other blocks is refused before any guest sees it.
  */
 async function unpack(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
-  await decompress(vault, layer, temp);
+  await unpackLayer(vault, layer, temp, "cat", "unpack", "layer-disk-failed");
   const { tree, rootHash } = verityTree(await readFile(temp));
   if (rootHash !== verityOf(layer).rootHash) {
     throw new IngotError(`Cannot boot layer ${layer.name} (${layer.digest}) as its blocks do not match the root hash in the image's manifest`, {
@@ -67,15 +66,4 @@ async function unpack(vault: Vault, layer: LayerDescriptor, temp: string): Promi
     });
   }
   await appendFile(temp, tree);
-}
-
-async function decompress(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
-  const { command } = compressors[layer.compression as Compression];
-  const child = spawn("bash", ["-c", `set -o pipefail; ${command} -dc "$0" > "$1"`, vault.blobPath(layer.digest), temp], { stdio: ["ignore", "ignore", "inherit"] });
-  const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1)));
-  if (status !== 0) {
-    throw new IngotError(`Cannot unpack layer ${layer.name} (${layer.digest}) into its disk as ${command} failed`, {
-      code: "layer-disk-failed", hint: "Check the disk has room; apt-get install zstd xz-utils (scripts/setup.sh installs them)",
-    });
-  }
 }
