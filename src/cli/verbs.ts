@@ -10,6 +10,15 @@ const ENVIRONMENT: OptionSpec = { flags: "--env <NAME>", description: "the envir
 /** In the order `ingot --help` lists them. */
 export const verbs: Verb[] = [
   {
+    name: "demo", summary: "the whole story on this machine: build, deploy, promote, blue/green under load, a broken version, rollback, logs",
+    description: "Copies examples/notes to a temporary folder and builds it (v1), deploys it to dev and promotes the same digest to test (two instances, each environment with a PostgreSQL of its own), changes a page and builds v2 (only the app layer), deploys it blue/green to test under live load with a signed-in user's cookie, deploys a v3 that crashes at start (refused, v2 keeps serving), rolls back, shows an excerpt of the logs, and ends with a table of sizes, times and requests served and failed. The environments keep running unless --cleanup.",
+    options: [
+      { flags: "--cleanup", description: "remove dev and test at the end (instances, entry points, databases and their data), also after a failure" },
+      { flags: "--json", description: "the summary as JSON on standard output (progress on standard error)" },
+    ],
+    run: async (args: Parsed) => (await import("./demo.ts")).demoVerb.run(args),
+  },
+  {
     name: "build", summary: "build an image of the app in DIR",
     description: "Builds from the inputs ingot.lock pins, and writes the lock when there is none or an input had to change (--locked refuses any change). An unchanged layer is reused, so a change to the app alone rebuilds only the app layer. Prints the image's reference, digest, layer sizes and build time.",
     arguments: [{ name: "[DIR]", description: "the app's folder, with its ingot.yaml (default: the current folder)" }],

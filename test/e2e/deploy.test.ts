@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { streamServer } from "../../src/server/control-client.ts";
 import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { explainFailures, startIngot, statusOf, testHome } from "../control-plane.ts";
-import { type LoadReport, startLoad, switches } from "../load.ts";
+import { type LoadReport, startLoad } from "../../src/load/live-load.ts";
+import { switches } from "../load.ts";
 
 const appYaml = (version: number, healthPath = "/"): string => elfDeployYaml({
   name: "deploy-test", version, instances: 2, healthcheck: { path: healthPath, startTimeout: "10s" }, drainTimeout: "5s",

@@ -12,7 +12,7 @@ import type { Vault } from "../../src/vault/vault.ts";
 import { freePort } from "../../src/vm/free-port.ts";
 import { runIngot, startIngot, statusOf, testHome } from "../control-plane.ts";
 import { hasCommand, sharedTestVault, tempDir } from "../helpers.ts";
-import { startLoad } from "../load.ts";
+import { startLoad } from "../../src/load/live-load.ts";
 
 const missing = ["qemu-system-x86_64", "gcc"].find((command) => !hasCommand(command));
 // CI has both: there a missing one fails the test instead of skipping it.

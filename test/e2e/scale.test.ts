@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { startIngot, statusOf, testHome } from "../control-plane.ts";
-import { startLoad } from "../load.ts";
+import { startLoad } from "../../src/load/live-load.ts";
 
 const appYaml = (version: number): string => elfDeployYaml({ name: "scale-test", version, instances: 1, healthcheck: { timeout: "1s", startTimeout: "60s" } });
 

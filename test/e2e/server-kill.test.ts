@@ -16,7 +16,8 @@ import { streamServer } from "../../src/server/control-client.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
 import { buildElfImages, elfDeployYaml, hasCommand, sharedTestVault } from "../helpers.ts";
 import { eventsOf, explainFailures, testHome } from "../control-plane.ts";
-import { type LoadReport, startLoad, switches } from "../load.ts";
+import { type LoadReport, startLoad } from "../../src/load/live-load.ts";
+import { switches } from "../load.ts";
 
 const missing = ["qemu-system-x86_64", "haproxy", "gcc"].find((command) => !hasCommand(command));
 // CI has every tool: there a missing one fails the test instead of skipping it.

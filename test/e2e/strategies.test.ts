@@ -12,7 +12,8 @@ import { RuntimeApi } from "../../src/entry/runtime-api.ts";
 import { serverPaths } from "../../src/server/server-paths.ts";
 import { buildElfImages, elfDeployYaml, sharedTestVault } from "../helpers.ts";
 import { statusOf, testHome } from "../control-plane.ts";
-import { type LoadReport, sampleAnswers, startLoad } from "../load.ts";
+import { type LoadReport, startLoad } from "../../src/load/live-load.ts";
+import { sampleAnswers } from "../load.ts";
 
 const appYaml = (version: number, failEvery = 0): string => elfDeployYaml({
   name: "strategies-test", version, instances: 3, healthcheck: { path: "/env/VERSION", startTimeout: "20s" }, env: { FAIL_EVERY: String(failEvery) },
