@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set everything up, build the example app's image and boot it.
-# Prints the URL once the app is healthy; Ctrl-C stops the instance gracefully.
+# The main job on a fresh machine: set everything up, then run ingot's whole story with examples/notes
+# (ingot demo: build, deploy to dev, promote to test, a blue/green deploy under load, a broken
+# version refused, a rollback, the logs, a summary). The environments keep running afterwards;
+# pass --cleanup to remove them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bin/ingot build examples/hello
-exec bin/ingot run hello
+exec bin/ingot demo "$@"

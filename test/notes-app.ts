@@ -2,18 +2,12 @@
 // node_modules, no dist), installed and built on the host, and its server run as a process whose
 // JSON log lines the test reads. Each process is stopped by its PID.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cp } from "node:fs/promises";
-import { basename } from "node:path";
 import { freePort } from "../src/vm/free-port.ts";
-import { tempDir } from "./helpers.ts";
+import { DemoApp } from "../src/demo/demo-app.ts";
 
-export const NOTES_EXAMPLE = "examples/notes";
-
-/** examples/notes in a temp folder, without what an install or a build left in the checkout. */
-export async function copyOfNotes(): Promise<{ path: string; remove: () => Promise<void> }> {
-  const copy = await tempDir("ingot-notes-");
-  await cp(NOTES_EXAMPLE, copy.path, { recursive: true, filter: (source) => !["node_modules", "dist"].includes(basename(source)) });
-  return copy;
+/** examples/notes in a temp folder, without what an install or a build left in the checkout (as the demo copies it). */
+export function copyOfNotes(): Promise<DemoApp> {
+  return DemoApp.copy();
 }
 
 /**
