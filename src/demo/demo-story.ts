@@ -85,7 +85,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     deploys.push(await deploy(write, `v1 → ${DEV}`, "/v1/deploy", { environment: DEV, image: v1.digest }));
 
     next();
-    const promoted = await deploy(write, `promote → ${TEST}`, "/v1/promote", { from: DEV, to: TEST, force: false }, { environment: TEST });
+    const promoted = await deploy(write, `promote → ${TEST}`, "/v1/promote", { from: DEV, to: TEST, force: false });
     deploys.push(promoted);
     const { migrations, lines: migrationLines } = await migrationsOf(TEST, promoted.newInstances, promoted.startedMs);
     write(`  migrations in ${TEST}: ${migrationsLine(migrations)}`);
@@ -98,20 +98,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const v2 = await build(DEMO_VERSIONS.v2);
 
     next();
-    deploys.push(await deploy(write, `v2 → ${TEST} (blue/green)`, "/v1/deploy", { environment: TEST, image: v2.digest }, { environment: TEST, loadUrl: urls[TEST] }));
+    deploys.push(await deploy(write, `v2 → ${TEST} (blue/green)`, "/v1/deploy", { environment: TEST, image: v2.digest }, { loadUrl: urls[TEST] }));
     const after = await pageOf(urls[TEST]!, cookie);
     const session: DemoSession = { user: USER, signedInOn: before.image, readOn: after.image, valid: after.user === USER };
     write(`  the cookie taken before the switch, sent to ${after.image}: ${session.valid ? `still signed in as ${after.user}` : "signed out"}`);
 
     next();
     const v3 = await build(DEMO_VERSIONS.v3);
-    const broken = await deploy(write, `v3 → ${TEST} (broken)`, "/v1/deploy", { environment: TEST, image: v3.digest }, { environment: TEST, loadUrl: urls[TEST], mayFail: true });
+    const broken = await deploy(write, `v3 → ${TEST} (broken)`, "/v1/deploy", { environment: TEST, image: v3.digest }, { loadUrl: urls[TEST], mayFail: true });
     deploys.push(broken);
     const still = await pageOf(urls[TEST]!, cookie);
     write(`  ${TEST} still serves ${still.image}`);
 
     next();
-    deploys.push(await deploy(write, `rollback ${TEST} → v1`, "/v1/rollback", { environment: TEST }, { environment: TEST, loadUrl: urls[TEST] }));
+    deploys.push(await deploy(write, `rollback ${TEST} → v1`, "/v1/rollback", { environment: TEST }, { loadUrl: urls[TEST] }));
 
     next();
     const logs = await logExcerpt(TEST, migrationLines, startedMs, write);
@@ -157,7 +157,7 @@ interface DeployRun extends DemoDeploy {
 }
 
 /** A deploy, rollback or promotion with its progress indented, under load when `loadUrl` serves already. */
-async function deploy(write: (line: string) => void, act: string, path: string, body: Record<string, unknown>, options: { environment?: string; loadUrl?: string; mayFail?: boolean } = {}): Promise<DeployRun> {
+async function deploy(write: (line: string) => void, act: string, path: string, body: Record<string, unknown>, options: { loadUrl?: string; mayFail?: boolean } = {}): Promise<DeployRun> {
   const startedMs = Date.now();
   const progress = deployProgress(false, (line) => write(`  ${line}`));
   const load = options.loadUrl ? startLoad(`${options.loadUrl}${LOAD_PATH}`, LOAD) : undefined;
