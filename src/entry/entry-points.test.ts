@@ -12,12 +12,13 @@ import { EntryPoints } from "./entry-points.ts";
 test("remove ends an environment's HAProxy for good: its port refuses, its folder is gone, a restarted server finds nothing", { skip: haproxySkip }, async (t) => {
   const root = await mkdtemp(join(tmpdir(), "ingot-entry-points-"));
   const entryPoints = new EntryPoints(root);
-  t.after(async () => {
-    await entryPoints.get("dev")?.stop();
-    await rm(root, { recursive: true, force: true });
-  });
   const port = await freePort();
   const entry = await entryPoints.ensure({ environment: "dev", bind: { address: "127.0.0.1", port }, healthcheck: false, drainTimeoutMs: 1_000 });
+  // By the object, not by the name: a removal that failed may have forgotten it and left it running.
+  t.after(async () => {
+    await entry.stop();
+    await rm(root, { recursive: true, force: true });
+  });
   assert.equal((await get(port, false)).status, 503, "it answers before the removal");
   const process = { pid: entry.pid, startTime: entry.startTime };
 
