@@ -45,6 +45,15 @@ describe("removeEnvironment", async () => {
     engine.deployments.finish(canary.id, "failed", "aborted");
   });
 
+  it("refuses a second removal while one runs", async () => {
+    engine.removing.add("dev");
+    try {
+      await assert.rejects(removeEnvironment(engine, { environment: "dev", deleteData: false }), { code: "environment-removing" });
+    } finally {
+      engine.removing.delete("dev");
+    }
+  });
+
   it("removes a never-deployed environment's variables and secrets, records it, and is harmless a second time", async () => {
     config.set("prod", { LOG_LEVEL: "info", WORKERS: "4" });
     secrets.set("prod", "API_TOKEN", "t0ken");

@@ -41,23 +41,31 @@ export interface EnvironmentRemoval {
 export async function removeEnvironment(engine: DeployEngine, request: RemoveRequest, emit: (event: ProgressEvent) => void = () => {}): Promise<EnvironmentRemoval> {
   const { name } = engine.environments.get(request.environment);
   assertNothingRuns(engine, name);
-  // ingot stop's own path: marked stopped first, so that nothing replaces the instances as they go.
-  const instances = await engine.stopEnvironment(name, emit);
-  const ended = await engine.parts.entryPoints.remove(name);
-  const accessories = [];
-  for (const accessory of (await engine.parts.accessories?.list(name)) ?? []) {
-    await engine.parts.accessories!.remove(name, accessory.name, { deleteData: request.deleteData, runningInstances: engine.parts.live.in(name).length });
-    accessories.push({ name: accessory.name, kind: accessory.kind, dataDir: accessory.dataDir, dataKept: !request.deleteData });
+  engine.removing.add(name);
+  try {
+    // ingot stop's own path: marked stopped first, so that nothing replaces the instances as they go.
+    const instances = await engine.stopEnvironment(name, emit);
+    const ended = await engine.parts.entryPoints.remove(name);
+    const accessories = [];
+    for (const accessory of (await engine.parts.accessories?.list(name)) ?? []) {
+      await engine.parts.accessories!.remove(name, accessory.name, { deleteData: request.deleteData, runningInstances: engine.parts.live.in(name).length });
+      accessories.push({ name: accessory.name, kind: accessory.kind, dataDir: accessory.dataDir, dataKept: !request.deleteData });
+    }
+    // Last: until here the environment stays marked stopped, and afterwards no deploy before now counts as what it serves.
+    const reset = resetEnvironment(engine.parts.state, name);
+    const removal: EnvironmentRemoval = { environment: name, instances, entryPoint: ended ? { url: urlOf(ended), pid: ended.pid } : null, accessories, ...reset };
+    engine.events.append({ kind: "environment-removed", environment: name, data: { ...removal } });
+    return removal;
+  } finally {
+    engine.removing.delete(name);
   }
-  // Last: until here the environment stays marked stopped, and afterwards no deploy before now counts as what it serves.
-  const reset = resetEnvironment(engine.parts.state, name);
-  const removal: EnvironmentRemoval = { environment: name, instances, entryPoint: ended ? { url: urlOf(ended), pid: ended.pid } : null, accessories, ...reset };
-  engine.events.append({ kind: "environment-removed", environment: name, data: { ...removal } });
-  return removal;
 }
 
 /** A deploy or a canary owns the environment until it ends: removing under it would leave half of each. */
 function assertNothingRuns(engine: DeployEngine, name: string): void {
+  if (engine.removing.has(name)) {
+    throw new IngotError(`Cannot remove environment ${name} as it is being removed already`, { code: "environment-removing", hint: `Follow it with ingot events --env ${name} -f` });
+  }
   const running = engine.deployments.running(name);
   if (!running) return;
   const canary = running.canary !== null || running.strategy === "canary";
