@@ -44,3 +44,30 @@ test("env ls, config set|unset|ls and secret set|rm|ls work through the backgrou
     assert.equal((await readFile(join(stateFolder, name))).includes(secretValue), false, `${name} never holds the secret in clear`);
   }
 });
+
+test("env rm refuses an unknown environment, and removes a never-deployed one's variables and secrets, audited", async (t) => {
+  const home = await tempDir("ingot-env-rm-");
+  t.after(async () => {
+    await ingot(home.path, ["server", "stop"]);
+    await home.remove();
+  });
+  const unknown = await ingot(home.path, ["env", "rm", "staging"]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^error: Cannot find environment staging as it does not exist: known are dev, test, prod\nhint: /m);
+
+  await ingot(home.path, ["config", "set", "--env", "test", "LOG_LEVEL=info", "WORKERS=4"]);
+  await ingot(home.path, ["secret", "set", "--env", "test", "API_TOKEN"], "t0ken\n");
+  const removed = await ingot(home.path, ["env", "rm", "test"]);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(removed.stdout, "test: stopped 0 instances; no entry point ran; deleted 2 variables and 1 secret\nits next deploy starts test afresh\n");
+  assert.equal((await ingot(home.path, ["secret", "ls", "--env", "test", "--json"])).stdout.trim(), "[]");
+  assert.equal((await ingot(home.path, ["config", "ls", "--env", "test", "--json"])).stdout.trim(), "[]");
+  const again = await ingot(home.path, ["env", "rm", "test", "--json"]);
+  assert.deepEqual(JSON.parse(again.stdout), { environment: "test", instances: [], entryPoint: null, accessories: [], variables: 0, secrets: 0, forgotten: false });
+
+  const state = StateDatabase.open({ folder: join(home.path, "state") });
+  const audit = new AuditLog(state).list();
+  state.close();
+  assert.deepEqual(audit.filter((record) => record.verb === "env rm").map((record) => `${JSON.stringify(record.arguments)} ${record.outcome}`).reverse(),
+    ['{"environment":"staging","deleteData":false} failed', '{"environment":"test","deleteData":false} ok', '{"environment":"test","deleteData":false} ok']);
+});

@@ -23,6 +23,8 @@ test("replacements, a crash loop and its end, and a deploy's steps read as sente
   assert.deepEqual(eventLines(event("capacity-reduce", { instances: ["i-1", "i-2"], have: 3, want: 1 })), ["2026-12-01 10:00:01.204  i-1, i-2    reducing: 3 instances run of 1 wanted; draining and stopping these"]);
   assert.match(eventLines(event("environment-degraded", { summary: "3 instances of hello:2.0.0 failed within 5 min; last: its app exited with status 1" }))[0]!,
     /^2026-12-01 10:00:01\.204 {2}- {11}degraded: 3 instances of hello:2\.0\.0 failed within 5 min; last: its app exited with status 1; its instances are no longer replaced until a deploy or ingot stop$/);
+  assert.match(eventLines(event("environment-removed", { instances: ["i-1"], entryPoint: { url: "http://127.0.0.1:8080/", pid: 9 }, accessories: [{ name: "db", dataKept: false }], variables: 2, secrets: 0 }))[0]!,
+    /i-1 +removed by ingot env rm: 1 instance\(s\) stopped, entry point http:\/\/127\.0\.0\.1:8080\/ ended, accessory db removed \(data deleted\), 2 variable\(s\) and 0 secret\(s\) deleted$/);
   assert.match(eventLines(event("degraded-cleared", { reason: "deploy 5 of hello:2.0.1 succeeded" }))[0]!, /no longer degraded: deploy 5 of hello:2\.0\.1 succeeded$/);
   assert.match(eventLines(event("deploy-step", { type: "step", phase: "deploy", index: 0, kind: "boot", instances: ["i-1", "i-2"], status: "done", durationMs: 3200 }))[0]!, / {2}- {11}boot i-1, i-2: done in 3\.2 s$/);
   assert.match(eventLines(event("deploy-finished", { type: "finished", outcome: "failed", durationMs: 1, reason: "GET / did not pass" }))[0]!, /deploy 4 failed: GET \/ did not pass$/);

@@ -58,6 +58,16 @@ function described(event: EventRecord): { instance: string | null; what: string;
       return { instance: null, what: `degraded: ${String(data.summary)}; its instances are no longer replaced until a deploy or ingot stop`, consoleLines: [] };
     case "degraded-cleared":
       return { instance: null, what: `no longer degraded: ${String(data.reason)}`, consoleLines: [] };
+    case "environment-removed": {
+      const accessories = Array.isArray(data.accessories) ? (data.accessories as { name: string; dataKept: boolean }[]) : [];
+      return {
+        instance: strings(data.instances).join(", ") || null,
+        what: `removed by ingot env rm: ${strings(data.instances).length} instance(s) stopped, ${data.entryPoint ? `entry point ${String((data.entryPoint as { url: string }).url)} ended` : "no entry point"}`
+          + accessories.map((accessory) => `, accessory ${accessory.name} removed (data ${accessory.dataKept ? "kept" : "deleted"})`).join("")
+          + `, ${String(data.variables)} variable(s) and ${String(data.secrets)} secret(s) deleted`,
+        consoleLines: [],
+      };
+    }
     case "canary-judged":
       return { instance: null, what: `ingot's judge: ${String(data.verdict)} the canary of deploy ${String(event.deployment)}: ${String(data.reason)}`, consoleLines: [] };
     case "deploy-finished":

@@ -188,10 +188,17 @@ export const verbs: Verb[] = [
     run: async (args: Parsed) => (await import("./scale.ts")).scaleVerb.run(args),
   },
   {
-    name: "env", summary: "list the environments, their entry point and config version",
-    arguments: [{ name: "[ls]", description: "list them" }],
-    actions: ["ls"],
-    options: [JSON_OUTPUT],
+    name: "env", summary: "list the environments, or remove what one runs and holds (rm)",
+    description: "rm drains and stops the environment's instances (as ingot stop), ends its entry point's HAProxy, stops and removes its accessories (their data kept unless --delete-data), deletes its variables and secrets and clears its entry port, so that its next deploy starts it afresh. Its history (deployments, events, audit) is kept. Refused while a deploy or a canary runs there; docs/deploy.md.",
+    arguments: [
+      { name: "[ls|rm]", description: "ls lists them (the default), rm NAME removes what NAME runs and holds" },
+      { name: "[NAME]", description: "rm: the environment" },
+    ],
+    actions: ["ls", "rm"],
+    options: [
+      { flags: "--delete-data", description: "rm: delete its accessories' data too (kept by default, served again when they are added again)" },
+      JSON_OUTPUT,
+    ],
     run: async (args: Parsed) => (await import("./env.ts")).envVerb.run(args),
   },
   {

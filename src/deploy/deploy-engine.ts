@@ -84,6 +84,8 @@ export class DeployEngine {
   readonly deployments: Deployments;
   readonly events: EventLog;
   readonly #endingCanary = new Set<string>();
+  /** Environments ingot env rm is removing (environment-removal.ts): a deploy there now would be half removed. */
+  readonly removing = new Set<string>();
   readonly #settled = new Set<(environment: string) => void>();
   /** Boots at once, across deploys, scale and replacements: one per core (boot-slots.ts). */
   readonly bootSlots = new BootSlots(bootParallelism());
@@ -113,6 +115,9 @@ export class DeployEngine {
     const settings = withCapacity(deploySettings(manifest, environment.name), environment);
     assertServes(manifest);
     this.deployments.assertNoneRunning(environment.name);
+    if (this.removing.has(environment.name)) {
+      throw new IngotError(`Cannot deploy to ${environment.name} as ingot env rm is removing it`, { code: "environment-removing", hint: "Wait for the removal to finish, then deploy: it starts the environment afresh" });
+    }
     const blue = this.parts.live.in(environment.name).map((instance) => instance.id);
     const shape = strategyShape(request, { name: environment.name, capacity: settings.instances, serving: blue.length });
     // The new instances boot beside blue, whose memory the host already counts as used; a rolling deploy boots a batch at a time.

@@ -1,6 +1,6 @@
 // Every environment's entry point, by name: started on an environment's first deploy, adopted when
 // the control plane starts again (HAProxy outlives it), each in its own folder under the server's.
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Healthcheck } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
@@ -48,6 +48,23 @@ export class EntryPoints {
     const started = await EntryPoint.start({ ...spec, runDir: this.runDir(spec.environment), ...(accessLog ? { accessLog } : {}) });
     this.#running.set(spec.environment, started);
     return started;
+  }
+
+  /**
+   * Ends the environment's HAProxy for good (ingot env rm): soft-stopped so in-flight requests
+   * finish, forgotten, and its folder (config, socket, slots, record) removed, so neither the
+   * supervisor nor a restarted server brings it back. Returns the entry point it ended, if one ran.
+   *
+   * @example
+   * const ended = await entryPoints.remove("dev"); // ended?.spec.bind → { address: "127.0.0.1", port: 8080 }
+   */
+  async remove(environment: string): Promise<EntryPoint | undefined> {
+    const entry = this.#running.get(environment) ?? (await EntryPoint.adopt(this.runDir(environment)).catch(() => undefined));
+    const wasRunning = entry !== undefined && (await entry.isRunning());
+    await entry?.stop();
+    this.#running.delete(environment);
+    await rm(this.runDir(environment), { recursive: true, force: true });
+    return wasRunning ? entry : undefined;
   }
 
   /** Adopts every entry point a previous server left running; returns the environments it found. */

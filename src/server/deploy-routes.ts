@@ -1,9 +1,10 @@
-// The API of deploys: deploy, rollback, promote and stop stream their progress; status, history and
-// instances read. Every change is recorded in the audit log; the engine does the work.
+// The API of deploys: deploy, rollback, promote, stop and an environment's removal stream their
+// progress; status, history and instances read. Every change is recorded in the audit log; the engine does the work.
 import type { CanaryWatch } from "../deploy/canary-watch.ts";
 import type { DeployEngine, DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
 import type { DeployStrategy, StrategyRequest } from "../deploy/deploy-strategy.ts";
 import { promoteTarget, rollbackTarget } from "../deploy/deploy-targets.ts";
+import { removeEnvironment } from "../deploy/environment-removal.ts";
 import { IngotError } from "../errors.ts";
 import { AuditLog } from "../state/audit.ts";
 import { resolveImage } from "../vault/image-ref.ts";
@@ -58,6 +59,13 @@ export function deployRoutes(engine: DeployEngine, canaries?: CanaryWatch): Rout
       method: "POST", path: "/v1/environments/stop", stream: true, handle: async (body, emit) => {
         const args = { environment: text(body, "environment") };
         return { stopped: await audit.run("stop", args, () => engine.stopEnvironment(args.environment, emit as (event: ProgressEvent) => void)) };
+      },
+    },
+    {
+      // ingot env rm: body { environment, deleteData? }; answers an EnvironmentRemoval (environment-removal.ts).
+      method: "POST", path: "/v1/environments/remove", stream: true, handle: async (body, emit) => {
+        const args = { environment: text(body, "environment"), deleteData: (body as { deleteData?: unknown }).deleteData === true };
+        return audit.run("env rm", args, () => removeEnvironment(engine, args, emit as (event: ProgressEvent) => void));
       },
     },
     { method: "POST", path: "/v1/status", handle: async (body) => environmentStatus(engine, optional(body, "environment").environment, canaries) },

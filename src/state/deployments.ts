@@ -94,9 +94,13 @@ export class Deployments {
     return row && toDeployment(row);
   }
 
-  /** The last deploy that succeeded: what the environment serves (promote takes its digest). */
+  /**
+   * The last deploy that succeeded: what the environment serves (promote takes its digest). One from
+   * before ingot env rm removed the environment is history only: it serves nothing.
+   */
   serving(environment: string): Deployment | undefined {
-    const row = this.state.sqlite.prepare<[string], DeploymentRow>("SELECT * FROM deployments WHERE environment = ? AND state = 'succeeded' ORDER BY id DESC LIMIT 1").get(environment);
+    const row = this.state.sqlite.prepare<[{ environment: string }], DeploymentRow>(`SELECT * FROM deployments WHERE environment = @environment AND state = 'succeeded'
+      AND id > coalesce((SELECT removed_after_deployment FROM environments WHERE name = @environment), 0) ORDER BY id DESC LIMIT 1`).get({ environment });
     return row && toDeployment(row);
   }
 

@@ -10,7 +10,7 @@ describe("Environments", () => {
 
   it("has dev, test and prod from the start, without an entry port yet", () => {
     assert.deepEqual(environments.list().map((environment) => environment.name), ["dev", "test", "prod"]);
-    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null, degraded: null, desiredInstances: null });
+    assert.deepEqual({ ...environments.get("prod"), createdMs: 0 }, { name: "prod", entryPort: null, bindAddress: "127.0.0.1", configVersion: 0, createdMs: 0, stoppedMs: null, degraded: null, desiredInstances: null, removedAfterDeployment: null });
   });
 
   it("names the known environments when asked for an unknown one", () => {

@@ -17,6 +17,8 @@ export interface Environment {
   degraded: Degraded | null;
   /** Instances it is kept at, set by ingot scale; null means the number its serving image says (capacity.ts). */
   desiredInstances: number | null;
+  /** Set by ingot env rm: the last deployment then (0 for none); it and those before are history, not what it serves. */
+  removedAfterDeployment: number | null;
 }
 
 /** Why an environment is degraded, with the figures of the rule it broke. */
@@ -31,7 +33,7 @@ export interface Degraded {
   lastReason: string;
 }
 
-interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null; degraded: string | null; desired_instances: number | null }
+interface EnvironmentRow { name: string; entry_port: number | null; bind_address: string; config_version: number; created_ms: number; stopped_ms: number | null; degraded: string | null; desired_instances: number | null; removed_after_deployment: number | null }
 
 /**
  * The environments table. dev, test and prod exist from the first migration on.
@@ -111,5 +113,5 @@ export class Environments {
 
 function toEnvironment(row: EnvironmentRow): Environment {
   return { name: row.name, entryPort: row.entry_port, bindAddress: row.bind_address, configVersion: row.config_version, createdMs: row.created_ms, stoppedMs: row.stopped_ms,
-    degraded: row.degraded === null ? null : JSON.parse(row.degraded) as Degraded, desiredInstances: row.desired_instances };
+    degraded: row.degraded === null ? null : JSON.parse(row.degraded) as Degraded, desiredInstances: row.desired_instances, removedAfterDeployment: row.removed_after_deployment };
 }

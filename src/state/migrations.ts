@@ -187,4 +187,15 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: "a removed environment",
+    sql: `
+      -- Set by ingot env rm to the id of the last deployment then (0 for none): what the environment
+      -- ran and held is gone, and it is as never deployed. Its deployments stay as history, but none
+      -- up to this one counts as what it serves, so neither the capacity keeper nor ingot scale
+      -- brings its old image back. An id, not a time: a deploy in the same millisecond is no doubt.
+      ALTER TABLE environments ADD COLUMN removed_after_deployment INTEGER;
+    `,
+  },
 ];

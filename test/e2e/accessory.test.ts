@@ -3,15 +3,19 @@
 // from inside the guest at DATABASE_URL, writes a row and shows it; `ingot accessory psql` reads it
 // on the host; the server is stopped and PostgreSQL with it (as a reboot of the host would leave
 // it), and the next deploy finds the row still there, PostgreSQL started again by the server.
+// Last, ingot env rm --delete-data removes everything dev runs and holds, and again harmlessly.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AccessoryView } from "../../src/accessory/accessories.ts";
+import type { EnvironmentRemoval } from "../../src/deploy/environment-removal.ts";
 import { stopPostgres } from "../../src/accessory/postgres-process.ts";
 import { buildImage } from "../../src/image/build.ts";
-import { processStartTime } from "../../src/process/process-identity.ts";
+import { hasExited, processStartTime } from "../../src/process/process-identity.ts";
+import { serverPaths } from "../../src/server/server-paths.ts";
 import { statusOf, testHome } from "../control-plane.ts";
 import { hasCommand, hasPostgres, sharedTestVault, tempDir } from "../helpers.ts";
 
@@ -127,4 +131,30 @@ test("a PostgreSQL accessory of dev: the guest writes a row at DATABASE_URL, psq
   assert.equal(after.stdout.trim(), "2", after.stderr);
   const log = await ingot("accessory", "logs", "db", "--env", "dev", "-n", "50");
   assert.match(log.stdout, /database system is ready to accept connections/);
+
+  // ingot env rm --delete-data: the instance stops, HAProxy ends and its port refuses, PostgreSQL
+  // ends and its data goes, the URL secret with it; dev is as never deployed, its history kept.
+  const haproxy = JSON.parse(await readFile(join(serverPaths(home.path).dir, "entry", "dev", "entry.json"), "utf8")) as { pid: number; startTime: string };
+  const postgres = { pid: again!.pid!, startTime: (await processStartTime(again!.pid!))! };
+  const removed = await ingot("env", "rm", "dev", "--delete-data", "--json");
+  assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+  const removal = JSON.parse(removed.stdout) as EnvironmentRemoval;
+  assert.equal(removal.instances.length, 1);
+  assert.deepEqual(removal.entryPoint, { url, pid: haproxy.pid });
+  assert.deepEqual(removal.accessories, [{ name: "db", kind: "postgres", dataDir: again!.dataDir, dataKept: false }]);
+  assert.ok(await hasExited(haproxy), `HAProxy pid ${haproxy.pid} is gone`);
+  await assert.rejects(fetch(url, { signal: AbortSignal.timeout(5_000) }), "the entry port refuses connections");
+  assert.ok(await hasExited(postgres), `PostgreSQL pid ${postgres.pid} is gone`);
+  assert.equal(existsSync(again!.dataDir), false, "its data folder is deleted");
+  assert.deepEqual(await accessories(), []);
+  assert.equal((await ingot("secret", "ls", "--env", "dev")).stdout, "dev has no secrets\n");
+  const cleared = await statusOf<{ entryUrl: string | null; serving: unknown; instances: unknown[] }>(ingot, "dev");
+  assert.deepEqual([cleared.entryUrl, cleared.serving, cleared.instances], [null, null, []]);
+  assert.equal(JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout).length, 2, "its history is kept");
+
+  // Again, with nothing left: harmless.
+  const twice = await ingot("env", "rm", "dev", "--json");
+  assert.equal(twice.code, 0, twice.stderr);
+  assert.deepEqual(JSON.parse(twice.stdout), { environment: "dev", instances: [], entryPoint: null, accessories: [], variables: 0, secrets: 0, forgotten: false });
+  assert.deepEqual((await statusOf<{ instances: unknown[] }>(ingot, "dev")).instances, [], "nothing brought its instances back");
 });
