@@ -31,7 +31,7 @@ test("ingot demo --cleanup: every deploy under load loses no request, the cookie
   const demo = await ingot("demo", "--cleanup", "--json");
   assert.equal(demo.code, 0, demo.stderr);
   const summary = JSON.parse(demo.stdout) as DemoSummary;
-  t.diagnostic(demo.stderr.split("\n").filter((line) => /serves|refused|built/.test(line)).join("\n"));
+  for (const line of demo.stderr.split("\n").filter((text) => /serves|refused|built/.test(text))) t.diagnostic(line.trim());
 
   // Builds: v1, then v2 and v3 rebuild only the app layer.
   assert.deepEqual(summary.builds.map((build) => build.ref), ["notes:1.0.0", "notes:1.1.0", "notes:1.2.0"]);
