@@ -15,18 +15,30 @@ export async function stabilizeIds(format: DiskFormat, path: string, seed: Buffe
   if (format === "vhd") await patchVhdFooters(path, seed);
 }
 
-/** The descriptor of a streamOptimized VMDK is text in the sectors after its header; CID=8 hex digits keeps its length. */
+/**
+ * The descriptor of a streamOptimized VMDK is NUL-padded text in the sectors its header names.
+ * qemu-img writes the CID without leading zeros (CID=%x), so one conversion in 16 has fewer than 8
+ * digits: the descriptor is rewritten with an 8-digit CID and padded again, the same bytes whatever
+ * the random one was.
+ */
 async function patchVmdkCid(path: string, seed: Buffer): Promise<void> {
   const file = await open(path, "r+");
   try {
-    const start = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await file.read(start, 0, start.length, 0);
-    const text = start.subarray(0, bytesRead).toString("latin1");
-    const match = /\nCID=([0-9a-f]{8})\n/.exec(text);
-    if (!match) throw new Error(`Cannot find the CID in ${path}'s VMDK descriptor`);
+    const header = Buffer.alloc(64);
+    await file.read(header, 0, header.length, 0);
+    if (header.toString("latin1", 0, 4) !== "KDMV") throw new Error(`Cannot find the VMDK header in ${path}`);
+    const offset = Number(header.readBigUInt64LE(28)) * 512;
+    const area = Buffer.alloc(Number(header.readBigUInt64LE(36)) * 512);
+    await file.read(area, 0, area.length, offset);
+    const text = area.toString("latin1", 0, area.includes(0) ? area.indexOf(0) : area.length);
+    if (!/\nCID=[0-9a-f]{1,8}\n/.test(text)) throw new Error(`Cannot find the CID in ${path}'s VMDK descriptor`);
     // Never ffffffff, which means "no parent".
-    const cid = Buffer.from(seed.subarray(0, 4)).toString("hex").replace(/^ffffffff$/, "fffffffe");
-    await file.write(Buffer.from(cid, "latin1"), 0, 8, match.index + "\nCID=".length);
+    const cid = seed.subarray(0, 4).toString("hex").replace(/^ffffffff$/, "fffffffe");
+    const descriptor = Buffer.from(text.replace(/\nCID=[0-9a-f]{1,8}\n/, `\nCID=${cid}\n`), "latin1");
+    if (descriptor.length >= area.length) throw new Error(`Cannot fit the CID in ${path}'s VMDK descriptor`);
+    area.fill(0);
+    descriptor.copy(area);
+    await file.write(area, 0, area.length, offset);
   } finally {
     await file.close();
   }
