@@ -5,6 +5,8 @@
 // a broken v3 that never takes traffic → rollback → an excerpt of the logs → the summary table.
 import { randomBytes } from "node:crypto";
 import type { DeployReport, ProgressEvent } from "../deploy/deploy-engine.ts";
+import type { EnvironmentRemoval } from "../deploy/environment-removal.ts";
+import { removalSummary } from "../cli/env.ts";
 import { lineFormatter } from "../cli/logs.ts";
 import { deployProgress } from "../cli/deploy-progress.ts";
 import { IngotError } from "../errors.ts";
@@ -251,8 +253,8 @@ async function cleanUp(environments: string[], write: (line: string) => void, su
   write(`\ncleaning up${succeeded ? "" : " after the failure"}: ${environments.join(", ")}`);
   for (const environment of environments) {
     try {
-      await streamServer("/v1/environments/remove", { environment, deleteData: true }, () => {});
-      write(`  ${environment}: instances stopped, entry point ended, database and its data removed`);
+      const removal = await streamServer<EnvironmentRemoval>("/v1/environments/remove", { environment, deleteData: true }, () => {});
+      write(`  ${removalSummary(removal).split("\n")[0]}`);
     } catch (error) {
       write(`  ${environment}: ${(error as Error).message} (ingot env rm ${environment} --delete-data)`);
       if (succeeded) throw error;
