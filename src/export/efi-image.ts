@@ -3,7 +3,7 @@
 // initrd) on a FAT32 system partition. Both come out the same bytes for the same inputs.
 import { readFile, stat, truncate, utimes, writeFile } from "node:fs/promises";
 import { SECTOR_BYTES } from "./gpt.ts";
-import { runHostTool } from "./host-tool.ts";
+import { exportTool } from "./export-tool.ts";
 import { withoutTimestamp } from "./pe-file.ts";
 
 /** Debian's systemd-boot-efi; the stub reads .cmdline, .osrel and .linux from its own image. */
@@ -35,7 +35,7 @@ export async function unifiedKernelImage(input: UkiInput, output: string): Promi
   // The stub passes .cmdline as is; a trailing NUL or newline would end up in the last argument.
   await writeFile(cmdlineFile, input.cmdline);
   await writeFile(osrelFile, input.osRelease);
-  await runHostTool({
+  await exportTool({
     argv: ["objcopy",
       "--add-section", `.osrel=${osrelFile}`, "--change-section-vma", `.osrel=0x${UKI_SECTIONS.osrel.toString(16)}`,
       "--add-section", `.cmdline=${cmdlineFile}`, "--change-section-vma", `.cmdline=0x${UKI_SECTIONS.cmdline.toString(16)}`,
@@ -65,7 +65,7 @@ export async function efiSystemPartition(uki: string, output: string, volumeId: 
   const bytes = espBytes((await stat(uki)).size);
   await writeFile(output, "");
   await truncate(output, bytes);
-  await runHostTool({
+  await exportTool({
     argv: ["mkfs.fat", "-F", "32", "-S", String(SECTOR_BYTES), "-s", "1", "-n", "INGOT-EFI", "-i", volumeId.toString(16).padStart(8, "0"), "--invariant", output],
     debianPackage: "dosfstools",
   });
@@ -74,7 +74,7 @@ export async function efiSystemPartition(uki: string, output: string, volumeId: 
   const fatEpoch = 315532800;
   const env = { SOURCE_DATE_EPOCH: String(fatEpoch), MTOOLS_SKIP_CHECK: "1", TZ: "UTC" };
   await utimes(uki, fatEpoch, fatEpoch);
-  await runHostTool({ argv: ["mmd", "-i", output, "::/EFI", "::/EFI/BOOT"], debianPackage: "mtools", env });
-  await runHostTool({ argv: ["mcopy", "-m", "-i", output, uki, "::/EFI/BOOT/BOOTX64.EFI"], debianPackage: "mtools", env });
+  await exportTool({ argv: ["mmd", "-i", output, "::/EFI", "::/EFI/BOOT"], debianPackage: "mtools", env });
+  await exportTool({ argv: ["mcopy", "-m", "-i", output, uki, "::/EFI/BOOT/BOOTX64.EFI"], debianPackage: "mtools", env });
   return bytes;
 }

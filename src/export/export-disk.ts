@@ -15,7 +15,7 @@ import { EFI_STUB, efiSystemPartition, unifiedKernelImage } from "./efi-image.ts
 import { exportCmdline } from "./export-cmdline.ts";
 import { exportKernel } from "./export-kernel.ts";
 import { gptBytes, SECTOR_BYTES } from "./gpt.ts";
-import { runHostTool } from "./host-tool.ts";
+import { exportTool } from "./export-tool.ts";
 import { stabilizeIds } from "./stable-ids.ts";
 
 export interface ExportOptions {
@@ -73,7 +73,7 @@ export async function exportDisk(vault: Vault, image: { digest: string; manifest
     if (spec.convert) {
       const raw = join(work, "disk.raw");
       await writeRawDisk(layout, raw);
-      await runHostTool({ argv: ["qemu-img", "convert", "-q", "-f", "raw", ...spec.convert, raw, temp], debianPackage: "qemu-utils" });
+      await exportTool({ argv: ["qemu-img", "convert", "-q", "-f", "raw", ...spec.convert, raw, temp], debianPackage: "qemu-utils" });
       await stabilizeIds(options.format, temp, derivedSeed(digest, options.environment, "ids"));
     } else {
       await writeRawDisk(layout, temp);

@@ -1,10 +1,10 @@
 // A layer's entries as an EROFS filesystem, made by mkfs.erofs (erofs-utils) from a staging folder
 // with every setting that could vary fixed: the same entries give the same bytes on any machine.
-import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IngotError } from "../errors.ts";
+import { runHostTool } from "../process/host-tool.ts";
 import type { Vault } from "../vault/vault.ts";
 import type { Entry } from "./cpio.ts";
 import type { LayerFilesystem } from "./layer-plan.ts";
@@ -31,7 +31,10 @@ export async function writeErofs(vault: Vault, entries: Entry[], filesystem: Lay
   const output = `${staging}.img`;
   try {
     await stage(entries, staging);
-    await run("mkfs.erofs", mkfsErofsArgs(filesystem, output, staging));
+    await runHostTool({
+      argv: ["mkfs.erofs", ...mkfsErofsArgs(filesystem, output, staging)], purpose: "write a disk-form layer", debianPackage: "erofs-utils",
+      codes: { missing: "erofs-missing", failed: "erofs-failed" }, alternative: "build with --initrd", failedHint: "Check that the vault's disk has room",
+    });
     return await readFile(output);
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -66,13 +69,3 @@ async function stage(entries: Entry[], root: string): Promise<void> {
   }
 }
 
-async function run(command: string, args: string[]): Promise<void> {
-  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const status = await new Promise<number>((resolve, reject) => child.on("error", reject).on("close", (code) => resolve(code ?? 1))).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== "ENOENT") throw error;
-    throw new IngotError(`Cannot write a disk-form layer as ${command} is not installed`, { code: "erofs-missing", hint: "apt-get install erofs-utils (scripts/setup.sh installs it), or build with --initrd" });
-  });
-  if (status !== 0) throw new IngotError(`Cannot write a disk-form layer as ${command} failed: ${stderr.trim() || `exit status ${status}`}`, { code: "erofs-failed", hint: "Check that the vault's disk has room" });
-}
