@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { parseSyslog } from "../src/logs/syslog-message.ts";
 import { matchesQuery } from "../src/logs/log-query.ts";
 import { hasCommand, hasPostgres } from "./helpers.ts";
-import { copyOfNotes, installAndBuild, type LogRecord, NotesProcess } from "./notes-app.ts";
+import { DemoApp } from "../src/demo/demo-app.ts";
+import { installAndBuild, type LogRecord, NotesProcess } from "./notes-app.ts";
 import { TestPostgres } from "./postgres.ts";
 
 const missing = !hasPostgres() ? "PostgreSQL (apt-get install postgresql)" : !hasCommand("npm") ? "npm" : undefined;
@@ -31,7 +32,8 @@ describe("examples/notes, two instances on one PostgreSQL", { skip }, () => {
   };
 
   before(async () => {
-    app = await copyOfNotes();
+    // As the demo copies it: without what an install or a build left in the checkout.
+    app = await DemoApp.copy();
     installAndBuild(app.path);
     postgres = await TestPostgres.start();
     postgres.createDatabase("notes");

@@ -1,14 +1,8 @@
-// Fixtures for examples/notes: a copy of it in a temp folder (as a fresh clone has it: no
-// node_modules, no dist), installed and built on the host, and its server run as a process whose
-// JSON log lines the test reads. Each process is stopped by its PID.
+// Fixtures for examples/notes: a copy of it (src/demo/demo-app.ts makes it) installed and built on
+// the host, and its server run as a process whose JSON log lines the test reads. Each process is
+// stopped by its PID.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { freePort } from "../src/vm/free-port.ts";
-import { DemoApp } from "../src/demo/demo-app.ts";
-
-/** examples/notes in a temp folder, without what an install or a build left in the checkout (as the demo copies it). */
-export function copyOfNotes(): Promise<DemoApp> {
-  return DemoApp.copy();
-}
 
 /**
  * The copy installed from its lock file and built (`npm run build`, tsc), as a developer or CI
