@@ -17,7 +17,7 @@ interface ImageReport {
   tagged: boolean;
   digest: string;
   manifest: ImageManifest;
-  layers: { name: string; digest: string; size: number; uncompressedSize: number; compression: string; fileCount: number; rootHash?: string }[];
+  layers: { name: string; digest: string; size: number; uncompressedSize: number; compression: string; fileCount: number; rootHash?: string; verityAlgorithm?: string }[];
   largestFiles: { path: string; size: number }[];
   sbom: Sbom;
   /** Statements filed beside the image (provenance: source commit, builder, times), oldest first. */
@@ -59,7 +59,7 @@ async function imageReport(vault: Vault, ref: string): Promise<ImageReport> {
     layers: manifest.layers.map((layer, index) => ({
       name: layer.name, digest: layer.digest, size: layer.size, uncompressedSize: layer.uncompressedSize, compression: layer.compression,
       fileCount: fileLists[index]!.filter((file) => file.type === "file").length,
-      ...(layer.verity ? { rootHash: layer.verity.rootHash } : {}),
+      ...(layer.verity ? { rootHash: layer.verity.rootHash, verityAlgorithm: layer.verity.algorithm } : {}),
     })),
     largestFiles: [...finalFiles.values()].filter((file) => file.type === "file")
       .sort((a, b) => b.size - a.size || a.path.localeCompare(b.path)).slice(0, LARGEST_FILES)
@@ -94,7 +94,7 @@ function describe(report: ImageReport): string {
       ...report.layers.map((layer) => [layer.name, formatBytes(layer.size), formatBytes(layer.uncompressedSize), layer.compression, String(layer.fileCount), layer.digest.slice(0, 19)]),
     ])),
     // In full: the guest checks every block it reads against these, and they are what an exported disk boots with.
-    ...(report.layers.some((layer) => layer.rootHash) ? ["", "verity root hashes (sha256; EROFS layers on read-only disks)", indent(table(report.layers.map((layer) => [layer.name, layer.rootHash ?? "none (initrd layer)"])))] : []),
+    ...(report.layers.some((layer) => layer.rootHash) ? ["", "verity root hashes (EROFS layers on read-only disks)", indent(table(report.layers.map((layer) => [layer.name, layer.verityAlgorithm ?? "", layer.rootHash ?? "none (initrd layer)"])))] : []),
     "",
     `largest files`,
     indent(table(report.largestFiles.map((file) => [file.path, formatBytes(file.size)]))),

@@ -15,6 +15,7 @@ export const DISK_KERNEL_OPTIONS: Record<string, string> = {
   CONFIG_BLK_DEV_DM: "device mapper",
   CONFIG_DM_INIT: "dm-mod.create= on the command line",
   CONFIG_DM_VERITY: "dm-verity",
+  CONFIG_CRYPTO_BLAKE2B: "the layers' verity hash, blake2b-512",
   CONFIG_DEVTMPFS_MOUNT: "/dev before init runs",
 };
 

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { fileSha256Hex } from "../vault/vault.ts";
 import type { LayerPlan } from "./layer-plan.ts";
+import { VERITY_ALGORITHM } from "./verity.ts";
 
 /** Bumped whenever the archive or layer format changes, so stale cached layers are never reused. */
 const LAYER_FORMAT = 2;
@@ -13,7 +14,8 @@ const LAYER_FORMAT = 2;
  */
 export async function layerKey(plan: LayerPlan): Promise<string> {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify([LAYER_FORMAT, plan.name, plan.compression, ...(plan.filesystem ? [plan.filesystem] : [])]));
+  // A disk layer's descriptor carries its root hash, so the hash that made it is part of the key.
+  hash.update(JSON.stringify([LAYER_FORMAT, plan.name, plan.compression, ...(plan.filesystem ? [plan.filesystem, VERITY_ALGORITHM] : [])]));
   for (const entry of plan.entries) {
     if (entry.type === "file") {
       const content = entry.source.kind === "bytes"

@@ -37,7 +37,7 @@ export async function writeLayer(vault: Vault, plan: { entries: Entry[]; compres
     return { ...written, uncompressedSize: cpioBytes };
   }
   const filesystem = await writeErofs(vault, plan.entries, plan.filesystem);
-  // The tree is not stored: it is ~1% of the layer and sha256 digests do not compress, while the
+  // The tree is not stored: it is ~1.6% of the layer and digests do not compress, while the
   // host makes it again in a fraction of a second when it unpacks the layer (layer-disks.ts),
   // checking the root hash on the way.
   const { tree: _tree, ...verity } = verityTree(filesystem);

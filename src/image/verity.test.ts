@@ -11,17 +11,20 @@ const veritysetupMissing = !hasCommand("veritysetup") && process.env.CI !== "tru
 
 // Sizes around the tree's boundaries: one block (no tree), 128 data blocks (one hash block), 129
 // (two), 16385 (a third level).
-for (const blocks of [1, 2, 128, 129, 16385]) {
-  test(`the hash tree over ${blocks} blocks is the one veritysetup writes, byte for byte`, { skip: veritysetupMissing }, async () => {
+// blake2b-512 (64-byte digests, 64 to a hash block) for new layers; sha256 (128 to a block) for older ones.
+const CASES = [1, 2, 64, 65, 128, 129, 4097, 16385].flatMap((blocks) => (["blake2b-512", "sha256"] as const).map((algorithm) => ({ blocks, algorithm })));
+for (const { blocks, algorithm } of CASES) {
+  test(`the ${algorithm} hash tree over ${blocks} blocks is the one veritysetup writes, byte for byte`, { skip: veritysetupMissing }, async () => {
     const dir = await tempDir("ingot-verity-");
     try {
       const data = randomBytes(blocks * VERITY_BLOCK_BYTES);
       const file = join(dir.path, "layer.img");
       await writeFile(file, data);
-      const result = spawnSync("veritysetup", ["format", "--no-superblock", "--salt=-", `--hash-offset=${data.length}`, file, file], { encoding: "utf8" });
+      const result = spawnSync("veritysetup", ["format", "--no-superblock", "--salt=-", `--hash=${algorithm}`, `--hash-offset=${data.length}`, file, file], { encoding: "utf8" });
       assert.equal(result.status, 0, result.stderr);
-      const theirs = /Root hash:\s+([0-9a-f]{64})/.exec(result.stdout)?.[1];
-      const ours = verityTree(data);
+      const theirs = /Root hash:\s+([0-9a-f]+)/.exec(result.stdout)?.[1];
+      const ours = verityTree(data, algorithm);
+      assert.equal(ours.algorithm, algorithm);
       assert.equal(ours.rootHash, theirs);
       assert.ok((await readFile(file)).subarray(data.length).equals(ours.tree), "the tree after the data");
       assert.equal(ours.dataBlocks, blocks);
@@ -30,6 +33,12 @@ for (const blocks of [1, 2, 128, 129, 16385]) {
     }
   });
 }
+
+test("layers are hashed with blake2b-512 unless told otherwise", () => {
+  const { algorithm, rootHash } = verityTree(Buffer.alloc(2 * VERITY_BLOCK_BYTES));
+  assert.equal(algorithm, "blake2b-512");
+  assert.match(rootHash, /^[0-9a-f]{128}$/);
+});
 
 test("any changed byte changes the root hash", () => {
   const data = randomBytes(300 * VERITY_BLOCK_BYTES);
@@ -44,6 +53,6 @@ test("data that is not whole 4 KiB blocks is refused", () => {
 });
 
 test("the device-mapper table names the data and its tree on one device, tree after the data", () => {
-  const info = { algorithm: "sha256" as const, rootHash: "ab".repeat(32), dataBlocks: 256, hashBlocks: 3 };
-  assert.equal(verityTable(info, "/dev/vdb"), `0 2048 verity 1 /dev/vdb /dev/vdb 4096 4096 256 256 sha256 ${"ab".repeat(32)} -`);
+  const info = { algorithm: "blake2b-512" as const, rootHash: "ab".repeat(64), dataBlocks: 256, hashBlocks: 5 };
+  assert.equal(verityTable(info, "/dev/vdb"), `0 2048 verity 1 /dev/vdb /dev/vdb 4096 4096 256 256 blake2b-512 ${"ab".repeat(64)} -`);
 });

@@ -48,7 +48,8 @@ export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "la
   const disks = [];
   for (const layer of manifest.layers) {
     await vault.verifyBlob(layer.digest);
-    disks.push(await vault.cachedFile("layer-disks", layer.digest, "img", (temp) => unpack(vault, layer, temp)));
+    // The blob holds the filesystem only, so the tree's hash names the disk too.
+    disks.push(await vault.cachedFile("layer-disks", layer.digest, `${verityOf(layer).algorithm}.img`, (temp) => unpack(vault, layer, temp)));
   }
   return disks;
 }
@@ -59,7 +60,7 @@ export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "la
  */
 async function unpack(vault: Vault, layer: LayerDescriptor, temp: string): Promise<void> {
   await unpackLayer(vault, layer, temp, "cat", "unpack", "layer-disk-failed");
-  const { tree, rootHash } = verityTree(await readFile(temp));
+  const { tree, rootHash } = verityTree(await readFile(temp), verityOf(layer).algorithm);
   if (rootHash !== verityOf(layer).rootHash) {
     throw new IngotError(`Cannot boot layer ${layer.name} (${layer.digest}) as its blocks do not match the root hash in the image's manifest`, {
       code: "layer-root-hash", hint: "The blob was written by another ingot or damaged: rebuild the image (ingot build)",

@@ -21,8 +21,8 @@ test("an ELF program boots from verified EROFS disks, one per layer, each with i
   const app = await elfServerApp("ingot-disk-elf-", ELF_YAML);
   t.after(app.remove);
   const built = await buildImage(app.path, { vault });
-  assert.deepEqual(built.manifest.layers.map((layer) => [layer.name, layer.filesystem?.kind, /^[0-9a-f]{64}$/.test(layer.verity?.rootHash ?? "")]),
-    [["base", "erofs", true], ["runtime", "erofs", true], ["app", "erofs", true]]);
+  assert.deepEqual(built.manifest.layers.map((layer) => [layer.name, layer.filesystem?.kind, layer.verity?.algorithm, /^[0-9a-f]{128}$/.test(layer.verity?.rootHash ?? "")]),
+    [["base", "erofs", "blake2b-512", true], ["runtime", "erofs", "blake2b-512", true], ["app", "erofs", "blake2b-512", true]]);
   assert.match(built.manifest.kernel.cmdline, /rootfstype=erofs ro init=\/init/);
   const booted = await bootImage(vault, built.digest);
   t.after(booted.close);
