@@ -15,38 +15,12 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #define LAYERS_DIR "/run/ingot/layers"
 #define NEW_ROOT "/run/ingot/root"
-#define READ_AHEAD_KB "1024"
-/* Below this much memory the larger reads are left out (see set_read_ahead). */
-#define READ_AHEAD_MIN_MEMORY (192UL << 20)
 /* Mounts that init made on the base layer's / and carries over to the stacked one. */
 static const char *const carried[] = { "/proc", "/sys", "/dev", "/tmp" };
-
-/*
- * Larger reads than the default 128 KiB: the app's first page faults in its runtime (node is 119
- * MiB) come in fewer requests, each one a round trip through QEMU and a verity check (hello at 256
- * MiB: healthy 0.6 s sooner). With little memory they do harm: each fault's 1 MiB evicts pages node
- * still needs, which are read and hashed again (hello at 64 MiB took 6.5 s, at 48 never served), so
- * an instance under READ_AHEAD_MIN_MEMORY keeps the kernel's default.
- */
-static void set_read_ahead(const char *device)
-{
-	struct sysinfo info;
-	if (sysinfo(&info) == 0 && (unsigned long)info.totalram * info.mem_unit < READ_AHEAD_MIN_MEMORY)
-		return;
-	char path[64];
-	snprintf(path, sizeof path, "/sys/block/%s/queue/read_ahead_kb", device + strlen("/dev/"));
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (write(fd, READ_AHEAD_KB, strlen(READ_AHEAD_KB)) < 0)
-		log_debug("cannot set %s as %s", path, strerror(errno));
-	close(fd);
-}
 
 static bool mount_layer(const struct boot_config *cfg, const char *device, const char *name, char *lowerdir, size_t size)
 {
@@ -56,7 +30,6 @@ static bool mount_layer(const struct boot_config *cfg, const char *device, const
 		log_boot_failed(EXIT_SOFTWARE, "cannot create %s as %s", path, strerror(errno));
 		return false;
 	}
-	set_read_ahead(device);
 	if (mount(device, path, "erofs", MS_RDONLY | MS_NODEV | MS_NOSUID, NULL) < 0) {
 		int error = errno;
 		/* A changed superblock fails the mount: say that rather than "I/O error". */
