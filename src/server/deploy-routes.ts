@@ -37,7 +37,7 @@ export function deployRoutes(engine: DeployEngine, canaries?: CanaryWatch): Rout
       method: "POST", path: "/v1/rollback", stream: true, handle: async (body, emit) => {
         const args = { environment: text(body, "environment"), ...optional(body, "to") };
         return audit.run("rollback", args, async () => {
-          const target = rollbackTarget(args.environment, engine.deployments.history(engine.environments.get(args.environment).name, 1000), args.to);
+          const target = rollbackTarget(args.environment, engine.deployments.sinceRemoval(engine.environments.get(args.environment).name), args.to);
           await assertInVault(engine, target.imageDigest, target.imageRef, `roll ${args.environment} back to`);
           return engine.deploy({ environment: args.environment, image: target.imageDigest, strategy: "rollback" }, emit as (event: ProgressEvent) => void);
         });
@@ -49,7 +49,7 @@ export function deployRoutes(engine: DeployEngine, canaries?: CanaryWatch): Rout
         return audit.run("promote", args, async (): Promise<DeployReport> => {
           if (args.from === args.to) throw new IngotError(`Cannot promote from ${args.from} to itself`, { code: "promote-same", hint: "Name two environments: ingot promote --from test --to prod" });
           engine.environments.get(args.to);
-          const target = promoteTarget(args.from, engine.deployments.history(engine.environments.get(args.from).name, 1000), args.force);
+          const target = promoteTarget(args.from, engine.deployments.sinceRemoval(engine.environments.get(args.from).name), args.force);
           await assertInVault(engine, target.imageDigest, target.imageRef, `promote to ${args.to}`);
           return engine.deploy({ environment: args.to, image: target.imageDigest, strategy: "promote" }, emit as (event: ProgressEvent) => void);
         });

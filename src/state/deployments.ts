@@ -100,8 +100,17 @@ export class Deployments {
    */
   serving(environment: string): Deployment | undefined {
     const row = this.state.sqlite.prepare<[{ environment: string }], DeploymentRow>(`SELECT * FROM deployments WHERE environment = @environment AND state = 'succeeded'
-      AND id > coalesce((SELECT removed_after_deployment FROM environments WHERE name = @environment), 0) ORDER BY id DESC LIMIT 1`).get({ environment });
+      AND ${SINCE_REMOVAL} ORDER BY id DESC LIMIT 1`).get({ environment });
     return row && toDeployment(row);
+  }
+
+  /**
+   * The environment's deploys since ingot env rm last removed it, newest first: what promote and
+   * rollback choose from. An image from before a removal ran with variables and secrets since deleted.
+   */
+  sinceRemoval(environment: string, limit = 1000): Deployment[] {
+    return this.state.sqlite.prepare<[{ environment: string; limit: number }], DeploymentRow>(`SELECT * FROM deployments WHERE environment = @environment
+      AND ${SINCE_REMOVAL} ORDER BY id DESC LIMIT @limit`).all({ environment, limit }).map(toDeployment);
   }
 
   /** The environment's deploys, newest first. */
@@ -109,6 +118,9 @@ export class Deployments {
     return this.state.sqlite.prepare<[string, number], DeploymentRow>("SELECT * FROM deployments WHERE environment = ? ORDER BY id DESC LIMIT ?").all(environment, limit).map(toDeployment);
   }
 }
+
+/** Deploys after the environment's last removal (ingot env rm); every deploy when it was never removed. */
+const SINCE_REMOVAL = "id > coalesce((SELECT removed_after_deployment FROM environments WHERE name = @environment), 0)";
 
 function toDeployment(row: DeploymentRow): Deployment {
   return {

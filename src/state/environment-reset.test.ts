@@ -45,8 +45,11 @@ describe("resetEnvironment", () => {
 
   it("makes a removed environment serve nothing, so no keeper brings its old image back, until the next deploy", () => {
     assert.equal(deployments.serving("dev"), undefined);
+    assert.deepEqual(deployments.sinceRemoval("dev"), [], "nothing from before the removal to promote or roll back to");
     const next = deployed("dev", "hello:2");
     assert.equal(deployments.serving("dev")?.id, next.id);
+    assert.deepEqual(deployments.sinceRemoval("dev").map((deployment) => deployment.imageRef), ["hello:2"]);
+    assert.deepEqual(deployments.history("dev").map((deployment) => deployment.imageRef), ["hello:2", "hello:1"], "history shows both");
   });
 
   it("keeps the config version of an environment that had nothing to delete", () => {

@@ -151,6 +151,13 @@ test("a PostgreSQL accessory of dev: the guest writes a row at DATABASE_URL, psq
   const cleared = await statusOf<{ entryUrl: string | null; serving: unknown; instances: unknown[] }>(ingot, "dev");
   assert.deepEqual([cleared.entryUrl, cleared.serving, cleared.instances], [null, null, []]);
   assert.equal(JSON.parse((await ingot("history", "--env", "dev", "--json")).stdout).length, 2, "its history is kept");
+  // Its image is history only: it ran with variables and secrets since deleted, so neither promote nor rollback takes it.
+  const promoted = await ingot("promote", "--from", "dev", "--to", "test");
+  assert.notEqual(promoted.code, 0, promoted.stdout);
+  assert.match(promoted.stderr, /Cannot promote from dev as no image has become healthy there[\s\S]*Deploy to dev first/);
+  const rolled = await ingot("rollback", "--env", "dev");
+  assert.notEqual(rolled.code, 0, rolled.stdout);
+  assert.match(rolled.stderr, /Cannot roll dev back as no earlier deploy there succeeded/);
 
   // Again, with nothing left: harmless.
   const twice = await ingot("env", "rm", "dev", "--json");
