@@ -1,6 +1,6 @@
 // `ingot build`: app folder → layers (cached by input digest) → manifest → tag, in the vault.
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AppConfig, loadAppConfig } from "../config/app-config.ts";
 import { IngotError } from "../errors.ts";
@@ -25,7 +25,8 @@ import { lockChanges } from "../lock/lock-changes.ts";
 import { formatLock, LOCK_FILE, LOCK_FORMAT, type LockFile, readLock, writeLock } from "../lock/lock-file.ts";
 import { defaultMemoryMiB } from "../vm/initrd-plan.ts";
 import { nextStandalone } from "./next-standalone.ts";
-import { findNativeAddons, installProductionDependencies, type PackageManager, runBuildScript } from "./node-deps.ts";
+import { findNativeAddons } from "./native-addons.ts";
+import { installProductionDependencies, type PackageManager, runBuildScript } from "./node-deps.ts";
 import { lockedPackageManager, type PackageManagerTool, pinPackageManager } from "./package-manager-tool.ts";
 import { choosePackageManager } from "../config/package-manager.ts";
 import { installedBins } from "./node-bins.ts";
@@ -243,8 +244,11 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
     if (nodeModules) {
       inputs.dependencyEntries = await appFileEntries(nodeModules, "/app/node_modules", new Set([".bin", ".package-lock.json"]));
       const addons = await findNativeAddons(nodeModules);
-      if (addons.length > 0) {
-        const addonLibraries = await pinnedLibraries(vault, addons, [...runtimeLibraries.packages, ...lockedPackages], { ownFolders: [nodeModules], log });
+      if (addons.foreign.length > 0) {
+        log(`native addons for other platforms, kept but never loaded: ${addons.foreign.length} (${addons.foreign.map((path) => relative(nodeModules!, path)).slice(0, 3).join(", ")}${addons.foreign.length > 3 ? ", …" : ""})`);
+      }
+      if (addons.loadable.length > 0) {
+        const addonLibraries = await pinnedLibraries(vault, addons.loadable, [...runtimeLibraries.packages, ...lockedPackages], { ownFolders: [nodeModules], log });
         const runtimePaths = new Set(inputs.runtimeLibraries.map((library) => library.path));
         inputs.dependencyLibraries = addonLibraries.files.filter((library) => !runtimePaths.has(library.path));
         libraries = combinedLibraries(runtimeLibraries, addonLibraries);

@@ -298,12 +298,8 @@ async function pruneNativeBuildLeftovers(nodeModules: string): Promise<void> {
   }
 }
 
-/** Native addons (*.node) inside an installed node_modules tree; their libraries go into the image too. */
-export async function findNativeAddons(dir: string): Promise<string[]> {
-  return findFiles(dir, (name) => name.endsWith(".node"));
-}
-
-async function findFiles(dir: string, wanted: (name: string) => boolean): Promise<string[]> {
+/** The files below `dir` whose name is wanted, sorted. */
+export async function findFiles(dir: string, wanted: (name: string) => boolean): Promise<string[]> {
   const found: string[] = [];
   const walk = async (folder: string): Promise<void> => {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
