@@ -33,49 +33,47 @@ test("an image is booted from disks only when every layer has a root hash", () =
   assert.deepEqual([0, 1, 3].map(layerDevice), ["/dev/vda", "/dev/vdb", "/dev/vdd"]);
 });
 
+/** A vault in a temporary folder holding `data` as a zstd layer blob, removed after `use`. */
+async function withStoredBlob(data: Buffer, use: (vault: Vault, stored: { digest: string; size: number }) => Promise<void>): Promise<void> {
+  const dir = await tempDir("ingot-layer-disks-");
+  try {
+    const vault = await Vault.open(join(dir.path, "vault"));
+    await use(vault, await vault.putBytes(execFileSync("zstd", ["-q", "-c"], { input: data })));
+  } finally {
+    await dir.remove();
+  }
+}
+
 // sha256: the hash of images built before blake2b-512, which still boot.
 for (const algorithm of ["blake2b-512", "sha256"] as const) {
   test(`a layer blob that unpacks to blocks other than its ${algorithm} root hash names is refused before any guest sees it; a good one gets its tree`, async () => {
-    const dir = await tempDir("ingot-layer-disks-");
-    try {
-      const vault = await Vault.open(join(dir.path, "vault"));
-      const data = Buffer.alloc(3 * 4096, 1);
-      const stored = await vault.putBytes(execFileSync("zstd", ["-q", "-c"], { input: data }));
-      const { tree: _tree, ...verity } = verityTree(data, algorithm);
+    const data = Buffer.alloc(3 * 4096, 1);
+    await withStoredBlob(data, async (vault, stored) => {
+      const { tree, ...verity } = verityTree(data, algorithm);
       const good: LayerDescriptor = { ...layer("app", 3, "c"), digest: stored.digest, size: stored.size, verity };
       const [disk] = await layerDisks(vault, { layers: [good] });
       assert.equal((await readFile(disk!)).length, 4 * 4096, "the data and one block of tree");
-      assert.ok((await readFile(disk!)).subarray(3 * 4096).equals(verityTree(data, algorithm).tree));
+      assert.ok((await readFile(disk!)).subarray(3 * 4096).equals(tree));
       const other = { ...good, verity: { ...verity, rootHash: "0".repeat(verity.rootHash.length) } };
       await rm(disk!);
       await assert.rejects(layerDisks(vault, { layers: [other] }), (error: Error & { code?: string }) =>
         error.code === "layer-root-hash" && /do not match the root hash/.test(error.message));
-    } finally {
-      await dir.remove();
-    }
+    });
   });
 }
 
 test("a layer hashed with an algorithm ingot does not know is refused with the one it knows", async () => {
-  const dir = await tempDir("ingot-layer-disks-");
-  try {
-    const vault = await Vault.open(join(dir.path, "vault"));
-    const stored = await vault.putBytes(execFileSync("zstd", ["-q", "-c"], { input: Buffer.alloc(4096, 1) }));
+  await withStoredBlob(Buffer.alloc(4096, 1), async (vault, stored) => {
     const odd = { ...layer("app", 1, "c"), digest: stored.digest, size: stored.size };
     const verity = { ...odd.verity!, algorithm: "md5" as unknown as "sha256" };
     await assert.rejects(layerDisks(vault, { layers: [{ ...odd, verity }] }), (error: Error & { code?: string; hint?: string }) =>
       error.code === "verity-algorithm" && /hashed with md5 as ingot knows only blake2b-512 and sha256/.test(error.message) && /rebuild/.test(error.hint ?? ""));
-  } finally {
-    await dir.remove();
-  }
+  });
 });
 
 test("the same blob hashed two ways gets a disk with each tree: a cached sha256 disk never serves a blake2b-512 image", async () => {
-  const dir = await tempDir("ingot-layer-disks-");
-  try {
-    const vault = await Vault.open(join(dir.path, "vault"));
-    const data = Buffer.alloc(3 * 4096, 2);
-    const stored = await vault.putBytes(execFileSync("zstd", ["-q", "-c"], { input: data }));
+  const data = Buffer.alloc(3 * 4096, 2);
+  await withStoredBlob(data, async (vault, stored) => {
     const disks = [];
     for (const algorithm of ["sha256", "blake2b-512"] as const) {
       const { tree, ...verity } = verityTree(data, algorithm);
@@ -84,7 +82,5 @@ test("the same blob hashed two ways gets a disk with each tree: a cached sha256 
       disks.push(disk);
     }
     assert.notEqual(disks[0], disks[1]);
-  } finally {
-    await dir.remove();
-  }
+  });
 });
