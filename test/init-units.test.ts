@@ -30,7 +30,9 @@ test("make -C init test boots the init under QEMU in every scenario of init/test
   // About 90 s on 2 idle cores without KVM; several times that when the machine is busy.
   const result = await run("make", ["-C", initDir, "test"], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 }).catch(
     (error: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
-      assert.fail(`make -C init test failed (${error.code ?? "?"}): ${error.message}\n${(error.stdout ?? "").slice(-4000)}${error.stderr ?? ""}`);
+      // The FAIL lines first: the output's tail alone may start after the scenario that failed.
+      const failed = (error.stdout ?? "").split("\n").filter((line) => line.startsWith("FAIL:")).join("\n");
+      assert.fail(`make -C init test failed (${error.code ?? "?"}): ${failed || error.message}\n${(error.stdout ?? "").slice(-4000)}${error.stderr ?? ""}`);
     },
   );
   assert.match(result.stdout, /all boot checks passed/);
