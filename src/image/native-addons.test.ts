@@ -31,10 +31,14 @@ test("prebuilt addons for other platforms are found but not loaded: only x86-64 
   });
 });
 
-test("an addon linked against musl is not loadable in a glibc guest; a 32-bit or relocatable one neither", () => {
-  const glibc: ElfInfo = { class: 64, machine: EM_X86_64, type: "dyn", needed: ["libc.so.6"], runpath: [], rpath: [] };
+// The DT_NEEDED lists of sodium-native 5.1's linux-x64 and android-x64 prebuilds, and musl's and FreeBSD's libc.
+test("an x86-64 addon for another C library (Android, musl, FreeBSD) is not loadable in a glibc guest; a 32-bit or relocatable one neither", () => {
+  const glibc: ElfInfo = { class: 64, machine: EM_X86_64, type: "dyn", needed: ["libstdc++.so.6", "libm.so.6", "libgcc_s.so.1", "libc.so.6", "ld-linux-x86-64.so.2"], runpath: [], rpath: [] };
   assert.equal(loadsInGuest(glibc), true);
+  assert.equal(loadsInGuest({ ...glibc, needed: [] }), true, "one that needs no library at all");
+  assert.equal(loadsInGuest({ ...glibc, needed: ["libm.so", "libc++_shared.so", "libdl.so", "libc.so"] }), false);
   assert.equal(loadsInGuest({ ...glibc, needed: ["libc.musl-x86_64.so.1"] }), false);
+  assert.equal(loadsInGuest({ ...glibc, needed: ["libc.so.7"] }), false);
   assert.equal(loadsInGuest({ ...glibc, class: 32 }), false);
   assert.equal(loadsInGuest({ ...glibc, type: "rel" }), false);
   assert.equal(loadsInGuest(undefined), false);
