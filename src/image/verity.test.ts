@@ -9,9 +9,9 @@ import { VERITY_BLOCK_BYTES, verityTable, verityTree } from "./verity.ts";
 
 const veritysetupMissing = !hasCommand("veritysetup") && process.env.CI !== "true" && "veritysetup is not installed (apt-get install cryptsetup-bin)";
 
-// Sizes around the tree's boundaries: one block (no tree), 128 data blocks (one hash block), 129
-// (two), 16385 (a third level).
-// blake2b-512 (64-byte digests, 64 to a hash block) for new layers; sha256 (128 to a block) for older ones.
+// Sizes around the tree's boundaries, for blake2b-512 (64-byte digests, 64 to a hash block: new
+// layers) and sha256 (128 to a block: older ones): one block (no tree), one hash block (64, 128),
+// two (65, 129), a third level (4097 for blake2b-512, 16385 for sha256).
 const CASES = [1, 2, 64, 65, 128, 129, 4097, 16385].flatMap((blocks) => (["blake2b-512", "sha256"] as const).map((algorithm) => ({ blocks, algorithm })));
 for (const { blocks, algorithm } of CASES) {
   test(`the ${algorithm} hash tree over ${blocks} blocks is the one veritysetup writes, byte for byte`, { skip: veritysetupMissing }, async () => {

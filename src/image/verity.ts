@@ -74,13 +74,24 @@ function hashBlocksOf(below: Buffer, digest: (block: Buffer) => Buffer): Buffer 
   return level;
 }
 
-function digestOf(algorithm: string): (data: Buffer) => Buffer {
+/**
+ * A manifest's algorithm, refused unless ingot knows it: it comes from the image (perhaps pulled)
+ * and names cache files.
+ *
+ * @example
+ * knownVerityAlgorithm("md5"); // throws verity-algorithm
+ */
+export function knownVerityAlgorithm(algorithm: string): VerityAlgorithm {
   if (!Object.hasOwn(ALGORITHMS, algorithm)) {
     throw new IngotError(`Cannot check a layer hashed with ${algorithm} as ingot knows only ${Object.keys(ALGORITHMS).join(" and ")}`, {
       code: "verity-algorithm", hint: "The image was built by another tool or a newer ingot: rebuild it with this one (ingot build)",
     });
   }
-  const name = ALGORITHMS[algorithm as VerityAlgorithm];
+  return algorithm as VerityAlgorithm;
+}
+
+function digestOf(algorithm: string): (data: Buffer) => Buffer {
+  const name = ALGORITHMS[knownVerityAlgorithm(algorithm)];
   return (data) => createHash(name).update(data).digest();
 }
 

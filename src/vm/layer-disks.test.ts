@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../../test/helpers.ts";
 import type { LayerDescriptor } from "../image/manifest.ts";
@@ -65,9 +65,12 @@ for (const algorithm of ["blake2b-512", "sha256"] as const) {
 test("a layer hashed with an algorithm ingot does not know is refused with the one it knows", async () => {
   await withStoredBlob(Buffer.alloc(4096, 1), async (vault, stored) => {
     const odd = { ...layer("app", 1, "c"), digest: stored.digest, size: stored.size };
-    const verity = { ...odd.verity!, algorithm: "md5" as unknown as "sha256" };
-    await assert.rejects(layerDisks(vault, { layers: [{ ...odd, verity }] }), (error: Error & { code?: string; hint?: string }) =>
-      error.code === "verity-algorithm" && /hashed with md5 as ingot knows only blake2b-512 and sha256/.test(error.message) && /rebuild/.test(error.hint ?? ""));
+    for (const algorithm of ["md5", "../../../outside"]) {
+      const verity = { ...odd.verity!, algorithm: algorithm as unknown as "sha256" };
+      await assert.rejects(layerDisks(vault, { layers: [{ ...odd, verity }] }), (error: Error & { code?: string; hint?: string }) =>
+        error.code === "verity-algorithm" && error.message.includes(`hashed with ${algorithm} as ingot knows only blake2b-512 and sha256`) && /rebuild/.test(error.hint ?? ""));
+    }
+    assert.deepEqual(await readdir(join(vault.root, "cache", "layer-disks")).catch(() => []), [], "no disk and no file named by the algorithm");
   });
 });
 

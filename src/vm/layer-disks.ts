@@ -3,7 +3,7 @@
 // made there, shared read-only by every instance; and the kernel arguments that check and stack them.
 import { appendFile, readFile } from "node:fs/promises";
 import type { ImageManifest, LayerDescriptor } from "../image/manifest.ts";
-import { verityTable, verityTree } from "../image/verity.ts";
+import { knownVerityAlgorithm, verityTable, verityTree } from "../image/verity.ts";
 import { IngotError } from "../errors.ts";
 import type { Vault } from "../vault/vault.ts";
 import { unpackLayer } from "./layer-unpack.ts";
@@ -49,7 +49,8 @@ export async function layerDisks(vault: Vault, manifest: Pick<ImageManifest, "la
   for (const layer of manifest.layers) {
     await vault.verifyBlob(layer.digest);
     // The blob holds the filesystem only, so the tree's hash names the disk too.
-    disks.push(await vault.cachedFile("layer-disks", layer.digest, `${verityOf(layer).algorithm}.img`, (temp) => unpack(vault, layer, temp)));
+    const algorithm = knownVerityAlgorithm(verityOf(layer).algorithm);
+    disks.push(await vault.cachedFile("layer-disks", layer.digest, `${algorithm}.img`, (temp) => unpack(vault, layer, temp)));
   }
   return disks;
 }
