@@ -9,13 +9,14 @@ import { IngotError } from "../errors.ts";
 export const VERITY_BLOCK_BYTES = 4096;
 
 /**
- * The hashes a layer's tree may use, by the kernel's name, with Node's name for the same digest.
+ * The hashes a layer's tree may use, by the kernel's name, with Node's name for the same digest and
+ * its size.
  * blake2b-512 is what builds use: the guest checks every block it reads, and under an emulated CPU
  * (TCG) the kernel's portable blake2b runs ~1.7× faster than its fastest sha256, which made boots
  * ~1 s slower than the initrd form (docs/benchmarks.md). sha256 stays readable for images built
  * before it.
  */
-const ALGORITHMS = { "blake2b-512": "blake2b512", sha256: "sha256" } as const;
+const ALGORITHMS = { "blake2b-512": { node: "blake2b512", bytes: 64 }, sha256: { node: "sha256", bytes: 32 } } as const;
 export type VerityAlgorithm = keyof typeof ALGORITHMS;
 export const VERITY_ALGORITHM: VerityAlgorithm = "blake2b-512";
 
@@ -45,7 +46,8 @@ export function verityTree(data: Buffer, algorithm: VerityAlgorithm = VERITY_ALG
   if (data.length === 0 || data.length % VERITY_BLOCK_BYTES !== 0) {
     throw new Error(`Cannot hash ${data.length} bytes for dm-verity as they are not a positive number of 4 KiB blocks`);
   }
-  const digest = digestOf(algorithm);
+  const { node, bytes } = ALGORITHMS[knownVerityAlgorithm(algorithm)];
+  const digest = (block: Buffer): Buffer => createHash(node).update(block).digest();
   const dataBlocks = data.length / VERITY_BLOCK_BYTES;
   // One block has no tree: the kernel compares its own digest with the root hash.
   if (dataBlocks === 1) return { algorithm, rootHash: digest(data).toString("hex"), dataBlocks, hashBlocks: 0, tree: Buffer.alloc(0) };
@@ -53,7 +55,7 @@ export function verityTree(data: Buffer, algorithm: VerityAlgorithm = VERITY_ALG
   const levels: Buffer[] = [];
   let below = data;
   do {
-    const level = hashBlocksOf(below, digest);
+    const level = hashBlocksOf(below, digest, bytes);
     levels.push(level);
     below = level;
   } while (below.length > VERITY_BLOCK_BYTES);
@@ -63,9 +65,8 @@ export function verityTree(data: Buffer, algorithm: VerityAlgorithm = VERITY_ALG
 }
 
 /** One level of the tree: the digest of each block of `below`, as many as fit to a zero-padded block. */
-function hashBlocksOf(below: Buffer, digest: (block: Buffer) => Buffer): Buffer {
+function hashBlocksOf(below: Buffer, digest: (block: Buffer) => Buffer, digestBytes: number): Buffer {
   const blocks = below.length / VERITY_BLOCK_BYTES;
-  const digestBytes = digest(Buffer.alloc(0)).length;
   const perBlock = VERITY_BLOCK_BYTES / digestBytes;
   const level = Buffer.alloc(Math.ceil(blocks / perBlock) * VERITY_BLOCK_BYTES);
   for (let block = 0; block < blocks; block++) {
@@ -88,11 +89,6 @@ export function knownVerityAlgorithm(algorithm: string): VerityAlgorithm {
     });
   }
   return algorithm as VerityAlgorithm;
-}
-
-function digestOf(algorithm: string): (data: Buffer) => Buffer {
-  const name = ALGORITHMS[knownVerityAlgorithm(algorithm)];
-  return (data) => createHash(name).update(data).digest();
 }
 
 /**

@@ -21,7 +21,8 @@ export interface HostTool {
 
 /**
  * @example
- * await runHostTool({ argv: ["mkfs.fat", "-F", "32", esp], purpose: "export the disk", debianPackage: "dosfstools", codes: EXPORT_TOOL_CODES });
+ * await runHostTool({ argv: ["mkfs.fat", "-F", "32", esp], purpose: "export the disk", debianPackage: "dosfstools",
+ *   codes: { missing: "export-tool-missing", failed: "export-tool-failed" } });
  */
 export async function runHostTool(tool: HostTool): Promise<void> {
   const [command, ...args] = tool.argv;
