@@ -211,7 +211,7 @@ async function gatherInputs(config: AppConfig, vault: Vault, base: Pick<ImageInp
   log(`runtime: ${runtimeDescription}`);
   const nodeBinary = join(runtime.dir, "bin", "node");
   inputs.runtimeFiles = [
-    { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: `${runtime.integrity}:bin/node` },
+    { ...(await hostFile(nodeBinary, "/usr/local/bin/node")), contentId: runtime.binaryContentId },
     { ...(await hostFile(join(runtime.dir, "LICENSE"), "/usr/local/share/doc/node/LICENSE")), contentId: `${runtime.integrity}:LICENSE` },
   ];
   const runtimeLibraries = await pinnedLibraries(vault, [nodeBinary], lockedPackages, { log });

@@ -6,8 +6,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sharedTestVault } from "../../test/helpers.ts";
 import { Vault } from "../vault/vault.ts";
 import { fetchNodeRuntime, pickNodeVersion, resolveNodeVersion } from "./node-runtime.ts";
+import { pinNode } from "./pinned-inputs.ts";
 
 test("a range resolves to the newest matching release from the npm registry, then from the vault while the registry is unreachable", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "ingot-resolve-"));
@@ -46,6 +48,16 @@ test("a runtime whose tarball is not the one the lock pins is refused, and nothi
   assert.deepEqual(await readdir(join(root, "vault", "blobs", "sha256")), [], "nothing kept");
   const runtime = await fetchNodeRuntime(vault, { ...pinned, digest: `sha256:${createHash("sha256").update(tarball).digest("hex")}` });
   assert.equal(await readFile(join(runtime.dir, "LICENSE"), "utf8"), "MIT\n");
+});
+
+test("the runtime's node is the registry's binary without its symbol table: it runs, and still exports what addons link against", async () => {
+  const runtime = await pinNode(await sharedTestVault(), "22", undefined);
+  const node = join(runtime.dir, "bin", "node");
+  const sections = execFileSync("readelf", ["-S", "-W", node], { encoding: "utf8" });
+  assert.doesNotMatch(sections, /\.symtab|\.strtab|\.debug_info/);
+  assert.match(sections, /\.dynsym/);
+  assert.equal(execFileSync(node, ["-p", "process.versions.node"], { encoding: "utf8" }).trim(), runtime.version);
+  assert.match(execFileSync("readelf", ["--dyn-syms", "-W", node], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }), /\bnapi_create_function\b/);
 });
 
 test("a range picks the newest matching release; one that no release satisfies names its source and the newest releases", () => {

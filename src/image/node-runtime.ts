@@ -9,6 +9,7 @@ import semver from "semver";
 import { IngotError } from "../errors.ts";
 import { diskError, exists, type Vault } from "../vault/vault.ts";
 import { downloadTarball, registry } from "./registry-tarball.ts";
+import { stripElf } from "./elf-strip.ts";
 
 /** The LTS line ingot uses when neither ingot.yaml nor engines.node names a version. */
 export const PINNED_NODE_VERSION = "24.21.0";
@@ -22,9 +23,19 @@ export interface NodeRuntime {
   /** sha256:… of the package tarball, kept in the vault as a blob. */
   digest: string;
   tarball: string;
-  /** Folder holding the unpacked package: bin/node, include/node (headers for native addons), LICENSE. */
+  /** Folder holding the unpacked package: bin/node (its symbols stripped), include/node (headers for native addons), LICENSE. */
   dir: string;
+  /** Names bin/node's bytes in layer cache keys without hashing 100 MB: the tarball and what was done to it. */
+  binaryContentId: string;
 }
+
+/**
+ * What ingot does to the package once unpacked; part of the cache folder's name and of the
+ * binary's content id, so a change here never reuses an older unpacking or layer. bin/node loses
+ * its symbol table and debug sections (src/image/elf-strip.ts); the tarball, with them, stays in
+ * the vault by its digest for anyone who needs to symbolize a native stack.
+ */
+const UNPACKED_FORM = "stripped";
 
 interface RegistryVersions {
   versions: Record<string, { dist: { integrity: string; tarball: string } }>;
@@ -88,14 +99,16 @@ export async function fetchNodeRuntime(vault: Vault, pinned: PinnedNode): Promis
     await vault.cacheSet("node-tarballs", integrityKey, { digest: downloaded });
     return fetchNodeRuntime(vault, { ...pinned, digest: downloaded });
   }
-  const dir = join(vault.root, "cache", "runtimes", `node-${pinned.version}-${digest.slice("sha256:".length, "sha256:".length + 16)}`);
-  const runtime = { version: pinned.version, integrity: pinned.integrity, tarball: pinned.tarball, digest, dir };
+  const dir = join(vault.root, "cache", "runtimes", `node-${pinned.version}-${digest.slice("sha256:".length, "sha256:".length + 16)}-${UNPACKED_FORM}`);
+  const binaryContentId = `${pinned.integrity}:bin/node:${UNPACKED_FORM}`;
+  const runtime = { version: pinned.version, integrity: pinned.integrity, tarball: pinned.tarball, digest, dir, binaryContentId };
   if (await exists(join(dir, "bin", "node"))) return runtime;
 
   const temp = vault.tempPath("runtime");
   await mkdir(temp, { recursive: true });
   try {
     await promisify(execFile)("tar", ["-xzf", vault.blobPath(digest), "-C", temp, "--no-same-owner"]);
+    await stripElf(join(temp, "package", "bin", "node"));
     await mkdir(join(vault.root, "cache", "runtimes"), { recursive: true });
     await rename(join(temp, "package"), dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another build unpacked the same runtime first; theirs is identical.
