@@ -89,7 +89,7 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
       // into the app folder, which the walk then refuses as pointing outside the staging folder.
       await cp(appDir, staging, { recursive: true, verbatimSymlinks: true, filter: (source) => !excluded.has(source.split("/").at(-1)!) || source === appDir });
       if (choice.lockfile && Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).length > 0) {
-        await cp(await fullInstall(vault, manager, runtime), join(staging, "node_modules"), { recursive: true, verbatimSymlinks: true });
+        await linkTree(await fullInstall(vault, manager, runtime), join(staging, "node_modules"));
       }
     }
     const command = runCommand(choice, "build");
@@ -99,6 +99,20 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
     await remove();
     throw error;
   }
+}
+
+/**
+ * The cached install, hard-linked file by file into the staging folder (as pnpm's store is into a
+ * node_modules): 0.1 s for notes' 4 200 files where a copy took 2 s of each app-only rebuild. What
+ * the build script creates or replaces there (a tool's .cache, a rebuilt file) stays in staging;
+ * only a write into an existing file in place would reach the cache, which no build tool does.
+ */
+async function linkTree(source: string, target: string): Promise<void> {
+  await run("cp", ["-al", source, target]).catch((error: Error & { stderr?: string }) => {
+    throw new IngotError(`Cannot stage the app's dependencies for its build script as cp -al failed: ${(error.stderr ?? error.message).trim()}`, {
+      code: "build-staging-failed", hint: "Check that the vault's disk has space and inodes left (df -i)", cause: error,
+    });
+  });
 }
 
 /** All dependencies of an app on its own, for its build script, cached like the production ones. */
