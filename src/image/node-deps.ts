@@ -104,8 +104,8 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
 /**
  * The cached install, hard-linked file by file into the staging folder (as pnpm's store is into a
  * node_modules): 0.1 s for notes' 4 200 files where a copy took 2 s of each app-only rebuild. What
- * the build script creates or replaces there (a tool's .cache, a rebuilt file) stays in staging;
- * only a write into an existing file in place would reach the cache, which no build tool does.
+ * the build script creates or replaces there (a tool's .cache, a rebuilt file) stays in staging
+ * (tested); only a write into an installed file in place would reach the cache, as with pnpm's store.
  */
 async function linkTree(source: string, target: string): Promise<void> {
   await run("cp", ["-al", source, target]).catch((error: Error & { stderr?: string }) => {
