@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,7 +7,21 @@ import { choosePackageManager } from "../config/package-manager.ts";
 import { appFileEntries, EXCLUDED_NAMES } from "./app-files.ts";
 import { failureOutput, runBuildScript } from "./node-deps.ts";
 import { pinPackageManager } from "./package-manager-tool.ts";
+import type { NodeRuntime } from "./node-runtime.ts";
 import { pinNode } from "./pinned-inputs.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** Runs the app's build script with the runtime and npm from the registry (kept in the shared test vault), as a build takes them. */
+async function buildScriptOf(app: string, t: TestContext): Promise<{ built: { dir: string }; runtime: NodeRuntime; vault: Vault }> {
+  const vault = await sharedTestVault();
+  const runtime = await pinNode(vault, "22", undefined);
+  const choice = await choosePackageManager(app, { lockfileRequired: false });
+  const manager = { choice, tool: await pinPackageManager(vault, choice, runtime, undefined) };
+  const built = await runBuildScript(vault, app, runtime, manager, EXCLUDED_NAMES);
+  assert.ok(built);
+  t.after(built.remove);
+  return { built, runtime, vault };
+}
 
 test("a build script's staging copy keeps relative symlinks as written, so the walk accepts them", async (t) => {
   const dir = await tempDir("ingot-build-script-");
@@ -17,14 +31,7 @@ test("a build script's staging copy keeps relative symlinks as written, so the w
   await writeFile(join(app, "package.json"), JSON.stringify({ name: "built", main: "server.js", scripts: { build: "node -e \"require('fs').writeFileSync('built.txt', process.version)\"" } }));
   await writeFile(join(app, "server.js"), "// app\n");
   await symlink("server.js", join(app, "alias.js"));
-  // The runtime and npm from the registry (kept in the shared test vault), as a build takes them.
-  const vault = await sharedTestVault();
-  const runtime = await pinNode(vault, "22", undefined);
-  const choice = await choosePackageManager(app, { lockfileRequired: false });
-  const manager = { choice, tool: await pinPackageManager(vault, choice, runtime, undefined) };
-  const built = await runBuildScript(vault, app, runtime, manager, EXCLUDED_NAMES);
-  assert.ok(built);
-  t.after(built.remove);
+  const { built, runtime } = await buildScriptOf(app, t);
   assert.equal(await readlink(join(built.dir, "alias.js")), "server.js");
   const entries = await appFileEntries(built.dir, "/app");
   assert.deepEqual(entries.map((entry) => entry.path), ["/app", "/app/alias.js", "/app/built.txt", "/app/package.json", "/app/server.js"]);
@@ -41,13 +48,7 @@ test("a build script writes into its staging node_modules, never into the cached
     + "fs.writeFileSync('node_modules/is-number/index.js.new','module.exports=0');fs.renameSync('node_modules/is-number/index.js.new','node_modules/is-number/index.js');fs.writeFileSync('built.txt',String(require('is-number')))";
   await writeFile(join(app, "package.json"), JSON.stringify({ name: "linked", version: "1.0.0", scripts: { build: `node -e "${script}"` }, devDependencies: { "is-number": "7.0.0" } }));
   await runPackageManager("npm", "11", ["install", "--package-lock-only", "--ignore-scripts"], app);
-  const vault = await sharedTestVault();
-  const runtime = await pinNode(vault, "22", undefined);
-  const choice = await choosePackageManager(app, { lockfileRequired: false });
-  const manager = { choice, tool: await pinPackageManager(vault, choice, runtime, undefined) };
-  const built = await runBuildScript(vault, app, runtime, manager, EXCLUDED_NAMES);
-  assert.ok(built);
-  t.after(built.remove);
+  const { built, vault } = await buildScriptOf(app, t);
   assert.equal(await readFile(join(built.dir, "built.txt"), "utf8"), "0", "the script saw its own replacement");
   // The cached install the staging folder was linked from: the one whose is-number shares an inode with nothing changed.
   const cache = join(vault.root, "cache", "deps-full");
