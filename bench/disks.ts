@@ -14,9 +14,7 @@ import { guestLayers } from "../src/vm/guest-layers.ts";
 import { isDiskImage } from "../src/vm/layer-disks.ts";
 import { minimumMemoryMiB } from "../src/vm/initrd.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
-import { freePort } from "../src/vm/free-port.ts";
-import { QemuVm } from "../src/vm/qemu-vm.ts";
-import { median, saveResult, timeToHttp200 } from "./measure.ts";
+import { bootToHealthy, median, memoryFloor, saveResult, timeToHttp200 } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -35,36 +33,20 @@ const FORMS: Record<string, BuildOptions> = {
   "disk, EROFS lz4hc": { form: "disk", filesystem: { kind: "erofs", compression: "lz4hc" } },
 };
 
-/** Boots without ingot's own memory check: ms to /health 200, or undefined when it never answered. */
+/** ms to /health 200 at `memoryMiB`, or undefined when it never answered. */
 async function bootAt(vault: Vault, image: BuildResult, memoryMiB: number, timeoutMs = 120_000): Promise<number | undefined> {
-  const { manifest } = image;
-  const hostPort = await freePort();
-  const layers = await guestLayers(vault, image.digest, manifest, memoryMiB);
-  const vm = QemuVm.start({
-    kernel: await kernelFile(vault, manifest.kernel), ...layers,
-    cmdline: `${manifest.kernel.cmdline} ${layers.cmdline}`, cpus: 1, memoryMiB, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg",
-  });
-  try {
-    return await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, timeoutMs);
-  } catch {
-    return undefined;
-  } finally {
-    vm.kill();
-    await vm.exited.catch(() => {});
-  }
+  const layers = await guestLayers(vault, image.digest, image.manifest, memoryMiB);
+  const booted = await bootToHealthy({ kernel: await kernelFile(vault, image.manifest.kernel), ...layers, cmdline: `${image.manifest.kernel.cmdline} ${layers.cmdline}`, memoryMiB }, timeoutMs);
+  return booted?.healthyMs;
 }
 
 /** The smallest memory (8 MiB steps) that serves; the initrd form's is known (200 MiB, bench:instances), so only disk forms are searched. */
 async function floorOf(vault: Vault, name: string, image: BuildResult): Promise<{ serves: number; fails: number }> {
-  let low = 32, high = 256;
-  while (high - low > 8) {
-    const middle = Math.round((low + high) / 16) * 8;
-    const serves = (await bootAt(vault, image, middle, 60_000)) !== undefined;
-    log(`${name} at ${middle} MiB: ${serves ? "serves" : "fails"}`);
-    if (serves) high = middle;
-    else low = middle;
-  }
-  return { serves: high, fails: low };
+  return memoryFloor(32, 256, async (memoryMiB) => {
+    const serves = (await bootAt(vault, image, memoryMiB, 60_000)) !== undefined;
+    log(`${name} at ${memoryMiB} MiB: ${serves ? "serves" : "fails"}`);
+    return serves;
+  });
 }
 
 /** The guest's memory after boot, from bench/apps/proc-report's own /proc/meminfo. */

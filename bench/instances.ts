@@ -15,10 +15,8 @@ import { bootTimeline, type BootTimeline, type TimedLine } from "../src/vm/boot-
 import { assembleInitrd, minimumMemoryMiB, type InitrdForm } from "../src/vm/initrd.ts";
 import { memoryNeededMiB } from "../src/vm/initrd-plan.ts";
 import { kernelFile } from "../src/vm/kernel-file.ts";
-import { freePort } from "../src/vm/free-port.ts";
 import { DEFAULT_MACHINE } from "../src/vm/qemu-args.ts";
-import { QemuVm } from "../src/vm/qemu-vm.ts";
-import { median, timeToHttp200 } from "./measure.ts";
+import { bootToHealthy, median, memoryFloor, timeToHttp200 } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -79,34 +77,21 @@ function summarize(runs: BootRun[]): Record<string, number | boolean> {
  * clock) and when /health answered, or undefined when it never did.
  */
 async function bootForm(vault: Vault, image: BuildResult, form: InitrdForm, memoryMiB: number): Promise<{ initStartedS: number; healthyMs: number } | undefined> {
-  const hostPort = await freePort();
-  const vm = QemuVm.start({
-    kernel: await kernelFile(vault, image.manifest.kernel), initrd: await assembleInitrd(vault, image.digest, image.manifest, form),
-    cmdline: image.manifest.kernel.cmdline, cpus: 1, memoryMiB, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg",
+  const booted = await bootToHealthy({
+    kernel: await kernelFile(vault, image.manifest.kernel), initrd: await assembleInitrd(vault, image.digest, image.manifest, form), cmdline: image.manifest.kernel.cmdline, memoryMiB,
   });
-  try {
-    const healthyMs = await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, 120_000);
-    const initStarted = /\[(\d+\.\d+)\] init started/.exec(vm.console.find((line) => line.includes("init started")) ?? "");
-    return { initStartedS: Number(initStarted?.[1]), healthyMs };
-  } catch {
-    return undefined;
-  } finally {
-    vm.kill();
-    await vm.exited.catch(() => {});
-  }
+  if (!booted) return undefined;
+  const initStarted = /\[(\d+\.\d+)\] init started/.exec(booted.console.find((line) => line.includes("init started")) ?? "");
+  return { initStartedS: Number(initStarted?.[1]), healthyMs: booted.healthyMs };
 }
 
 /** The smallest memory (8 MiB steps) a form serves /health in. */
 async function floorOf(vault: Vault, image: BuildResult, form: InitrdForm): Promise<{ serves: number; fails: number }> {
-  let low = 64, high = 512;
-  while (high - low > 8) {
-    const middle = Math.round((low + high) / 16) * 8;
-    const serves = (await bootForm(vault, image, form, middle)) !== undefined;
-    log(`${form} at ${middle} MiB: ${serves ? "serves" : "fails"}`);
-    if (serves) high = middle;
-    else low = middle;
-  }
-  return { serves: high, fails: low };
+  return memoryFloor(64, 512, async (memoryMiB) => {
+    const serves = (await bootForm(vault, image, form, memoryMiB)) !== undefined;
+    log(`${form} at ${memoryMiB} MiB: ${serves ? "serves" : "fails"}`);
+    return serves;
+  });
 }
 
 const work = await mkdtemp(join(tmpdir(), "ingot-bench-instances-"));

@@ -2,7 +2,9 @@
 // 200, and what every control-plane bench does at its end (its figures saved, its home ended).
 import { lstat, open, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { QemuVm } from "../src/vm/qemu-vm.ts";
+import { freePort } from "../src/vm/free-port.ts";
+import type { VmSpec } from "../src/vm/qemu-args.ts";
+import { QemuVm } from "../src/vm/qemu-vm.ts";
 import { endControlPlane } from "../test/control-plane.ts";
 
 /** Writes a bench's figures to bench/results/NAME.json (docs/benchmarks.md quotes them) and prints them. */
@@ -60,4 +62,40 @@ export async function timeToHttp200(vm: QemuVm, url: string, timeoutMs = 300_000
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${vm.console.slice(-20).join("\n")}`);
+}
+
+/** What a bench boots: the kernel and layers, at a memory size; one CPU under software emulation, the app on 8080. */
+export type BenchBoot = Pick<VmSpec, "kernel" | "initrd" | "layerDisks" | "cmdline" | "memoryMiB">;
+
+/**
+ * Boots without ingot's own memory check: ms from QEMU's start to /health's first 200 and the
+ * console, or undefined when it never answered. The VM is killed either way.
+ */
+export async function bootToHealthy(boot: BenchBoot, timeoutMs = 120_000): Promise<{ healthyMs: number; console: string[] } | undefined> {
+  const hostPort = await freePort();
+  const vm = QemuVm.start({ ...boot, cpus: 1, forwards: [{ hostPort, guestPort: 8080 }], accelerator: "tcg" });
+  try {
+    return { healthyMs: await timeToHttp200(vm, `http://127.0.0.1:${hostPort}/health`, timeoutMs), console: vm.console };
+  } catch {
+    return undefined;
+  } finally {
+    vm.kill();
+    await vm.exited.catch(() => {});
+  }
+}
+
+/**
+ * The smallest memory, in 8 MiB steps between `low` (known to fail) and `high` (known to serve),
+ * for which `serves` is true.
+ *
+ * @example
+ * await memoryFloor(32, 256, async (mib) => mib >= 48); // { serves: 48, fails: 40 }
+ */
+export async function memoryFloor(low: number, high: number, serves: (memoryMiB: number) => Promise<boolean>): Promise<{ serves: number; fails: number }> {
+  while (high - low > 8) {
+    const middle = Math.round((low + high) / 16) * 8;
+    if (await serves(middle)) high = middle;
+    else low = middle;
+  }
+  return { serves: high, fails: low };
 }
