@@ -99,7 +99,8 @@ export async function fetchNodeRuntime(vault: Vault, pinned: PinnedNode): Promis
     await vault.cacheSet("node-tarballs", integrityKey, { digest: downloaded });
     return fetchNodeRuntime(vault, { ...pinned, digest: downloaded });
   }
-  const dir = join(vault.root, "cache", "runtimes", `node-${pinned.version}-${digest.slice("sha256:".length, "sha256:".length + 16)}-${UNPACKED_FORM}`);
+  const unpacked = `node-${pinned.version}-${digest.slice("sha256:".length, "sha256:".length + 16)}`;
+  const dir = join(vault.root, "cache", "runtimes", `${unpacked}-${UNPACKED_FORM}`);
   const binaryContentId = `${pinned.integrity}:bin/node:${UNPACKED_FORM}`;
   const runtime = { version: pinned.version, integrity: pinned.integrity, tarball: pinned.tarball, digest, dir, binaryContentId };
   if (await exists(join(dir, "bin", "node"))) return runtime;
@@ -114,6 +115,8 @@ export async function fetchNodeRuntime(vault: Vault, pinned: PinnedNode): Promis
       // Another build unpacked the same runtime first; theirs is identical.
       if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
     });
+    // The same release as an ingot before the strip unpacked it (125 MB that nothing reads now).
+    await rm(join(vault.root, "cache", "runtimes", unpacked), { recursive: true, force: true });
   } catch (error) {
     const message = `${(error as Error).message} ${(error as { stderr?: string }).stderr ?? ""}`;
     throw (error as NodeJS.ErrnoException).code === "ENOSPC" || /No space left/.test(message) ? diskError(Object.assign(error as Error, { code: "ENOSPC" }), dir) : error;
