@@ -53,7 +53,7 @@ test("a stripped executable runs as before, without its symbols and debug sectio
   assert.deepEqual(await readFile(copy), await readFile(program), "the same input strips to the same bytes");
 });
 
-test("files that are not executables or shared objects are left as they are", async (t) => {
+test("files that are not x86-64 executables or shared objects are left as they are", async (t) => {
   const dir = await tempDir("ingot-strip-");
   t.after(dir.remove);
   await writeFile(join(dir.path, "program.c"), PROGRAM);
@@ -61,7 +61,13 @@ test("files that are not executables or shared objects are left as they are", as
   await run("gcc", ["-g", "-c", "-o", object, join(dir.path, "program.c")]);
   const text = join(dir.path, "script.sh");
   await writeFile(text, "#!/bin/sh\necho hi\n");
-  for (const path of [object, text]) {
+  // An executable for another machine (e_machine 183, AArch64): not this strip's to judge.
+  const program = join(dir.path, "program");
+  await run("gcc", ["-g", "-o", program, join(dir.path, "program.c")]);
+  const foreign = await readFile(program);
+  foreign.writeUInt16LE(183, 18);
+  await writeFile(program, foreign);
+  for (const path of [object, text, program]) {
     const bytes = await readFile(path);
     assert.deepEqual(await stripElf(path), []);
     assert.deepEqual(await readFile(path), bytes, path);

@@ -5,8 +5,11 @@
 // binutils' strip, whose output changes with its version: images must be the same on every machine.
 import { open } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
+import { EM_X86_64 } from "./elf.ts";
 
 const SHF_ALLOC = 0x2;
+// sh_info names a section (relocations), so it must stay a kept one's index.
+const SHF_INFO_LINK = 0x40;
 const SHT_NOBITS = 8;
 const HEADER_BYTES = 64;
 const SECTION_HEADER_BYTES = 64;
@@ -48,7 +51,7 @@ export interface StripInput {
  * as it is rather than rewritten in a way the loader might not expect.
  *
  * @example
- * stripPlan(await readStripInput(file)); // { keepBytes: 107196416, tail: …, header: …, removed: [".comment", …, ".symtab", ".strtab"] }
+ * stripPlan(await readStripInput(read, "node")); // { keepBytes: 108280976, tail: …, header: …, removed: [".comment", …, ".symtab", ".strtab"] }
  */
 export function stripPlan(input: StripInput): StripPlan | undefined {
   const { header, sections, namesIndex } = input;
@@ -59,7 +62,7 @@ export function stripPlan(input: StripInput): StripPlan | undefined {
   const removed = sections.filter((_, index) => dropped(index));
   // Kept sections must come first and refer only to each other (sh_link; sh_info too for relocations).
   if (sections.some((_, index) => index >= keptCount && index !== namesIndex && !dropped(index))) return undefined;
-  if (kept.some((section) => section.link >= keptCount || ((section.flags & 0x40) !== 0 && section.info >= keptCount))) return undefined;
+  if (kept.some((section) => section.link >= keptCount || ((section.flags & SHF_INFO_LINK) !== 0 && section.info >= keptCount))) return undefined;
   const keepBytes = Math.max(...input.programEnds, ...kept.filter((section) => section.type !== SHT_NOBITS).map((section) => section.offset + section.size));
   if (removed.some((section) => section.offset < keepBytes)) return undefined;
 
@@ -112,14 +115,14 @@ export async function stripElf(path: string): Promise<string[]> {
 
 type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
 
-/** The headers a strip plans from; undefined for anything but a little-endian ELF64 executable or shared object. */
+/** The headers a strip plans from; undefined for anything but an x86-64 executable or shared object. */
 export async function readStripInput(read: ReadAt, name: string): Promise<StripInput | undefined> {
   const header = await read(0, HEADER_BYTES);
   if (header.length < HEADER_BYTES) return undefined;
   const view = new DataView(header.buffer, header.byteOffset, header.length);
   if (view.getUint32(0, false) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return undefined;
   const type = view.getUint16(16, true);
-  if (type !== 2 && type !== 3) return undefined;
+  if ((type !== 2 && type !== 3) || view.getUint16(18, true) !== EM_X86_64) return undefined;
   const malformed = (reason: string): IngotError => new IngotError(`Cannot strip the ELF file as ${reason}: ${name}`, {
     code: "elf-malformed", hint: "The file is truncated or corrupt; download it again (remove it from the vault's cache)",
   });
