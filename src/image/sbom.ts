@@ -17,8 +17,8 @@ export interface SbomComponent {
   licenses?: { license: { id?: string; name?: string } }[];
   properties?: { name: string; value: string }[];
   hashes?: { alg: "SHA-256"; content: string }[];
-  /** What the component was built from (CycloneDX 1.5 pedigree): ingot's kernel, from Debian's source. */
-  pedigree?: { ancestors: SbomComponent[] };
+  /** What the component was built from (CycloneDX 1.5 pedigree): ingot's kernel from Debian's source; node as changed from its tarball. */
+  pedigree?: { ancestors?: SbomComponent[]; notes?: string };
 }
 
 export interface Sbom {
@@ -53,7 +53,10 @@ export async function imageSbom({ config, kernel, lock, owners, inputs }: SbomIn
   const sha256 = (hex: string): SbomComponent["hashes"] => [{ alg: "SHA-256", content: hex }];
   for (const input of lockInputs(lock)) {
     if (input.kind === "runtime") {
-      components.push({ type: "framework", name: "node", version: input.version, purl: input.purl, licenses: [{ license: { id: "MIT" } }], hashes: sha256(input.sha256) });
+      components.push({
+        type: "framework", name: "node", version: input.version, purl: input.purl, licenses: [{ license: { id: "MIT" } }], hashes: sha256(input.sha256),
+        pedigree: { notes: "The hash is the registry tarball's; the image's bin/node is its bin/node without the symbol table and debug sections (src/image/elf-strip.ts)" },
+      });
     } else if (input.kind === "package-manager") {
       // It installed the dependencies but is not in the image; the provenance names it as a build input.
       continue;
