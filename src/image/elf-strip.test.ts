@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
@@ -21,17 +21,23 @@ async function sections(path: string): Promise<{ names: string[]; warnings: stri
   return { names: [...stdout.matchAll(/^\s*\[\s*\d+\]\s+(\S+)/gm)].map((match) => match[1]!).filter((name) => name !== "NULL"), warnings: stderr };
 }
 
-test("a stripped executable runs as before, without its symbols and debug sections, and keeps every section it loads", async (t) => {
+/** PROGRAM compiled with gcc's `flags` into a temporary folder (removed after the test), as `name`. */
+async function compiled(t: TestContext, name: string, flags: string[]): Promise<{ dir: string; path: string }> {
   const dir = await tempDir("ingot-strip-");
   t.after(dir.remove);
   await writeFile(join(dir.path, "program.c"), PROGRAM);
-  const program = join(dir.path, "program");
-  await run("gcc", ["-g", "-O1", "-o", program, join(dir.path, "program.c")]);
+  const path = join(dir.path, name);
+  await run("gcc", ["-g", ...flags, "-o", path, join(dir.path, "program.c")]);
+  return { dir: dir.path, path };
+}
+
+test("a stripped executable runs as before, without its symbols and debug sections, and keeps every section it loads", async (t) => {
+  const { dir, path: program } = await compiled(t, "program", ["-O1"]);
   const before = await sections(program);
   assert.ok(before.names.includes(".symtab") && before.names.includes(".debug_info"), before.names.join(" "));
   const output = (await run(program)).stdout;
 
-  const copy = join(dir.path, "copy");
+  const copy = join(dir, "copy");
   await copyFile(program, copy);
   const removed = await stripElf(program);
   assert.ok(removed.includes(".symtab") && removed.includes(".strtab") && removed.includes(".debug_info"), removed.join(" "));
@@ -42,7 +48,7 @@ test("a stripped executable runs as before, without its symbols and debug sectio
   assert.equal(after.warnings, "", "readelf finds the rewritten headers sound");
   assert.deepEqual(after.names, [...before.names.filter((name) => !removed.includes(name) && name !== ".shstrtab"), ".shstrtab"]);
   // binutils' strip keeps the same loaded sections (it keeps some unloaded ones too, such as .comment).
-  const reference = join(dir.path, "reference");
+  const reference = join(dir, "reference");
   await run("strip", ["--strip-all", "-o", reference, copy]);
   assert.deepEqual(after.names.filter((name) => name !== ".shstrtab"), (await sections(reference)).names.filter((name) => !removed.includes(name) && name !== ".shstrtab"));
   // The symbols the dynamic loader reads are untouched: the program's imports are still named.
@@ -54,16 +60,12 @@ test("a stripped executable runs as before, without its symbols and debug sectio
 });
 
 test("files that are not x86-64 executables or shared objects are left as they are", async (t) => {
-  const dir = await tempDir("ingot-strip-");
-  t.after(dir.remove);
-  await writeFile(join(dir.path, "program.c"), PROGRAM);
-  const object = join(dir.path, "program.o");
-  await run("gcc", ["-g", "-c", "-o", object, join(dir.path, "program.c")]);
-  const text = join(dir.path, "script.sh");
+  const { dir, path: object } = await compiled(t, "program.o", ["-c"]);
+  const text = join(dir, "script.sh");
   await writeFile(text, "#!/bin/sh\necho hi\n");
   // An executable for another machine (e_machine 183, AArch64): not this strip's to judge.
-  const program = join(dir.path, "program");
-  await run("gcc", ["-g", "-o", program, join(dir.path, "program.c")]);
+  const program = join(dir, "program");
+  await run("gcc", ["-g", "-o", program, join(dir, "program.c")]);
   const foreign = await readFile(program);
   foreign.writeUInt16LE(183, 18);
   await writeFile(program, foreign);

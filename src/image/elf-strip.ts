@@ -5,7 +5,7 @@
 // binutils' strip, whose output changes with its version: images must be the same on every machine.
 import { open } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
-import { EM_X86_64 } from "./elf.ts";
+import { EM_X86_64, fileReader, type ReadAt } from "./elf.ts";
 
 const SHF_ALLOC = 0x2;
 // sh_info names a section (relocations), so it must stay a kept one's index.
@@ -101,7 +101,7 @@ export function stripPlan(input: StripInput): StripPlan | undefined {
 export async function stripElf(path: string): Promise<string[]> {
   const file = await open(path, "r+");
   try {
-    const input = await readStripInput((offset, length) => readAt(file, offset, length), path);
+    const input = await readStripInput(fileReader(file), path);
     const plan = input && stripPlan(input);
     if (!plan) return [];
     await file.truncate(plan.keepBytes);
@@ -113,11 +113,11 @@ export async function stripElf(path: string): Promise<string[]> {
   }
 }
 
-type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
-
 /** The headers a strip plans from; undefined for anything but an x86-64 executable or shared object. */
 export async function readStripInput(read: ReadAt, name: string): Promise<StripInput | undefined> {
-  const header = await read(0, HEADER_BYTES);
+  // Copies as plain Uint8Arrays: their slice() copies too (a Buffer's would share its memory), which
+  // the section entries and the new header rely on.
+  const header = new Uint8Array(await read(0, HEADER_BYTES));
   if (header.length < HEADER_BYTES) return undefined;
   const view = new DataView(header.buffer, header.byteOffset, header.length);
   if (view.getUint32(0, false) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return undefined;
@@ -136,7 +136,7 @@ export async function readStripInput(read: ReadAt, name: string): Promise<StripI
   if (sectionCount === 0 || sectionCount >= 0xff00 || namesIndex >= sectionCount || programCount === 0xffff) return undefined;
   if (view.getUint16(58, true) !== SECTION_HEADER_BYTES || programSize < 56) throw malformed("its header sizes are not ELF64's");
 
-  const table = await read(sectionsAt, sectionCount * SECTION_HEADER_BYTES);
+  const table = new Uint8Array(await read(sectionsAt, sectionCount * SECTION_HEADER_BYTES));
   if (table.length < sectionCount * SECTION_HEADER_BYTES) throw malformed("its section table runs past the end of the file");
   const raw = Array.from({ length: sectionCount }, (_, index) => {
     const bytes = table.slice(index * SECTION_HEADER_BYTES, (index + 1) * SECTION_HEADER_BYTES);
@@ -161,12 +161,6 @@ export async function readStripInput(read: ReadAt, name: string): Promise<StripI
     programEnds.push(Number(programView.getBigUint64(base + 8, true)) + Number(programView.getBigUint64(base + 32, true)));
   }
   return { header, sections, namesIndex, programEnds };
-}
-
-async function readAt(file: Awaited<ReturnType<typeof open>>, offset: number, length: number): Promise<Uint8Array> {
-  const buffer = new Uint8Array(length);
-  const { bytesRead } = await file.read(buffer, 0, length, offset);
-  return buffer.subarray(0, bytesRead);
 }
 
 function sectionNames(names: string[]): { bytes: Uint8Array; offsets: number[] } {

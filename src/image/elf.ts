@@ -1,6 +1,6 @@
 // Reads what the dynamic loader needs from an ELF file's headers, without readelf and without reading the whole file.
 
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { IngotError } from "../errors.ts";
 
 /** `e_machine` of x86-64 binaries, the only machine images are built for. */
@@ -61,18 +61,22 @@ export async function readElf(path: string): Promise<ElfInfo | undefined> {
   }
   try {
     if (!(await file.stat()).isFile()) return undefined;
-    const readAt: ReadAt = async (offset, length) => {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await file.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    };
-    return await parseElf(readAt, path);
+    return await parseElf(fileReader(file), path);
   } catch (error) {
     if (error instanceof IngotError) throw error;
     throw unreadable(path, error);
   } finally {
     await file.close();
   }
+}
+
+/** Reads an open file at offsets: fewer bytes than asked where the file ends. */
+export function fileReader(file: FileHandle): ReadAt {
+  return async (offset, length) => {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  };
 }
 
 /**

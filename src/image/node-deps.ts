@@ -10,6 +10,7 @@ import type { PackageManagerChoice } from "../config/package-manager.ts";
 import { PACKAGE_MANAGERS } from "../config/package-manager.ts";
 import { readPackageJson } from "../config/package-json.ts";
 import { IngotError } from "../errors.ts";
+import { runHostTool } from "../process/host-tool.ts";
 import { exists, type Vault } from "../vault/vault.ts";
 import { installCommands, type PackageManagerCommand, runCommand } from "./install-plan.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
@@ -108,10 +109,9 @@ export async function runBuildScript(vault: Vault, appDir: string, runtime: Node
  * (tested); only a write into an installed file in place would reach the cache, as with pnpm's store.
  */
 async function linkTree(source: string, target: string): Promise<void> {
-  await run("cp", ["-al", source, target]).catch((error: Error & { stderr?: string }) => {
-    throw new IngotError(`Cannot stage the app's dependencies for its build script as cp -al failed: ${(error.stderr ?? error.message).trim()}`, {
-      code: "build-staging-failed", hint: "Check that the vault's disk has space and inodes left (df -i)", cause: error,
-    });
+  await runHostTool({
+    argv: ["cp", "-al", source, target], purpose: "stage the app's dependencies for its build script", debianPackage: "coreutils",
+    codes: { missing: "build-staging-failed", failed: "build-staging-failed" }, failedHint: "Check that the vault's disk has inodes left (df -i)",
   });
 }
 
